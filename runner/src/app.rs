@@ -1,0 +1,288 @@
+//! A loaded application: every component compiled and linked, the router,
+//! and the HTTP server that feeds requests to them.
+
+use crate::host::{ComponentHandler, ComponentSpec, ReusePolicy, SpinShared};
+use crate::kv::KvBackend;
+use crate::log::Logger;
+use crate::manifest::{LoadedManifest, Route};
+use crate::outbound::{AllowList, OutboundHooks, ServiceChain};
+use crate::routes::{RouteMatch, Router};
+use crate::variables::{ResolvedVariables, Template, VariableSources};
+use anyhow::{Context, Result};
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Weak};
+use wasmtime_wasi_http::{Error as HttpError, WasiBody};
+
+/// What `switchboard up` (or a test) needs to start an application.
+#[derive(Clone)]
+pub struct AppConfig {
+    /// Path of `spin.toml`.
+    pub manifest: PathBuf,
+    /// Values for application variables.
+    pub variables: VariableSources,
+    /// Instance reuse for WASIp3 components.
+    pub reuse: ReusePolicy,
+    /// Where `sqlite_key_value.db` lives; default `.spin/` beside the manifest.
+    pub state_dir: Option<PathBuf>,
+    /// Where log lines go.
+    pub logger: Logger,
+}
+
+impl AppConfig {
+    /// Defaults for a manifest: no extra variables, Spin's reuse settings.
+    pub fn new(manifest: impl Into<PathBuf>) -> Self {
+        Self {
+            manifest: manifest.into(),
+            variables: VariableSources::default(),
+            reuse: ReusePolicy::default(),
+            state_dir: None,
+            logger: Logger::stderr(),
+        }
+    }
+}
+
+/// A loaded application, ready to serve.
+#[derive(Clone)]
+pub struct App {
+    shared: Arc<AppShared>,
+}
+
+struct AppShared {
+    /// Itself, so that a chained request's future can keep it alive.
+    me: Weak<AppShared>,
+    router: Router,
+    components: HashMap<String, ComponentHandler>,
+    variables: ResolvedVariables,
+    logger: Logger,
+}
+
+impl App {
+    /// Loads the manifest, resolves variables, compiles and links every
+    /// component. Every configuration error surfaces here, before listening.
+    pub fn load(config: &AppConfig) -> Result<Self> {
+        let loaded = LoadedManifest::load(&config.manifest)?;
+        let manifest = &loaded.manifest;
+        let variables = ResolvedVariables::resolve(manifest, &config.variables)?;
+        let router = Router::new(manifest.trigger.http.iter().filter_map(|t| match &t.route {
+            Route::Path(route) => Some((route.clone(), t.component.clone())),
+            Route::Private { .. } => None,
+        }))?;
+        let state_dir = config
+            .state_dir
+            .clone()
+            .unwrap_or_else(|| loaded.dir.join(".spin"));
+        let needs_kv = manifest
+            .component
+            .values()
+            .any(|c| !c.key_value_stores.is_empty());
+        let kv_path = state_dir.join("sqlite_key_value.db");
+        let kv = if needs_kv {
+            KvBackend::open(&kv_path)?
+        } else {
+            // Components that list no store cannot open one; an in-memory
+            // database keeps the code path the same without touching disk.
+            KvBackend::open_in_memory()?
+        };
+
+        // Compile everything first (slow, fallible), then wire the handlers
+        // to the shared state they chain through.
+        let mut compiled = Vec::new();
+        for (id, component) in &manifest.component {
+            let path = loaded.component_source(id)?;
+            let wasm = crate::host::compile(&path)
+                .with_context(|| format!("component `{id}`"))?;
+            let mut allowed = Vec::new();
+            for entry in &component.allowed_outbound_hosts {
+                let rendered = variables
+                    .render(&Template::parse(entry)?)
+                    .with_context(|| format!("`component.{id}.allowed_outbound_hosts`"))?;
+                allowed.push(rendered);
+            }
+            let allow = AllowList::parse(&allowed)
+                .with_context(|| format!("`component.{id}.allowed_outbound_hosts`"))?;
+            compiled.push((id.clone(), component.clone(), wasm, allow));
+        }
+
+        let logger = config.logger.clone();
+        let reuse = config.reuse;
+        let mut error = None;
+        let shared = Arc::new_cyclic(|weak: &Weak<AppShared>| {
+            let chain: Weak<dyn ServiceChain> = weak.clone();
+            let mut components = HashMap::new();
+            for (id, component, wasm, allow) in compiled {
+                let id_arc: Arc<str> = id.clone().into();
+                let spec = ComponentSpec {
+                    id: id_arc.clone(),
+                    component: wasm,
+                    environment: component.environment.clone().into_iter().collect(),
+                    spin: Arc::new(SpinShared {
+                        variables: Arc::new(variables.components.get(&id).cloned().unwrap_or_default()),
+                        key_value_stores: component.key_value_stores.clone().into(),
+                        kv: kv.clone(),
+                    }),
+                    hooks: OutboundHooks::new(id_arc, allow, chain.clone(), logger.clone()),
+                    reuse,
+                    logger: logger.clone(),
+                };
+                match ComponentHandler::new(spec) {
+                    Ok(handler) => {
+                        components.insert(id, handler);
+                    }
+                    Err(e) => {
+                        error.get_or_insert(e);
+                    }
+                }
+            }
+            AppShared {
+                me: weak.clone(),
+                router,
+                components,
+                variables,
+                logger: logger.clone(),
+            }
+        });
+        if let Some(e) = error {
+            return Err(e);
+        }
+        Ok(Self { shared })
+    }
+
+    /// The routes, most specific first, with their component ids.
+    pub fn routes(&self) -> Vec<(String, String)> {
+        self.shared
+            .router
+            .entries()
+            .iter()
+            .map(|e| (e.pattern.raw().to_string(), e.component.clone()))
+            .collect()
+    }
+
+    /// The resolved variables (secret values hidden by their `Debug`).
+    pub fn variables(&self) -> &ResolvedVariables {
+        &self.shared.variables
+    }
+
+    /// Handles one request from a client.
+    pub async fn handle(
+        &self,
+        request: Request<hyper::body::Incoming>,
+        client: SocketAddr,
+    ) -> Response<WasiBody> {
+        let request = request.map(|body| body.map_err(HttpError::Hyper).boxed_unsync());
+        self.shared.handle_public(request, client).await
+    }
+}
+
+impl AppShared {
+    async fn handle_public(&self, mut request: Request<WasiBody>, client: SocketAddr) -> Response<WasiBody> {
+        let method = request.method().clone();
+        let path = request.uri().path().to_string();
+        let Some(matched) = self.router.route(&path) else {
+            return text_response(StatusCode::NOT_FOUND, "Not Found\n");
+        };
+        let component = matched.entry.component.clone();
+        set_spin_headers(&mut request, &matched, Some(client));
+        match self.dispatch_to(&component, request).await {
+            Ok(response) => response,
+            Err(error) => {
+                self.logger.line(format!(
+                    "[{component}] {method} {path} failed: {error:#}"
+                ));
+                text_response(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error\n")
+            }
+        }
+    }
+
+    async fn dispatch_to(&self, component: &str, request: Request<WasiBody>) -> Result<Response<WasiBody>> {
+        let handler = self
+            .components
+            .get(component)
+            .with_context(|| format!("no component `{component}`"))?;
+        handler.handle(request).await
+    }
+}
+
+impl ServiceChain for AppShared {
+    fn dispatch(
+        &self,
+        component: String,
+        mut request: Request<WasiBody>,
+    ) -> futures::future::BoxFuture<'static, Result<Response<WasiBody>, HttpError>> {
+        let path = request.uri().path().to_string();
+        if !self.components.contains_key(&component) {
+            self.logger.line(format!("service chaining: no component `{component}`"));
+            return Box::pin(async { Err(HttpError::DestinationNotFound) });
+        }
+        match self.router.route_of(&component, &path) {
+            Some(matched) => set_spin_headers(&mut request, &matched, None),
+            None => {
+                // Private components have no public route: the whole path is
+                // the path info.
+                set_header(&mut request, "spin-path-info", &path);
+            }
+        }
+        // The future must be 'static: hold the application alive while the
+        // chained request runs.
+        let app = self.me.upgrade();
+        Box::pin(async move {
+            let Some(app) = app else {
+                return Err(HttpError::DestinationUnavailable);
+            };
+            app.dispatch_to(&component, request)
+                .await
+                .map_err(|e| HttpError::InternalError(Some(format!("{e:#}"))))
+        })
+    }
+}
+
+fn set_header(request: &mut Request<WasiBody>, name: &'static str, value: &str) {
+    if let Ok(value) = HeaderValue::from_str(value) {
+        request.headers_mut().insert(name, value);
+    }
+}
+
+/// Sets the `spin-*` headers Spin gives every request.
+fn set_spin_headers(request: &mut Request<WasiBody>, matched: &RouteMatch<'_>, client: Option<SocketAddr>) {
+    let host = request
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| request.uri().authority().map(|a| a.as_str()))
+        .unwrap_or("localhost")
+        .to_string();
+    let path_and_query = request
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/")
+        .to_string();
+    let scheme = request.uri().scheme_str().unwrap_or("http").to_string();
+    set_header(request, "spin-full-url", &format!("{scheme}://{host}{path_and_query}"));
+    set_header(request, "spin-path-info", &matched.path_info);
+    set_header(request, "spin-matched-route", matched.entry.pattern.raw());
+    set_header(request, "spin-raw-component-route", matched.entry.pattern.raw());
+    set_header(request, "spin-component-route", &matched.entry.pattern.base());
+    set_header(request, "spin-base-path", "/");
+    if let Some(client) = client {
+        set_header(request, "spin-client-addr", &client.to_string());
+    }
+}
+
+fn text_response(status: StatusCode, body: &'static str) -> Response<WasiBody> {
+    let mut response = Response::new(
+        Full::new(Bytes::from_static(body.as_bytes()))
+            .map_err(|never| match never {})
+            .boxed_unsync(),
+    );
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}

@@ -1,0 +1,123 @@
+//! The key-value stores behind `spin:key-value`, kept in one SQLite file
+//! (`.spin/sqlite_key_value.db`, as `spin up` does) so state survives a
+//! restart of the runner.
+
+use anyhow::{Context, Result};
+use rusqlite::{Connection, OptionalExtension, params};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+/// All key-value stores of one application, shared by every instance.
+pub struct KvBackend {
+    conn: Mutex<Connection>,
+}
+
+impl KvBackend {
+    /// Opens (creating if needed) the database file.
+    pub fn open(path: &Path) -> Result<Arc<Self>> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        let conn = Connection::open(path)
+            .with_context(|| format!("cannot open key-value database {}", path.display()))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        Self::init(conn)
+    }
+
+    fn init(conn: Connection) -> Result<Arc<Self>> {
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS spin_key_value (
+                store TEXT NOT NULL,
+                key   TEXT NOT NULL,
+                value BLOB NOT NULL,
+                PRIMARY KEY (store, key)
+            )",
+        )?;
+        Ok(Arc::new(Self {
+            conn: Mutex::new(conn),
+        }))
+    }
+
+    /// A private, empty, in-memory database.
+    pub fn open_in_memory() -> Result<Arc<Self>> {
+        let conn = Connection::open_in_memory()?;
+        Self::init(conn)
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The value of `key` in `store`.
+    pub fn get(&self, store: &str, key: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2")?
+            .query_row(params![store, key], |row| row.get(0))
+            .optional()?)
+    }
+
+    /// Sets `key` in `store`.
+    pub fn set(&self, store: &str, key: &str, value: &[u8]) -> Result<()> {
+        self.conn()
+            .prepare_cached(
+                "INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (store, key) DO UPDATE SET value = excluded.value",
+            )?
+            .execute(params![store, key, value])?;
+        Ok(())
+    }
+
+    /// Removes `key` from `store`.
+    pub fn delete(&self, store: &str, key: &str) -> Result<()> {
+        self.conn()
+            .prepare_cached("DELETE FROM spin_key_value WHERE store = ?1 AND key = ?2")?
+            .execute(params![store, key])?;
+        Ok(())
+    }
+
+    /// Whether `key` is set in `store`.
+    pub fn exists(&self, store: &str, key: &str) -> Result<bool> {
+        Ok(self.get(store, key)?.is_some())
+    }
+
+    /// Every key in `store`, sorted.
+    pub fn keys(&self, store: &str) -> Result<Vec<String>> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare_cached("SELECT key FROM spin_key_value WHERE store = ?1 ORDER BY key")?;
+        let keys = stmt
+            .query_map(params![store], |row| row.get(0))?
+            .collect::<Result<Vec<String>, _>>()?;
+        Ok(keys)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_persistence() {
+        let dir = std::env::temp_dir().join(format!("sb-kv-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("kv.db");
+        {
+            let kv = KvBackend::open(&path).unwrap();
+            kv.set("default", "a", b"1").unwrap();
+            kv.set("default", "a", b"2").unwrap();
+            kv.set("other", "a", b"x").unwrap();
+            kv.set("default", "b", b"3").unwrap();
+            kv.delete("default", "b").unwrap();
+            kv.delete("default", "missing").unwrap();
+        }
+        let kv = KvBackend::open(&path).unwrap();
+        assert_eq!(kv.get("default", "a").unwrap().as_deref(), Some(&b"2"[..]));
+        assert!(!kv.exists("default", "b").unwrap());
+        assert_eq!(kv.keys("default").unwrap(), ["a"]);
+        assert_eq!(kv.keys("other").unwrap(), ["a"]);
+    }
+}

@@ -1,0 +1,28 @@
+//! `switchboard`: a local host for Spin applications built on the `wasmtime`
+//! crates. It serves the HTTP triggers of a `spin.toml` on one port the way
+//! `spin up` does, for development and for the integration tests.
+
+pub mod kv;
+pub mod log;
+pub mod manifest;
+pub mod outbound;
+pub mod routes;
+pub mod spin_host;
+pub mod variables;
+pub mod app;
+pub mod build;
+pub mod host;
+pub mod server;
+
+pub use app::{App, AppConfig};
+pub use host::ReusePolicy;
+pub use log::Logger;
+pub use server::RunningServer;
+
+/// Loads an application and serves it on `listen`: what `switchboard up`
+/// does, callable in-process by tests.
+pub async fn start(config: &AppConfig, listen: std::net::SocketAddr) -> anyhow::Result<RunningServer> {
+    let app = App::load(config)?;
+    let listener = server::bind(listen).await?;
+    server::serve(app, listener)
+}

@@ -1,0 +1,150 @@
+//! `switchboard`: build and serve the Switchboard Spin application locally.
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+use switchboard::manifest::LoadedManifest;
+use switchboard::variables::VariableSources;
+use switchboard::{AppConfig, Logger, ReusePolicy};
+
+#[derive(Parser)]
+#[command(name = "switchboard", version, about = "Local Spin-compatible host for the Switchboard connectors")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build every component (runs each `[component.<id>.build].command`, like `spin build`).
+    Build {
+        /// The application manifest.
+        #[arg(short = 'f', long = "from", default_value = "spin.toml")]
+        manifest: PathBuf,
+        /// Build only these components.
+        #[arg(short = 'c', long = "component-id")]
+        components: Vec<String>,
+    },
+    /// Serve every HTTP trigger of the application on one port, like `spin up`.
+    Up(UpArgs),
+}
+
+#[derive(clap::Args)]
+struct UpArgs {
+    /// The application manifest.
+    #[arg(short = 'f', long = "from", default_value = "spin.toml")]
+    manifest: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    listen: SocketAddr,
+    /// Build the components first.
+    #[arg(long)]
+    build: bool,
+    /// Set an application variable: `--variable name=value` (repeatable).
+    #[arg(long = "variable", value_name = "NAME=VALUE")]
+    variables: Vec<String>,
+    /// Read variables from a file of `name=value` / `SPIN_VARIABLE_NAME=value` lines.
+    #[arg(long)]
+    env_file: Option<PathBuf>,
+    /// Requests one WASIp3 instance serves before it is dropped (1 disables reuse).
+    #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u64).range(1..))]
+    max_instance_reuse_count: u64,
+    /// Requests one WASIp3 instance serves at the same time.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..))]
+    max_instance_concurrent_reuse_count: u64,
+    /// Seconds an idle instance is kept for reuse (fractions allowed).
+    #[arg(long, default_value_t = 1.0)]
+    idle_instance_timeout: f64,
+    /// Directory for runtime state (key-value database); default `.spin` beside the manifest.
+    #[arg(long)]
+    state_dir: Option<PathBuf>,
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Build {
+            manifest,
+            components,
+        } => {
+            let loaded = LoadedManifest::load(&manifest)?;
+            switchboard::build::build(&loaded, &components)
+        }
+        Command::Up(args) => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(up(args))
+        }
+    }
+}
+
+async fn up(args: UpArgs) -> Result<()> {
+    if args.build {
+        let loaded = LoadedManifest::load(&args.manifest)?;
+        switchboard::build::build(&loaded, &[])?;
+    }
+    let mut variables = VariableSources::from_process_env();
+    if let Some(path) = &args.env_file {
+        variables.load_env_file(path)?;
+    }
+    for arg in &args.variables {
+        variables.add_command_line(arg)?;
+    }
+    if !args.idle_instance_timeout.is_finite() || args.idle_instance_timeout < 0.0 {
+        anyhow::bail!("--idle-instance-timeout must be a non-negative number of seconds");
+    }
+    let config = AppConfig {
+        manifest: args.manifest.clone(),
+        variables,
+        reuse: ReusePolicy {
+            max_instance_reuse_count: args.max_instance_reuse_count as usize,
+            max_instance_concurrent_reuse_count: args.max_instance_concurrent_reuse_count as usize,
+            idle_instance_timeout: Duration::from_secs_f64(args.idle_instance_timeout),
+        },
+        state_dir: args.state_dir.clone(),
+        logger: Logger::stderr(),
+    };
+    let app = switchboard::App::load(&config)?;
+    let listener = switchboard::server::bind(args.listen).await?;
+    let server = switchboard::server::serve(app.clone(), listener)?;
+    print_banner(&app, &server.url());
+    tokio::select! {
+        _ = server.wait() => {}
+        signal = tokio::signal::ctrl_c() => {
+            signal.context("cannot listen for Ctrl-C")?;
+            eprintln!("Shutting down.");
+        }
+    }
+    Ok(())
+}
+
+fn print_banner(app: &switchboard::App, url: &str) {
+    println!("Serving {url}");
+    println!("Available routes:");
+    for (route, component) in app.routes() {
+        println!("  {component}: {url}{route}");
+    }
+    println!();
+    println!("Try:");
+    for (route, _) in app.routes() {
+        let path = route.trim_end_matches("/...");
+        let path = if path.is_empty() { "/" } else { path };
+        println!("  curl -i {url}{path}");
+    }
+    let vars = &app.variables().application;
+    if !vars.is_empty() {
+        println!();
+        println!("Variables:");
+        for (name, resolved) in vars {
+            let shown = if resolved.secret {
+                "<secret>".to_string()
+            } else {
+                format!("{:?}", resolved.value)
+            };
+            println!("  {name} = {shown} ({})", resolved.origin);
+        }
+    }
+}
