@@ -12,7 +12,14 @@ use std::process::Command;
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let root = manifest_dir.parent().unwrap().to_path_buf();
-    for watched in ["components", "crates", "wit", "tests/components", "Cargo.lock", "Cargo.toml"] {
+    for watched in [
+        "components",
+        "crates",
+        "wit",
+        "tests/components",
+        "Cargo.lock",
+        "Cargo.toml",
+    ] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     println!("cargo:rerun-if-env-changed=SWITCHBOARD_SKIP_WASM_BUILD");
@@ -32,7 +39,13 @@ fn main() {
     let mut command = Command::new(cargo);
     command
         .current_dir(&root)
-        .args(["build", "--release", "--target", "wasm32-wasip2", "--target-dir"])
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "--target-dir",
+        ])
         .arg(root.join("target/components"));
     if std::env::var_os("SWITCHBOARD_LOCKED").is_some() {
         command.arg("--locked");
@@ -53,7 +66,9 @@ fn main() {
     ] {
         command.env_remove(var);
     }
-    let status = command.status().expect("cannot run cargo to build the components");
+    let status = command
+        .status()
+        .expect("cannot run cargo to build the components");
     if !status.success() {
         panic!(
             "building the wasm components failed ({status}); if the error says the \
@@ -73,8 +88,8 @@ fn component_packages(dir: &Path) -> Vec<String> {
         let Ok(text) = std::fs::read_to_string(&manifest) else {
             continue;
         };
-        let parsed: toml::Table = toml::from_str(&text)
-            .unwrap_or_else(|e| panic!("{}: {e}", manifest.display()));
+        let parsed: toml::Table =
+            toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", manifest.display()));
         if let Some(name) = parsed
             .get("package")
             .and_then(|p| p.get("name"))

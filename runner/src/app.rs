@@ -94,8 +94,7 @@ impl App {
         let mut compiled = Vec::new();
         for (id, component) in &manifest.component {
             let path = loaded.component_source(id)?;
-            let wasm = crate::host::compile(&path)
-                .with_context(|| format!("component `{id}`"))?;
+            let wasm = crate::host::compile(&path).with_context(|| format!("component `{id}`"))?;
             let mut allowed = Vec::new();
             for entry in &component.allowed_outbound_hosts {
                 let rendered = variables
@@ -121,7 +120,9 @@ impl App {
                     component: wasm,
                     environment: component.environment.clone().into_iter().collect(),
                     spin: Arc::new(SpinShared {
-                        variables: Arc::new(variables.components.get(&id).cloned().unwrap_or_default()),
+                        variables: Arc::new(
+                            variables.components.get(&id).cloned().unwrap_or_default(),
+                        ),
                         key_value_stores: component.key_value_stores.clone().into(),
                         kv: kv.clone(),
                     }),
@@ -179,7 +180,11 @@ impl App {
 }
 
 impl AppShared {
-    async fn handle_public(&self, mut request: Request<WasiBody>, client: SocketAddr) -> Response<WasiBody> {
+    async fn handle_public(
+        &self,
+        mut request: Request<WasiBody>,
+        client: SocketAddr,
+    ) -> Response<WasiBody> {
         let method = request.method().clone();
         let path = request.uri().path().to_string();
         let Some(matched) = self.router.route(&path) else {
@@ -190,15 +195,18 @@ impl AppShared {
         match self.dispatch_to(&component, request).await {
             Ok(response) => response,
             Err(error) => {
-                self.logger.line(format!(
-                    "[{component}] {method} {path} failed: {error:#}"
-                ));
+                self.logger
+                    .line(format!("[{component}] {method} {path} failed: {error:#}"));
                 text_response(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error\n")
             }
         }
     }
 
-    async fn dispatch_to(&self, component: &str, request: Request<WasiBody>) -> Result<Response<WasiBody>> {
+    async fn dispatch_to(
+        &self,
+        component: &str,
+        request: Request<WasiBody>,
+    ) -> Result<Response<WasiBody>> {
         let handler = self
             .components
             .get(component)
@@ -215,7 +223,8 @@ impl ServiceChain for AppShared {
     ) -> futures::future::BoxFuture<'static, Result<Response<WasiBody>, HttpError>> {
         let path = request.uri().path().to_string();
         if !self.components.contains_key(&component) {
-            self.logger.line(format!("service chaining: no component `{component}`"));
+            self.logger
+                .line(format!("service chaining: no component `{component}`"));
             return Box::pin(async { Err(HttpError::DestinationNotFound) });
         }
         match self.router.route_of(&component, &path) {
@@ -247,7 +256,11 @@ fn set_header(request: &mut Request<WasiBody>, name: &'static str, value: &str) 
 }
 
 /// Sets the `spin-*` headers Spin gives every request.
-fn set_spin_headers(request: &mut Request<WasiBody>, matched: &RouteMatch<'_>, client: Option<SocketAddr>) {
+fn set_spin_headers(
+    request: &mut Request<WasiBody>,
+    matched: &RouteMatch<'_>,
+    client: Option<SocketAddr>,
+) {
     let host = request
         .headers()
         .get(http::header::HOST)
@@ -262,11 +275,23 @@ fn set_spin_headers(request: &mut Request<WasiBody>, matched: &RouteMatch<'_>, c
         .unwrap_or("/")
         .to_string();
     let scheme = request.uri().scheme_str().unwrap_or("http").to_string();
-    set_header(request, "spin-full-url", &format!("{scheme}://{host}{path_and_query}"));
+    set_header(
+        request,
+        "spin-full-url",
+        &format!("{scheme}://{host}{path_and_query}"),
+    );
     set_header(request, "spin-path-info", &matched.path_info);
     set_header(request, "spin-matched-route", matched.entry.pattern.raw());
-    set_header(request, "spin-raw-component-route", matched.entry.pattern.raw());
-    set_header(request, "spin-component-route", &matched.entry.pattern.base());
+    set_header(
+        request,
+        "spin-raw-component-route",
+        matched.entry.pattern.raw(),
+    );
+    set_header(
+        request,
+        "spin-component-route",
+        &matched.entry.pattern.base(),
+    );
     set_header(request, "spin-base-path", "/");
     if let Some(client) = client {
         set_header(request, "spin-client-addr", &client.to_string());

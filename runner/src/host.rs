@@ -12,7 +12,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreContextMut};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreContextMut,
+};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::handler::{
     self, HandlerState, ProxyHandler, ProxyPre, ShouldAccept, WorkerExpiration, WorkerState,
@@ -97,7 +99,8 @@ pub fn engine() -> Result<&'static Engine> {
         .wasm_component_model(true)
         .wasm_component_model_async(true)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-    let engine = anyhow_result(Engine::new(&config)).context("cannot create the wasmtime engine")?;
+    let engine =
+        anyhow_result(Engine::new(&config)).context("cannot create the wasmtime engine")?;
     Ok(ENGINE.get_or_init(|| engine))
 }
 
@@ -181,8 +184,12 @@ pub struct ComponentHandler {
 impl ComponentHandler {
     /// Links the component and prepares its instance pool.
     pub fn new(spec: ComponentSpec) -> Result<Self> {
-        let pre = anyhow_result(linker()?.instantiate_pre(&spec.component))
-            .with_context(|| format!("component `{}` imports something this host does not provide", spec.id))?;
+        let pre = anyhow_result(linker()?.instantiate_pre(&spec.component)).with_context(|| {
+            format!(
+                "component `{}` imports something this host does not provide",
+                spec.id
+            )
+        })?;
         let (pre, is_p3) = match wasmtime_wasi_http::p3::bindings::ServicePre::new(pre.clone()) {
             Ok(p3) => (ProxyPre::P3(p3), true),
             Err(_) => (
@@ -219,7 +226,10 @@ impl ComponentHandler {
 
     /// Hands a request to an instance (new or reused) and waits for its response.
     pub async fn handle(&self, request: handler::Request) -> Result<handler::Response> {
-        self.handler.handle((), request).await.map_err(anyhow::Error::from)
+        self.handler
+            .handle((), request)
+            .await
+            .map_err(anyhow::Error::from)
     }
 }
 
@@ -239,9 +249,17 @@ impl HandlerState for InstanceFactory {
     ) -> wasmtime::Result<handler::Instance<HostState, IdleExpiration, InstanceLife>> {
         let spec = &self.spec;
         let mut wasi = WasiCtx::builder();
-        wasi.stdout(ComponentOutput::new(&spec.id, Stream::Stdout, spec.logger.clone()))
-            .stderr(ComponentOutput::new(&spec.id, Stream::Stderr, spec.logger.clone()))
-            .envs(&spec.environment);
+        wasi.stdout(ComponentOutput::new(
+            &spec.id,
+            Stream::Stdout,
+            spec.logger.clone(),
+        ))
+        .stderr(ComponentOutput::new(
+            &spec.id,
+            Stream::Stderr,
+            spec.logger.clone(),
+        ))
+        .envs(&spec.environment);
         let state = HostState {
             table: ResourceTable::new(),
             wasi: wasi.build(),

@@ -2,17 +2,18 @@
 //! crates. It serves the HTTP triggers of a `spin.toml` on one port the way
 //! `spin up` does, for development and for the integration tests.
 
+pub mod app;
+pub mod build;
+pub mod host;
 pub mod kv;
 pub mod log;
 pub mod manifest;
 pub mod outbound;
 pub mod routes;
-pub mod spin_host;
-pub mod variables;
-pub mod app;
-pub mod build;
-pub mod host;
 pub mod server;
+pub mod spin_host;
+pub mod usersig_cmd;
+pub mod variables;
 
 pub use app::{App, AppConfig};
 pub use host::ReusePolicy;
@@ -21,7 +22,10 @@ pub use server::RunningServer;
 
 /// Loads an application and serves it on `listen`: what `switchboard up`
 /// does, callable in-process by tests.
-pub async fn start(config: &AppConfig, listen: std::net::SocketAddr) -> anyhow::Result<RunningServer> {
+pub async fn start(
+    config: &AppConfig,
+    listen: std::net::SocketAddr,
+) -> anyhow::Result<RunningServer> {
     let app = App::load(config)?;
     let listener = server::bind(listen).await?;
     server::serve(app, listener)

@@ -10,7 +10,11 @@ use switchboard::variables::VariableSources;
 use switchboard::{AppConfig, Logger, ReusePolicy};
 
 #[derive(Parser)]
-#[command(name = "switchboard", version, about = "Local Spin-compatible host for the Switchboard connectors")]
+#[command(
+    name = "switchboard",
+    version,
+    about = "Local Spin-compatible host for the Switchboard connectors"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -29,6 +33,34 @@ enum Command {
     },
     /// Serve every HTTP trigger of the application on one port, like `spin up`.
     Up(UpArgs),
+    /// Generate or verify IM UserSigs (the console's UserSig tool).
+    #[command(subcommand)]
+    Usersig(UsersigCommand),
+}
+
+#[derive(Subcommand)]
+enum UsersigCommand {
+    /// Print a UserSig for a user.
+    Gen {
+        /// The user id.
+        #[arg(long)]
+        user: String,
+        /// Lifetime in seconds (default 180 days).
+        #[arg(long, default_value_t = 180 * 86_400)]
+        expire: u64,
+        #[command(flatten)]
+        keys: switchboard::usersig_cmd::KeyArgs,
+    },
+    /// Decode a UserSig and check it; exits non-zero when invalid.
+    Verify {
+        /// The user id it must be for.
+        #[arg(long)]
+        user: String,
+        #[command(flatten)]
+        keys: switchboard::usersig_cmd::KeyArgs,
+        /// The UserSig.
+        usersig: String,
+    },
 }
 
 #[derive(clap::Args)]
@@ -72,6 +104,14 @@ fn main() -> Result<()> {
             let loaded = LoadedManifest::load(&manifest)?;
             switchboard::build::build(&loaded, &components)
         }
+        Command::Usersig(UsersigCommand::Gen { user, expire, keys }) => {
+            switchboard::usersig_cmd::generate(&keys, &user, expire)
+        }
+        Command::Usersig(UsersigCommand::Verify {
+            user,
+            keys,
+            usersig,
+        }) => switchboard::usersig_cmd::verify(&keys, &user, &usersig),
         Command::Up(args) => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

@@ -246,7 +246,9 @@ impl Manifest {
         for (name, decl) in &self.variables {
             check_variable_name(name).with_context(|| format!("`variables.{name}`"))?;
             if decl.required && decl.default.is_some() {
-                bail!("`variables.{name}`: a variable cannot be both `required` and have a `default`");
+                bail!(
+                    "`variables.{name}`: a variable cannot be both `required` and have a `default`"
+                );
             }
             if !decl.required && decl.default.is_none() {
                 bail!("`variables.{name}`: give it a `default` or mark it `required = true`");
@@ -336,9 +338,12 @@ pub fn check_variable_name(name: &str) -> Result<()> {
 
 fn check_component_id(id: &str) -> Result<()> {
     let ok = id.starts_with(|c: char| c.is_ascii_lowercase())
-        && id
-            .split('-')
-            .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
+        && id.split('-').all(|part| {
+            !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        });
     if !ok {
         bail!("invalid component id `{id}`: use lowercase kebab-case, e.g. `my-component`");
     }
@@ -377,7 +382,10 @@ watch = ["src/**/*.rs"]
 
     #[test]
     fn unknown_key_is_named() {
-        let text = MINIMAL.replace("source = \"hello.wasm\"", "source = \"hello.wasm\"\nallowed_hosts = []");
+        let text = MINIMAL.replace(
+            "source = \"hello.wasm\"",
+            "source = \"hello.wasm\"\nallowed_hosts = []",
+        );
         let err = format!("{:#}", Manifest::parse(&text).unwrap_err());
         assert!(err.contains("allowed_hosts"), "{err}");
     }

@@ -78,11 +78,16 @@ fn parse_entry(entry: &str) -> Result<AllowedHost> {
         format!("allowed_outbound_hosts entry `{entry}` needs a scheme, e.g. `https://{entry}`")
     })?;
     if rest.contains('/') {
-        bail!("allowed_outbound_hosts entry `{entry}`: paths are not allowed, only scheme://host[:port]");
+        bail!(
+            "allowed_outbound_hosts entry `{entry}`: paths are not allowed, only scheme://host[:port]"
+        );
     }
     let scheme = match scheme {
         "*" => None,
-        s if !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '+' || c == '-') => {
+        s if !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '+' || c == '-') =>
+        {
             Some(s.to_string())
         }
         _ => bail!("allowed_outbound_hosts entry `{entry}`: invalid scheme `{scheme}`"),
@@ -112,7 +117,9 @@ fn parse_entry(entry: &str) -> Result<AllowedHost> {
     } else if let Some(suffix) = host.strip_prefix("*.") {
         HostPattern::Subdomain(suffix.to_string())
     } else if host.contains('*') {
-        bail!("allowed_outbound_hosts entry `{entry}`: `*` may only be the whole host or a `*.` prefix");
+        bail!(
+            "allowed_outbound_hosts entry `{entry}`: `*` may only be the whole host or a `*.` prefix"
+        );
     } else {
         HostPattern::Exact(host)
     };
@@ -122,7 +129,11 @@ fn parse_entry(entry: &str) -> Result<AllowedHost> {
 /// The scheme, host and port a request URI targets.
 pub fn target_of(uri: &Uri) -> Option<(String, String, u16)> {
     let scheme = uri.scheme_str().unwrap_or("https").to_ascii_lowercase();
-    let host = uri.host()?.trim_start_matches('[').trim_end_matches(']').to_string();
+    let host = uri
+        .host()?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
     let port = uri.port_u16().or_else(|| default_port(&scheme))?;
     Some((scheme, host, port))
 }
@@ -167,14 +178,23 @@ mod tests {
     fn chaining_entries() {
         let l = list(&["http://*.spin.internal"]);
         assert!(l.allows("http", "moderator.spin.internal", 80));
-        assert_eq!(chained_component("moderator.spin.internal"), Some("moderator"));
+        assert_eq!(
+            chained_component("moderator.spin.internal"),
+            Some("moderator")
+        );
         assert_eq!(chained_component("a.b.spin.internal"), None);
         assert_eq!(chained_component("example.com"), None);
     }
 
     #[test]
     fn rejects_bad_entries() {
-        for bad in ["example.com", "https://example.com/path", "https://ex*ample.com", "https://x:port", "redis://x"] {
+        for bad in [
+            "example.com",
+            "https://example.com/path",
+            "https://ex*ample.com",
+            "https://x:port",
+            "redis://x",
+        ] {
             assert!(AllowList::parse(&[bad]).is_err(), "{bad}");
         }
         assert!(AllowList::parse(&["redis://cache:6379"]).is_ok());
@@ -183,7 +203,10 @@ mod tests {
     #[test]
     fn target_defaults() {
         let uri: Uri = "http://127.0.0.1/x".parse().unwrap();
-        assert_eq!(target_of(&uri), Some(("http".into(), "127.0.0.1".into(), 80)));
+        assert_eq!(
+            target_of(&uri),
+            Some(("http".into(), "127.0.0.1".into(), 80))
+        );
     }
 }
 

@@ -165,11 +165,20 @@ mod tests {
     #[test]
     fn exact_beats_wildcard_and_longest_prefix_wins() {
         let r = router();
-        assert_eq!(r.route("/api/users").unwrap().entry.component, "users-exact");
+        assert_eq!(
+            r.route("/api/users").unwrap().entry.component,
+            "users-exact"
+        );
         let m = r.route("/api/users/7").unwrap();
-        assert_eq!((m.entry.component.as_str(), m.path_info.as_str()), ("users", "/7"));
+        assert_eq!(
+            (m.entry.component.as_str(), m.path_info.as_str()),
+            ("users", "/7")
+        );
         let m = r.route("/api/other/x/").unwrap();
-        assert_eq!((m.entry.component.as_str(), m.path_info.as_str()), ("api", "/other/x/"));
+        assert_eq!(
+            (m.entry.component.as_str(), m.path_info.as_str()),
+            ("api", "/other/x/")
+        );
         assert_eq!(r.route("/apix").unwrap().entry.component, "fallback");
         assert_eq!(r.route("/").unwrap().entry.component, "fallback");
     }

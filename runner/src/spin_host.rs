@@ -4,7 +4,9 @@
 use crate::kv::KvBackend;
 use std::collections::HashMap;
 use std::sync::Arc;
-use wasmtime::component::{Accessor, FutureReader, HasData, Linker, Resource, ResourceTable, StreamReader};
+use wasmtime::component::{
+    Accessor, FutureReader, HasData, Linker, Resource, ResourceTable, StreamReader,
+};
 
 mod bindings {
     wasmtime::component::bindgen!({
@@ -80,7 +82,7 @@ impl<U: 'static> key_value::HostStoreWithStore<U> for Spin {
     ) -> wasmtime::Result<KvResult<Resource<OpenStore>>> {
         accessor.with(|mut access| {
             let view = access.get();
-            if !view.ctx.key_value_stores.iter().any(|s| *s == label) {
+            if !view.ctx.key_value_stores.contains(&label) {
                 return Ok(Err(key_value::Error::AccessDenied));
             }
             if label != "default" {
@@ -140,7 +142,8 @@ impl<U: 'static> key_value::HostStoreWithStore<U> for Spin {
         };
         accessor.with(|mut access| {
             let stream = StreamReader::new(&mut access, keys)?;
-            let future = FutureReader::new(&mut access, async move { wasmtime::error::Ok(result) })?;
+            let future =
+                FutureReader::new(&mut access, async move { wasmtime::error::Ok(result) })?;
             Ok((stream, future))
         })
     }
@@ -172,7 +175,9 @@ async fn blocking<T: Send + 'static>(
 ) -> KvResult<T> {
     match tokio::task::spawn_blocking(f).await {
         Ok(result) => result.map_err(backend_error),
-        Err(e) => Err(key_value::Error::Other(format!("key-value task failed: {e}"))),
+        Err(e) => Err(key_value::Error::Other(format!(
+            "key-value task failed: {e}"
+        ))),
     }
 }
 

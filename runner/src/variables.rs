@@ -63,10 +63,10 @@ impl Template {
         for part in &self.parts {
             match part {
                 Part::Literal(text) => out.push_str(text),
-                Part::Variable(name) => out.push_str(
-                    &lookup(name)
-                        .with_context(|| format!("no application variable `{name}` is declared"))?,
-                ),
+                Part::Variable(name) => out
+                    .push_str(&lookup(name).with_context(|| {
+                        format!("no application variable `{name}` is declared")
+                    })?),
             }
         }
         Ok(out)
@@ -158,6 +158,11 @@ impl VariableSources {
         Ok(())
     }
 
+    /// The value from these sources alone (no manifest default).
+    pub fn value(&self, name: &str) -> Option<String> {
+        self.lookup(name).map(|(value, _)| value)
+    }
+
     fn lookup(&self, name: &str) -> Option<(String, Origin)> {
         if let Some(v) = self.command_line.get(name) {
             return Some((v.clone(), Origin::CommandLine));
@@ -232,11 +237,9 @@ impl ResolvedVariables {
         let mut application = BTreeMap::new();
         let mut missing = Vec::new();
         for (name, decl) in &manifest.variables {
-            let found = sources.lookup(name).or_else(|| {
-                decl.default
-                    .as_ref()
-                    .map(|d| (d.clone(), Origin::Default))
-            });
+            let found = sources
+                .lookup(name)
+                .or_else(|| decl.default.as_ref().map(|d| (d.clone(), Origin::Default)));
             match found {
                 Some((value, origin)) => {
                     application.insert(
@@ -254,7 +257,12 @@ impl ResolvedVariables {
         if !missing.is_empty() {
             let hints: Vec<String> = missing
                 .iter()
-                .map(|n| format!("`{n}` (set SPIN_VARIABLE_{} or --variable {n}=...)", n.to_ascii_uppercase()))
+                .map(|n| {
+                    format!(
+                        "`{n}` (set SPIN_VARIABLE_{} or --variable {n}=...)",
+                        n.to_ascii_uppercase()
+                    )
+                })
                 .collect();
             bail!("required variable(s) not set: {}", hints.join(", "));
         }
@@ -279,7 +287,6 @@ impl ResolvedVariables {
     pub fn render(&self, template: &Template) -> Result<String> {
         template.render(|name| self.application.get(name).map(|r| r.value.clone()))
     }
-
 }
 
 #[cfg(test)]
@@ -322,14 +329,19 @@ url = "https://{{ host }}/v4?k={{key}}"
     fn required_missing_is_named() {
         let err = ResolvedVariables::resolve(&manifest(), &VariableSources::default()).unwrap_err();
         let text = format!("{err:#}");
-        assert!(text.contains("`key`") && text.contains("SPIN_VARIABLE_KEY"), "{text}");
+        assert!(
+            text.contains("`key`") && text.contains("SPIN_VARIABLE_KEY"),
+            "{text}"
+        );
     }
 
     #[test]
     fn precedence_is_cli_then_env_then_file_then_default() {
         let mut sources = VariableSources::default();
         sources.env_file.insert("key".into(), "file".into());
-        sources.env_file.insert("host".into(), "file.example".into());
+        sources
+            .env_file
+            .insert("host".into(), "file.example".into());
         let r = ResolvedVariables::resolve(&manifest(), &sources).unwrap();
         assert_eq!(r.application["key"].value, "file");
         assert_eq!(r.application["host"].origin, Origin::EnvFile);
@@ -359,7 +371,11 @@ url = "https://{{ host }}/v4?k={{key}}"
         let dir = std::env::temp_dir().join(format!("sb-envfile-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join(".env");
-        std::fs::write(&path, "# c\nSPIN_VARIABLE_KEY=\"a b\"\nexport host=h.example\n").unwrap();
+        std::fs::write(
+            &path,
+            "# c\nSPIN_VARIABLE_KEY=\"a b\"\nexport host=h.example\n",
+        )
+        .unwrap();
         let mut sources = VariableSources::default();
         sources.load_env_file(&path).unwrap();
         assert_eq!(sources.env_file["key"], "a b");

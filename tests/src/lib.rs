@@ -65,7 +65,8 @@ impl Runner {
 
     /// GET `path`, returning status and body parsed as JSON (or a string).
     pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
-        self.send(self.client.get(format!("{}{path}", self.url))).await
+        self.send(self.client.get(format!("{}{path}", self.url)))
+            .await
     }
 
     /// Sends a prepared request, returning status and JSON (or string) body.
@@ -109,7 +110,9 @@ impl Upstream {
                         counter.fetch_add(1, Ordering::SeqCst);
                         async move {
                             Ok::<_, std::convert::Infallible>(hyper::Response::new(
-                                http_body_util::Full::new(bytes::Bytes::from_static(body.as_bytes())),
+                                http_body_util::Full::new(bytes::Bytes::from_static(
+                                    body.as_bytes(),
+                                )),
                             ))
                         }
                     });

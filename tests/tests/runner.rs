@@ -71,7 +71,9 @@ async fn no_catch_all_means_404() {
         ),
     )
     .unwrap();
-    let runner = Runner::start(&config(manifest, "no-catch-all")).await.unwrap();
+    let runner = Runner::start(&config(manifest, "no-catch-all"))
+        .await
+        .unwrap();
     assert_eq!(runner.get("/only").await.0, 200);
     assert_eq!(runner.get("/other").await.0, 404);
     assert_eq!(runner.get("/only/deeper").await.0, 404);
@@ -81,13 +83,19 @@ async fn no_catch_all_means_404() {
 async fn variables_templates_defaults_and_overrides() {
     let runner = Runner::start(&runner_config("vars")).await.unwrap();
     let (status, body) = runner.get("/probe/var/greeting").await;
-    assert_eq!((status, body["value"].as_str()), (200, Some("hello, world")));
+    assert_eq!(
+        (status, body["value"].as_str()),
+        (200, Some("hello, world"))
+    );
     let (_, body) = runner.get("/probe/var/token").await;
     assert_eq!(body["value"], "s3cr3t-token-value");
     // Only the component's own variables are visible.
     let (status, body) = runner.get("/probe/var/greeting_word").await;
     assert_eq!(status, 404);
-    assert!(body["error"].as_str().unwrap().contains("Undefined"), "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("Undefined"),
+        "{body}"
+    );
     // Another component declares no variables at all.
     assert_eq!(runner.get("/restricted/var/greeting").await.0, 404);
     drop(runner);
@@ -99,11 +107,20 @@ async fn variables_templates_defaults_and_overrides() {
         .environment
         .insert("SPIN_VARIABLE_GREETING_WORD".into(), "bonjour".into());
     let runner = Runner::start(&config).await.unwrap();
-    assert_eq!(runner.get("/probe/var/greeting").await.1["value"], "bonjour, world");
+    assert_eq!(
+        runner.get("/probe/var/greeting").await.1["value"],
+        "bonjour, world"
+    );
     drop(runner);
-    config.variables.add_command_line("greeting_word=hola").unwrap();
+    config
+        .variables
+        .add_command_line("greeting_word=hola")
+        .unwrap();
     let runner = Runner::start(&config).await.unwrap();
-    assert_eq!(runner.get("/probe/var/greeting").await.1["value"], "hola, world");
+    assert_eq!(
+        runner.get("/probe/var/greeting").await.1["value"],
+        "hola, world"
+    );
 }
 
 #[tokio::test]
@@ -111,7 +128,10 @@ async fn missing_required_variable_stops_start_up() {
     let config = config(fixture("runner"), "vars-missing");
     let error = Runner::start(&config).await.err().expect("start must fail");
     let text = format!("{error:#}");
-    assert!(text.contains("api_token") && text.contains("SPIN_VARIABLE_API_TOKEN"), "{text}");
+    assert!(
+        text.contains("api_token") && text.contains("SPIN_VARIABLE_API_TOKEN"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -123,7 +143,10 @@ async fn secret_values_never_reach_the_log() {
     runner.get("/probe/log/hello").await;
     let lines = runner.logger.captured();
     assert!(!lines.is_empty());
-    assert!(lines.iter().all(|l| !l.contains("s3cr3t-token-value")), "{lines:#?}");
+    assert!(
+        lines.iter().all(|l| !l.contains("s3cr3t-token-value")),
+        "{lines:#?}"
+    );
     let app = switchboard::App::load(&runner_config("secret-debug")).unwrap();
     assert!(!format!("{:?}", app.variables()).contains("s3cr3t-token-value"));
 }
@@ -137,16 +160,25 @@ async fn key_value_persists_across_restart_and_is_scoped() {
         .put(format!("{}/probe/kv/ticket-7", runner.url))
         .body("case-500");
     assert_eq!(runner.send(put).await.0, 200);
-    assert_eq!(runner.get("/probe/kv/ticket-7").await.1["value"], "case-500");
+    assert_eq!(
+        runner.get("/probe/kv/ticket-7").await.1["value"],
+        "case-500"
+    );
     // A component that lists no store cannot open one.
     let (status, body) = runner.get("/restricted/kv/ticket-7").await;
     assert_eq!(status, 403);
-    assert!(body["error"].as_str().unwrap().contains("AccessDenied"), "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("AccessDenied"),
+        "{body}"
+    );
     runner.server.shutdown().await;
 
     // Same state directory, new runner: the value is still there.
     let runner = Runner::start(&config).await.unwrap();
-    assert_eq!(runner.get("/probe/kv/ticket-7").await.1["value"], "case-500");
+    assert_eq!(
+        runner.get("/probe/kv/ticket-7").await.1["value"],
+        "case-500"
+    );
     let delete = runner
         .client
         .delete(format!("{}/probe/kv/ticket-7", runner.url));
@@ -175,7 +207,13 @@ async fn outbound_allow_list_with_templates() {
     // inside the component, never reaches the upstream, and the runner says why.
     let (status, body) = runner.get(&format!("/restricted/fetch?url={url}")).await;
     assert_eq!(status, 502);
-    assert!(body["error"].as_str().unwrap().contains("HttpRequestDenied"), "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("HttpRequestDenied"),
+        "{body}"
+    );
     assert_eq!(upstream.hits.load(std::sync::atomic::Ordering::SeqCst), 1);
     assert!(runner.logged(&format!(
         "[restricted] outbound request to http://127.0.0.1:{} refused",
@@ -215,8 +253,15 @@ async fn spawned_work_completes_after_the_response() {
     let (status, _) = runner.get("/probe/spawn/after?ms=400").await;
     let answered = started.elapsed();
     assert_eq!(status, 202);
-    assert!(answered < Duration::from_millis(400), "response waited for the spawned work: {answered:?}");
-    assert_eq!(runner.get("/probe/kv/after").await.0, 404, "work ran before the response");
+    assert!(
+        answered < Duration::from_millis(400),
+        "response waited for the spawned work: {answered:?}"
+    );
+    assert_eq!(
+        runner.get("/probe/kv/after").await.0,
+        404,
+        "work ran before the response"
+    );
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         if runner.get("/probe/kv/after").await.1["value"] == "done" {
@@ -258,7 +303,9 @@ async fn component_output_is_prefixed_with_its_id() {
     let runner = Runner::start(&runner_config("output")).await.unwrap();
     runner.get("/probe/log/abc").await;
     let deadline = Instant::now() + Duration::from_secs(5);
-    while !(runner.logged("[probe stdout] stdout line: abc") && runner.logged("[probe stderr] stderr line: abc")) {
+    while !(runner.logged("[probe stdout] stdout line: abc")
+        && runner.logged("[probe stderr] stderr line: abc"))
+    {
         assert!(Instant::now() < deadline, "{:#?}", runner.logger.captured());
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -269,7 +316,11 @@ async fn p3_instances_are_reused_unless_disabled() {
     let runner = Runner::start(&runner_config("reuse")).await.unwrap();
     let mut counts = Vec::new();
     for _ in 0..5 {
-        counts.push(runner.get("/probe/instance").await.1["served"].as_u64().unwrap());
+        counts.push(
+            runner.get("/probe/instance").await.1["served"]
+                .as_u64()
+                .unwrap(),
+        );
     }
     assert!(counts.iter().any(|&c| c > 1), "no reuse: {counts:?}");
     drop(runner);
@@ -290,7 +341,12 @@ async fn fifty_concurrent_requests_are_all_answered() {
         let client = runner.client.clone();
         let url = format!("{}/probe/echo/{i}", runner.url);
         tasks.push(tokio::spawn(async move {
-            let response = client.post(url).body(format!("body-{i}")).send().await.unwrap();
+            let response = client
+                .post(url)
+                .body(format!("body-{i}"))
+                .send()
+                .await
+                .unwrap();
             let status = response.status().as_u16();
             let body: serde_json::Value = response.json().await.unwrap();
             (i, status, body)
@@ -314,8 +370,17 @@ async fn start_up_errors_say_what_to_do() {
         "spin_manifest_version = 2\n[application]\nname = \"x\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"c\"\n[component.c]\nsource = \"missing.wasm\"\n",
     )
     .unwrap();
-    let text = format!("{:#}", Runner::start(&config(manifest.clone(), "e1")).await.err().unwrap());
-    assert!(text.contains("missing.wasm") && text.contains("switchboard build"), "{text}");
+    let text = format!(
+        "{:#}",
+        Runner::start(&config(manifest.clone(), "e1"))
+            .await
+            .err()
+            .unwrap()
+    );
+    assert!(
+        text.contains("missing.wasm") && text.contains("switchboard build"),
+        "{text}"
+    );
 
     // Unknown key: named.
     std::fs::write(
@@ -323,7 +388,10 @@ async fn start_up_errors_say_what_to_do() {
         "spin_manifest_version = 2\n[application]\nname = \"x\"\n[component.c]\nsource = \"m.wasm\"\nallowed_http_hostz = []\n",
     )
     .unwrap();
-    let text = format!("{:#}", Runner::start(&config(manifest, "e2")).await.err().unwrap());
+    let text = format!(
+        "{:#}",
+        Runner::start(&config(manifest, "e2")).await.err().unwrap()
+    );
     assert!(text.contains("allowed_http_hostz"), "{text}");
 
     // Port in use.
@@ -336,5 +404,8 @@ async fn start_up_errors_say_what_to_do() {
             .err()
             .unwrap()
     );
-    assert!(text.contains("cannot listen") && text.contains("--listen"), "{text}");
+    assert!(
+        text.contains("cannot listen") && text.contains("--listen"),
+        "{text}"
+    );
 }

@@ -14,7 +14,9 @@ async fn health_answers_with_the_configured_application_name() {
     assert_eq!(status, 200);
     assert_eq!(body["status"], "ok");
     assert_eq!(body["application"], "acme-support");
-    let (status, body) = runner.send(runner.client.post(format!("{}/health", runner.url))).await;
+    let (status, body) = runner
+        .send(runner.client.post(format!("{}/health", runner.url)))
+        .await;
     assert_eq!(status, 405);
     assert!(body["error"].as_str().unwrap().contains("GET"));
 }

@@ -75,8 +75,12 @@ async fn handle(req: Request) -> anyhow::Result<Response> {
             match spin_sdk::http::get(&url).await {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
-                    let body = String::from_utf8_lossy(&read_body(resp.into_body()).await?).into_owned();
-                    Ok(json(StatusCode::OK, serde_json::json!({ "status": status, "body": body })))
+                    let body =
+                        String::from_utf8_lossy(&read_body(resp.into_body()).await?).into_owned();
+                    Ok(json(
+                        StatusCode::OK,
+                        serde_json::json!({ "status": status, "body": body }),
+                    ))
                 }
                 Err(e) => Ok(json(
                     StatusCode::BAD_GATEWAY,
@@ -85,7 +89,9 @@ async fn handle(req: Request) -> anyhow::Result<Response> {
             }
         }
         "spawn" => {
-            let ms: u64 = query_param(&req, "ms").and_then(|v| v.parse().ok()).unwrap_or(300);
+            let ms: u64 = query_param(&req, "ms")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(300);
             let key = arg.clone();
             spin_sdk::wasip3::spawn(async move {
                 spin_sdk::wasip3::clocks::monotonic_clock::wait_for(ms * 1_000_000).await;
@@ -93,9 +99,15 @@ async fn handle(req: Request) -> anyhow::Result<Response> {
                     let _ = store.set(&key, b"done").await;
                 }
             });
-            Ok(json(StatusCode::ACCEPTED, serde_json::json!({ "spawned": arg })))
+            Ok(json(
+                StatusCode::ACCEPTED,
+                serde_json::json!({ "spawned": arg }),
+            ))
         }
-        "instance" => Ok(json(StatusCode::OK, serde_json::json!({ "served": served }))),
+        "instance" => Ok(json(
+            StatusCode::OK,
+            serde_json::json!({ "served": served }),
+        )),
         "trap" => panic!("probe asked to trap"),
         "log" => {
             println!("stdout line: {arg}");
@@ -143,7 +155,10 @@ async fn kv(req: Request, key: &str) -> anyhow::Result<Response> {
                 StatusCode::OK,
                 serde_json::json!({ "value": String::from_utf8_lossy(&value) }),
             )),
-            None => Ok(json(StatusCode::NOT_FOUND, serde_json::json!({ "missing": key }))),
+            None => Ok(json(
+                StatusCode::NOT_FOUND,
+                serde_json::json!({ "missing": key }),
+            )),
         }
     }
 }

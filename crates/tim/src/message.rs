@@ -1,0 +1,377 @@
+//! Message bodies: `MsgBody` is an array of `{MsgType, MsgContent}` elements.
+//!
+//! Known element types are typed; every field is optional (old SDKs omit
+//! media URLs) and unknown fields are kept. Unknown element types are kept
+//! as raw JSON, so a body always survives a round trip unchanged.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// IM's maximum message size (the whole message, 12 KB).
+pub const MAX_MESSAGE_BYTES: usize = 12 * 1024;
+
+/// Fields an element has beyond the ones typed here.
+pub type Extra = Map<String, Value>;
+
+macro_rules! element_struct {
+    ($(#[$doc:meta])* $name:ident { $($(#[$fdoc:meta])* $field:ident : $ty:ty = $json:literal),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+        pub struct $name {
+            $(
+                $(#[$fdoc])*
+                #[serde(rename = $json, default, skip_serializing_if = "Option::is_none")]
+                pub $field: Option<$ty>,
+            )*
+            /// Fields not typed here, preserved.
+            #[serde(flatten)]
+            pub extra: Extra,
+        }
+    };
+}
+
+element_struct!(
+    /// `TIMTextElem`.
+    TextElem { /// The text.
+    text: String = "Text" }
+);
+element_struct!(
+    /// `TIMCustomElem` (at most one per message).
+    CustomElem {
+        /// Payload.
+        data: String = "Data",
+        /// Push text.
+        desc: String = "Desc",
+        /// APNs passthrough.
+        ext: String = "Ext",
+        /// Push sound.
+        sound: String = "Sound",
+    }
+);
+element_struct!(
+    /// `TIMFaceElem`.
+    FaceElem { /// Face index.
+    index: i64 = "Index", /// Face data.
+    data: String = "Data" }
+);
+element_struct!(
+    /// `TIMLocationElem`.
+    LocationElem {
+        /// Description.
+        desc: String = "Desc",
+        /// Latitude.
+        latitude: f64 = "Latitude",
+        /// Longitude.
+        longitude: f64 = "Longitude",
+    }
+);
+element_struct!(
+    /// `TIMImageElem`.
+    ImageElem {
+        /// Image id.
+        uuid: String = "UUID",
+        /// 1 JPG, 2 GIF, 3 PNG, 4 BMP, 255 other.
+        image_format: i64 = "ImageFormat",
+        /// Original, large and thumbnail variants.
+        image_info_array: Vec<Value> = "ImageInfoArray",
+    }
+);
+element_struct!(
+    /// `TIMSoundElem`.
+    SoundElem {
+        /// Download URL.
+        url: String = "Url",
+        /// Sound id.
+        uuid: String = "UUID",
+        /// Bytes.
+        size: i64 = "Size",
+        /// Seconds.
+        second: i64 = "Second",
+        /// Must be 2 when sent by REST.
+        download_flag: i64 = "Download_Flag",
+    }
+);
+element_struct!(
+    /// `TIMFileElem`.
+    FileElem {
+        /// Download URL.
+        url: String = "Url",
+        /// File id.
+        uuid: String = "UUID",
+        /// Bytes.
+        file_size: i64 = "FileSize",
+        /// Name.
+        file_name: String = "FileName",
+        /// Must be 2 when sent by REST.
+        download_flag: i64 = "Download_Flag",
+    }
+);
+element_struct!(
+    /// `TIMVideoFileElem` (thumbnail fields are kept in `extra`).
+    VideoFileElem {
+        /// Video URL.
+        video_url: String = "VideoUrl",
+        /// Video id.
+        video_uuid: String = "VideoUUID",
+        /// Bytes.
+        video_size: i64 = "VideoSize",
+        /// Seconds.
+        video_second: i64 = "VideoSecond",
+        /// Format, e.g. `mp4`.
+        video_format: String = "VideoFormat",
+    }
+);
+element_struct!(
+    /// `TIMRelayElem` (combined / forwarded messages).
+    RelayElem {
+        /// Title.
+        title: String = "Title",
+        /// Number of messages.
+        msg_num: i64 = "MsgNum",
+        /// Text for clients that cannot render it.
+        compatible_text: String = "CompatibleText",
+    }
+);
+
+/// One element of a `MsgBody`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "RawElement", into = "RawElement")]
+pub enum MsgElement {
+    /// `TIMTextElem`.
+    Text(TextElem),
+    /// `TIMCustomElem`.
+    Custom(CustomElem),
+    /// `TIMFaceElem`.
+    Face(FaceElem),
+    /// `TIMLocationElem`.
+    Location(LocationElem),
+    /// `TIMImageElem`.
+    Image(ImageElem),
+    /// `TIMSoundElem`.
+    Sound(SoundElem),
+    /// `TIMFileElem`.
+    File(FileElem),
+    /// `TIMVideoFileElem`.
+    VideoFile(VideoFileElem),
+    /// `TIMRelayElem`.
+    Relay(RelayElem),
+    /// Any other type, kept as it came.
+    Unknown {
+        /// `MsgType`.
+        msg_type: String,
+        /// `MsgContent`.
+        content: Value,
+    },
+}
+
+/// The wire shape of an element.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RawElement {
+    /// `MsgType`.
+    #[serde(rename = "MsgType")]
+    pub msg_type: String,
+    /// `MsgContent`.
+    #[serde(rename = "MsgContent", default)]
+    pub content: Value,
+}
+
+impl TryFrom<RawElement> for MsgElement {
+    type Error = serde_json::Error;
+
+    fn try_from(raw: RawElement) -> Result<Self, Self::Error> {
+        fn typed<T: serde::de::DeserializeOwned>(content: Value) -> Result<T, serde_json::Error> {
+            serde_json::from_value(if content.is_null() {
+                Value::Object(Map::new())
+            } else {
+                content
+            })
+        }
+        Ok(match raw.msg_type.as_str() {
+            "TIMTextElem" => Self::Text(typed(raw.content)?),
+            "TIMCustomElem" => Self::Custom(typed(raw.content)?),
+            "TIMFaceElem" => Self::Face(typed(raw.content)?),
+            "TIMLocationElem" => Self::Location(typed(raw.content)?),
+            "TIMImageElem" => Self::Image(typed(raw.content)?),
+            "TIMSoundElem" => Self::Sound(typed(raw.content)?),
+            "TIMFileElem" => Self::File(typed(raw.content)?),
+            "TIMVideoFileElem" => Self::VideoFile(typed(raw.content)?),
+            "TIMRelayElem" => Self::Relay(typed(raw.content)?),
+            _ => Self::Unknown {
+                msg_type: raw.msg_type,
+                content: raw.content,
+            },
+        })
+    }
+}
+
+impl From<MsgElement> for RawElement {
+    fn from(element: MsgElement) -> Self {
+        fn raw<T: Serialize>(msg_type: &str, content: T) -> RawElement {
+            RawElement {
+                msg_type: msg_type.into(),
+                content: serde_json::to_value(content).unwrap_or(Value::Null),
+            }
+        }
+        match element {
+            MsgElement::Text(c) => raw("TIMTextElem", c),
+            MsgElement::Custom(c) => raw("TIMCustomElem", c),
+            MsgElement::Face(c) => raw("TIMFaceElem", c),
+            MsgElement::Location(c) => raw("TIMLocationElem", c),
+            MsgElement::Image(c) => raw("TIMImageElem", c),
+            MsgElement::Sound(c) => raw("TIMSoundElem", c),
+            MsgElement::File(c) => raw("TIMFileElem", c),
+            MsgElement::VideoFile(c) => raw("TIMVideoFileElem", c),
+            MsgElement::Relay(c) => raw("TIMRelayElem", c),
+            MsgElement::Unknown { msg_type, content } => RawElement { msg_type, content },
+        }
+    }
+}
+
+impl MsgElement {
+    /// A text element.
+    pub fn text(text: impl Into<String>) -> Self {
+        Self::Text(TextElem {
+            text: Some(text.into()),
+            extra: Extra::new(),
+        })
+    }
+
+    /// The text of a text element.
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Self::Text(t) => t.text.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The `MsgType` on the wire.
+    pub fn msg_type(&self) -> &str {
+        match self {
+            Self::Text(_) => "TIMTextElem",
+            Self::Custom(_) => "TIMCustomElem",
+            Self::Face(_) => "TIMFaceElem",
+            Self::Location(_) => "TIMLocationElem",
+            Self::Image(_) => "TIMImageElem",
+            Self::Sound(_) => "TIMSoundElem",
+            Self::File(_) => "TIMFileElem",
+            Self::VideoFile(_) => "TIMVideoFileElem",
+            Self::Relay(_) => "TIMRelayElem",
+            Self::Unknown { msg_type, .. } => msg_type,
+        }
+    }
+}
+
+/// The text elements of a body, joined.
+pub fn joined_text(body: &[MsgElement]) -> String {
+    body.iter().filter_map(MsgElement::as_text).collect()
+}
+
+/// Splits `text` into pieces of at most `max_bytes` UTF-8 bytes, preferring
+/// to break after a sentence end (`.`, `!`, `?`, `。`, `！`, `？`, newline),
+/// then after whitespace, and never inside a character. Pieces keep order and
+/// concatenate back to `text`.
+pub fn split_text(text: &str, max_bytes: usize) -> Vec<String> {
+    assert!(max_bytes >= 4, "a piece must hold at least one character");
+    let mut pieces = Vec::new();
+    let mut rest = text;
+    while rest.len() > max_bytes {
+        let mut limit = max_bytes;
+        while !rest.is_char_boundary(limit) {
+            limit -= 1;
+        }
+        let window = &rest[..limit];
+        let sentence = window
+            .char_indices()
+            .filter(|(_, c)| matches!(c, '.' | '!' | '?' | '。' | '！' | '？' | '\n'))
+            .map(|(i, c)| i + c.len_utf8())
+            .last();
+        let space = window
+            .char_indices()
+            .filter(|(_, c)| c.is_whitespace())
+            .map(|(i, c)| i + c.len_utf8())
+            .last();
+        let mut cut = sentence.or(space).filter(|&i| i > 0).unwrap_or(limit);
+        // Keep the spaces after a sentence with it, so the next piece starts
+        // with a word.
+        while let Some(c) = window[cut..].chars().next().filter(|c| c.is_whitespace()) {
+            cut += c.len_utf8();
+        }
+        pieces.push(rest[..cut].to_string());
+        rest = &rest[cut..];
+    }
+    if !rest.is_empty() || pieces.is_empty() {
+        pieces.push(rest.to_string());
+    }
+    pieces
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn every_element_round_trips_including_unknown_ones() {
+        let body = json!([
+            {"MsgType": "TIMTextElem", "MsgContent": {"Text": "hi"}},
+            {"MsgType": "TIMCustomElem", "MsgContent": {"Data": "d", "Desc": "x", "Ext": "", "Sound": "", "NewField": 1}},
+            {"MsgType": "TIMFaceElem", "MsgContent": {"Index": 1, "Data": "f"}},
+            {"MsgType": "TIMLocationElem", "MsgContent": {"Desc": "here", "Latitude": 22.5, "Longitude": 113.9}},
+            {"MsgType": "TIMImageElem", "MsgContent": {"UUID": "u", "ImageFormat": 1, "ImageInfoArray": [{"Type": 1}]}},
+            {"MsgType": "TIMSoundElem", "MsgContent": {"UUID": "s", "Size": 10, "Second": 2}},
+            {"MsgType": "TIMFileElem", "MsgContent": {"UUID": "f", "FileName": "a.pdf"}},
+            {"MsgType": "TIMVideoFileElem", "MsgContent": {"VideoUUID": "v", "ThumbUUID": "t"}},
+            {"MsgType": "TIMRelayElem", "MsgContent": {"Title": "chat", "MsgNum": 2, "MsgList": []}},
+            {"MsgType": "TIMStreamElem", "MsgContent": {"Chunks": [{"Index": 0}]}}
+        ]);
+        let parsed: Vec<MsgElement> = serde_json::from_value(body.clone()).unwrap();
+        assert_eq!(parsed[0].as_text(), Some("hi"));
+        assert!(matches!(parsed[9], MsgElement::Unknown { .. }));
+        assert_eq!(parsed[9].msg_type(), "TIMStreamElem");
+        assert_eq!(serde_json::to_value(&parsed).unwrap(), body);
+    }
+
+    #[test]
+    fn missing_content_fields_are_allowed() {
+        let parsed: MsgElement = serde_json::from_value(
+            json!({"MsgType": "TIMSoundElem", "MsgContent": {"UUID": "old-sdk"}}),
+        )
+        .unwrap();
+        let MsgElement::Sound(sound) = parsed else {
+            panic!()
+        };
+        assert_eq!(sound.url, None);
+    }
+
+    #[test]
+    fn joins_text() {
+        let body = vec![
+            MsgElement::text("a"),
+            MsgElement::Face(FaceElem::default()),
+            MsgElement::text("b"),
+        ];
+        assert_eq!(joined_text(&body), "ab");
+    }
+
+    #[test]
+    fn split_prefers_sentences_and_keeps_everything() {
+        let text = "First sentence. Second one! Third, with no end";
+        let pieces = split_text(text, 20);
+        assert_eq!(pieces.concat(), text);
+        assert_eq!(pieces[0], "First sentence. ");
+        assert!(pieces.iter().all(|p| p.len() <= 20));
+        let cjk = "你好。".repeat(2000);
+        let pieces = split_text(&cjk, MAX_MESSAGE_BYTES);
+        assert_eq!(pieces.concat(), cjk);
+        assert!(
+            pieces
+                .iter()
+                .all(|p| p.len() <= MAX_MESSAGE_BYTES && p.ends_with('。'))
+        );
+        assert_eq!(split_text("", 10), [""]);
+        // No break opportunity: cut on a character boundary.
+        let pieces = split_text(&"é".repeat(10), 5);
+        assert_eq!(pieces.concat(), "é".repeat(10));
+        assert!(pieces.iter().all(|p| p.len() <= 5));
+    }
+}
