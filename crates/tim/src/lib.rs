@@ -4,11 +4,13 @@
 //!
 //! - [`events`]: typed webhook bodies and the answers IM expects.
 //! - [`message`]: message bodies (`MsgBody`) and splitting long text.
+//! - [`rest`]: the REST API client, over any HTTP transport.
 //! - [`usersig`]: generate and verify UserSigs (TLS sig API v2).
 //! - [`webhook`]: verify that a webhook call comes from IM (`Sign`,
 //!   `RequestTime`, `SdkAppid`).
 
 pub mod events;
 pub mod message;
+pub mod rest;
 pub mod usersig;
 pub mod webhook;
