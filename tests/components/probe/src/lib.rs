@@ -5,7 +5,7 @@
 //! |---|---|
 //! | `/headers` | echoes the `spin-*` request headers |
 //! | `/var/<name>` | reads a component variable |
-//! | `/kv/<key>` | GET / PUT / DELETE a key in the default store |
+//! | `/kv/<key>` | GET / PUT (or POST) / DELETE a key in the default store |
 //! | `/fetch?url=<url>` | makes an outbound GET and reports status or error |
 //! | `/spawn/<key>?ms=<n>` | answers at once, then waits and writes `<key>` |
 //! | `/instance` | how many requests this instance has served |
@@ -142,7 +142,8 @@ async fn kv(req: Request, key: &str) -> anyhow::Result<Response> {
         }
     };
     let method = req.method().clone();
-    if method == spin_sdk::http::Method::PUT {
+    // POST stores too, so that a chained webhook can be recorded.
+    if method == spin_sdk::http::Method::PUT || method == spin_sdk::http::Method::POST {
         let body = read_body(req.into_body()).await?;
         store.set(key, &body).await?;
         Ok(json(StatusCode::OK, serde_json::json!({ "set": key })))

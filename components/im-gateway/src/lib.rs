@@ -1,0 +1,150 @@
+//! `POST /im/webhook`: the one URL Tencent Cloud Chat sends every webhook of
+//! the app to.
+//!
+//! Each call is verified once — our `SdkAppid`, the `Sign` over the callback
+//! token and `RequestTime`, and `RequestTime` within the freshness window —
+//! and then handed, by `CallbackCommand`, to the component that owns it
+//! (service chaining, table in the `im_gateway_routes` variable). That
+//! component's answer is IM's answer. Commands nobody owns are answered
+//! `OK` so IM is never blocked. Forged or stale calls get 401 and are never
+//! dispatched.
+
+use bytes::Bytes;
+use connector::dispatch::DispatchTable;
+use connector::reply::{self, JsonResponse};
+use http_body_util::BodyExt;
+use spin_sdk::http::{Method, Request, StatusCode};
+use spin_sdk::http_service;
+use tim::events::Answer;
+use tim::webhook::{Verifier, WebhookQuery};
+
+/// IM bodies are at most a 12 KB message plus envelope; anything far larger
+/// is not IM.
+const MAX_BODY: usize = 256 * 1024;
+
+struct Settings {
+    verifier: Verifier,
+    table: DispatchTable,
+}
+
+async fn settings() -> Result<Settings, String> {
+    let app_id = reply::variable("im_sdk_app_id").await?;
+    let app_id: u64 = app_id
+        .trim()
+        .parse()
+        .map_err(|_| format!("configuration: im_sdk_app_id `{app_id}` is not a number"))?;
+    let token = reply::variable("im_callback_token").await?;
+    let window = reply::variable("im_webhook_window_secs").await?;
+    let window: u64 = window
+        .trim()
+        .parse()
+        .map_err(|_| format!("configuration: im_webhook_window_secs `{window}` is not a number"))?;
+    let routes = spin_sdk::variables::get("im_gateway_routes")
+        .await
+        .unwrap_or_default();
+    let table = DispatchTable::parse(&routes)
+        .map_err(|e| format!("configuration: im_gateway_routes: {e}"))?;
+    Ok(Settings {
+        verifier: Verifier::new(app_id, Some(token)).with_window(window),
+        table,
+    })
+}
+
+#[http_service]
+async fn webhook(req: Request) -> JsonResponse {
+    if req.method() != Method::POST {
+        return reply::error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "IM webhooks are POST requests",
+        );
+    }
+    let settings = match settings().await {
+        Ok(settings) => settings,
+        Err(message) => {
+            eprintln!("{message}");
+            return reply::error(StatusCode::INTERNAL_SERVER_ERROR, message);
+        }
+    };
+    let raw_query = req.uri().query().unwrap_or("").to_string();
+    let query = match WebhookQuery::parse(&raw_query) {
+        Ok(query) => query,
+        Err(e) => return unauthorized(&e.to_string()),
+    };
+    if let Err(e) = settings.verifier.verify(&query, reply::unix_now()) {
+        return unauthorized(&e.to_string());
+    }
+    let body = match read_body(req).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    if serde_json::from_slice::<serde_json::Value>(&body).is_err() {
+        return reply::bad_field("body", "the webhook body is not JSON");
+    }
+    let Some(target) = settings.table.lookup(&query.callback_command) else {
+        return reply::raw_json(StatusCode::OK, Answer::ok().to_json());
+    };
+    let outbound = spin_sdk::http::Request::post(target.url(&raw_query))
+        .header("content-type", "application/json")
+        .body(spin_sdk::http::FullBody::new(body))
+        .expect("a valid chained request");
+    match spin_sdk::http::send(outbound).await {
+        Ok(response) => {
+            let status = response.status();
+            match response.into_body().collect().await {
+                Ok(collected) => reply::raw_json(status, collected.to_bytes()),
+                Err(e) => dispatch_failed(
+                    &query.callback_command,
+                    &target.component,
+                    &format!("{e:?}"),
+                ),
+            }
+        }
+        Err(e) => dispatch_failed(
+            &query.callback_command,
+            &target.component,
+            &format!("{e:?}"),
+        ),
+    }
+}
+
+fn unauthorized(reason: &str) -> JsonResponse {
+    eprintln!("rejected IM webhook: {reason}");
+    reply::error(StatusCode::UNAUTHORIZED, reason)
+}
+
+/// IM treats a non-200 answer as a failed callback and applies its own
+/// default (deliver); say which component failed.
+fn dispatch_failed(command: &str, component: &str, error: &str) -> JsonResponse {
+    eprintln!("{command}: dispatch to `{component}` failed: {error}");
+    reply::error(
+        StatusCode::BAD_GATEWAY,
+        format!("{command}: component `{component}` did not answer: {error}"),
+    )
+}
+
+async fn read_body(req: Request) -> Result<Bytes, JsonResponse> {
+    let too_large = || {
+        reply::error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("webhook body over {MAX_BODY} bytes"),
+        )
+    };
+    let length = req
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if length.is_some_and(|l| l > MAX_BODY) {
+        return Err(too_large());
+    }
+    let body = req
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| reply::bad_field("body", format!("cannot read the body: {e:?}")))?
+        .to_bytes();
+    if body.len() > MAX_BODY {
+        return Err(too_large());
+    }
+    Ok(body)
+}

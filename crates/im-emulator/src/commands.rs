@@ -1,0 +1,724 @@
+//! The REST commands and the end-user send paths, with IM's checks and
+//! error codes.
+
+use crate::Shared;
+use crate::state::{C2cMessage, Group, GroupMessage};
+use crate::webhooks::{self, Verdict};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+pub(crate) fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn ok(extra: Value) -> Value {
+    let mut answer = json!({ "ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "" });
+    if let (Some(map), Value::Object(extra)) = (answer.as_object_mut(), extra) {
+        map.extend(extra);
+    }
+    answer
+}
+
+fn fail(code: i64, info: impl Into<String>) -> Value {
+    json!({ "ActionStatus": "FAIL", "ErrorCode": code, "ErrorInfo": info.into() })
+}
+
+const GROUP_TYPES: [&str; 7] = [
+    "Public",
+    "Private",
+    "Work",
+    "ChatRoom",
+    "Meeting",
+    "AVChatRoom",
+    "Community",
+];
+const MAX_MESSAGE_BYTES: usize = 12 * 1024;
+
+/// Checks the query string: app id, admin identifier and its UserSig.
+fn authenticate(shared: &Shared, query: &str) -> Result<String, Value> {
+    let config = shared.config();
+    let mut params = std::collections::HashMap::new();
+    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+        params.insert(k.into_owned(), v.into_owned());
+    }
+    let Some(app) = params.get("sdkappid") else {
+        return Err(fail(60012, "missing sdkappid"));
+    };
+    if app.parse::<u64>().ok() != Some(config.sdk_app_id) {
+        return Err(fail(60006, format!("invalid sdkappid {app}")));
+    }
+    let Some(identifier) = params.get("identifier").filter(|i| !i.is_empty()) else {
+        return Err(fail(60005, "missing identifier"));
+    };
+    let Some(usersig) = params.get("usersig").filter(|s| !s.is_empty()) else {
+        return Err(fail(70002, "empty usersig"));
+    };
+    if params
+        .get("random")
+        .and_then(|r| r.parse::<u32>().ok())
+        .is_none()
+    {
+        return Err(fail(60002, "random must be a 32-bit unsigned integer"));
+    }
+    if params.get("contenttype").map(String::as_str) != Some("json") {
+        return Err(fail(60002, "contenttype must be json"));
+    }
+    let signer = tim::usersig::Signer::new(config.sdk_app_id, &config.secret_key);
+    use tim::usersig::VerifyError as E;
+    match signer.verify(identifier, usersig, now()) {
+        Ok(_) => {}
+        Err(E::Expired { .. }) => return Err(fail(70001, "usersig expired")),
+        Err(E::BadSignature) => return Err(fail(70009, "usersig verification failed: wrong key")),
+        Err(E::IdentifierMismatch { .. }) => {
+            return Err(fail(70013, "usersig identifier mismatch"));
+        }
+        Err(E::AppIdMismatch { .. }) => return Err(fail(70014, "usersig sdkappid mismatch")),
+        Err(E::Malformed(m)) => return Err(fail(70003, format!("invalid usersig: {m}"))),
+    }
+    if !config.admins.iter().any(|a| a == identifier) {
+        return Err(fail(60010, format!("`{identifier}` is not an app admin")));
+    }
+    Ok(identifier.clone())
+}
+
+/// Handles `POST /v4/<command>`.
+pub(crate) async fn rest(shared: &Arc<Shared>, command: &str, query: &str, body: &[u8]) -> Value {
+    let answer = match authenticate(shared, query) {
+        Err(answer) => answer,
+        Ok(identifier) => match serde_json::from_slice::<Value>(body) {
+            Err(_) if command.starts_with("openim/") => fail(90001, "JSON parse error"),
+            Err(_) => fail(60003, "JSON parse error"),
+            Ok(request) if !request.is_object() => fail(60003, "body must be a JSON object"),
+            Ok(request) => dispatch(shared, command, &identifier, request).await,
+        },
+    };
+    let code = answer["ErrorCode"].as_i64().unwrap_or(0);
+    shared.state().calls.push((command.to_string(), code));
+    answer
+}
+
+async fn dispatch(shared: &Arc<Shared>, command: &str, identifier: &str, req: Value) -> Value {
+    match command {
+        "group_open_http_svc/create_group" => create_group(shared, identifier, &req),
+        "group_open_http_svc/add_group_member" => add_group_member(shared, &req),
+        "group_open_http_svc/delete_group_member" => delete_group_member(shared, &req),
+        "group_open_http_svc/destroy_group" => destroy_group(shared, &req),
+        "group_open_http_svc/get_group_info" => get_group_info(shared, &req),
+        "group_open_http_svc/send_group_msg" => send_group_msg(shared, identifier, &req).await,
+        "group_open_http_svc/send_group_system_notification" => system_notification(shared, &req),
+        "group_open_http_svc/group_msg_recall" => group_msg_recall(shared, &req),
+        "openim/sendmsg" => sendmsg(shared, identifier, &req).await,
+        "openim/admin_msgwithdraw" => admin_msgwithdraw(shared, &req),
+        "im_open_login_svc/account_import" => account_import(shared, &req),
+        "openim_robot_http_svc/create_robot" => create_robot(shared, &req),
+        _ => fail(60009, format!("unknown command {command}")),
+    }
+}
+
+fn str_field<'a>(req: &'a Value, name: &str) -> Option<&'a str> {
+    req.get(name).and_then(Value::as_str)
+}
+
+fn accounts_of(list: &Value, key: &str) -> Vec<String> {
+    list.as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|m| {
+                    if key.is_empty() {
+                        m.as_str()
+                    } else {
+                        m[key].as_str()
+                    }
+                })
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn check_group_id(id: &str) -> Result<(), Value> {
+    if id.is_empty() || id.len() > 48 || !id.chars().all(|c| (' '..='~').contains(&c)) {
+        return Err(fail(10015, format!("invalid GroupId `{id}`")));
+    }
+    Ok(())
+}
+
+fn create_group(shared: &Shared, identifier: &str, req: &Value) -> Value {
+    let admins = shared.config().admins;
+    let group_type = str_field(req, "Type").unwrap_or("");
+    if !GROUP_TYPES.contains(&group_type) {
+        return fail(10004, format!("invalid Type `{group_type}`"));
+    }
+    let name = str_field(req, "Name").unwrap_or("");
+    if name.is_empty() || name.len() > 30 {
+        return fail(10004, "Name must be 1 to 30 bytes");
+    }
+    let members = accounts_of(&req["MemberList"], "Member_Account");
+    if group_type == "AVChatRoom" && !members.is_empty() {
+        return fail(10007, "AVChatRoom does not accept MemberList");
+    }
+    if members.len() > 100 {
+        return fail(10005, "more than 100 members");
+    }
+    let mut state = shared.state();
+    let owner = str_field(req, "Owner_Account").map(String::from);
+    for account in owner.iter().chain(&members) {
+        if !state.exists(account, &admins) {
+            return fail(10019, format!("account `{account}` does not exist"));
+        }
+    }
+    let id = match str_field(req, "GroupId") {
+        Some(id) => {
+            if let Err(e) = check_group_id(id) {
+                return e;
+            }
+            if id.starts_with("@TGS#") && group_type != "Community" {
+                return fail(10004, "custom GroupId must not start with @TGS#");
+            }
+            if let Some(existing) = state.groups.get(id) {
+                return if existing.created_by == identifier {
+                    fail(10025, "you have already used this group ID")
+                } else {
+                    fail(10021, "the group ID has already been used by another user")
+                };
+            }
+            id.to_string()
+        }
+        None => {
+            state.next_auto_group += 1;
+            format!("@TGS#EMU{:06}", state.next_auto_group)
+        }
+    };
+    let mut all_members: Vec<String> = owner.iter().cloned().collect();
+    for m in members {
+        if !all_members.contains(&m) {
+            all_members.push(m);
+        }
+    }
+    state.groups.insert(
+        id.clone(),
+        Group {
+            id: id.clone(),
+            group_type: group_type.to_string(),
+            name: name.to_string(),
+            owner,
+            created_by: identifier.to_string(),
+            members: all_members,
+            messages: Vec::new(),
+            notifications: Vec::new(),
+            next_seq: 1,
+        },
+    );
+    ok(json!({ "GroupId": id }))
+}
+
+fn add_group_member(shared: &Shared, req: &Value) -> Value {
+    let admins = shared.config().admins;
+    let id = str_field(req, "GroupId").unwrap_or("");
+    if let Err(e) = check_group_id(id) {
+        return e;
+    }
+    let accounts = accounts_of(&req["MemberList"], "Member_Account");
+    if accounts.is_empty() {
+        return fail(10004, "MemberList is empty");
+    }
+    if accounts.len() > 300 {
+        return fail(10005, "more than 300 members");
+    }
+    let mut state = shared.state();
+    if let Some(missing) = accounts.iter().find(|a| !state.exists(a, &admins)) {
+        return fail(10019, format!("account `{missing}` does not exist"));
+    }
+    let Some(group) = state.groups.get_mut(id) else {
+        return fail(10010, format!("group `{id}` does not exist"));
+    };
+    if group.group_type == "AVChatRoom" {
+        return fail(10007, "AVChatRoom members join through the SDK");
+    }
+    let results: Vec<Value> = accounts
+        .iter()
+        .map(|a| {
+            let result = if group.members.contains(a) {
+                2
+            } else {
+                group.members.push(a.clone());
+                1
+            };
+            json!({ "Member_Account": a, "Result": result })
+        })
+        .collect();
+    ok(json!({ "MemberList": results }))
+}
+
+fn delete_group_member(shared: &Shared, req: &Value) -> Value {
+    let id = str_field(req, "GroupId").unwrap_or("");
+    if let Err(e) = check_group_id(id) {
+        return e;
+    }
+    let accounts = accounts_of(&req["MemberToDel_Account"], "");
+    let mut state = shared.state();
+    let Some(group) = state.groups.get_mut(id) else {
+        return fail(10010, format!("group `{id}` does not exist"));
+    };
+    group.members.retain(|m| !accounts.contains(m));
+    ok(json!({}))
+}
+
+fn destroy_group(shared: &Shared, req: &Value) -> Value {
+    let id = str_field(req, "GroupId").unwrap_or("");
+    if let Err(e) = check_group_id(id) {
+        return e;
+    }
+    let mut state = shared.state();
+    if state.groups.remove(id).is_none() {
+        return fail(
+            10010,
+            format!("group `{id}` does not exist or was already destroyed"),
+        );
+    }
+    state.destroyed_groups.push(id.to_string());
+    ok(json!({}))
+}
+
+fn get_group_info(shared: &Shared, req: &Value) -> Value {
+    let ids = accounts_of(&req["GroupIdList"], "");
+    if ids.is_empty() || ids.len() > 50 {
+        return fail(10004, "GroupIdList must have 1 to 50 ids");
+    }
+    let state = shared.state();
+    let infos: Vec<Value> = ids
+        .iter()
+        .map(|id| match state.groups.get(id) {
+            Some(g) => json!({
+                "GroupId": id, "ErrorCode": 0, "ErrorInfo": "", "Type": g.group_type, "Name": g.name,
+                "Owner_Account": g.owner.clone().unwrap_or_default(), "MemberNum": g.members.len(),
+                "NextMsgSeq": g.next_seq,
+                "MemberList": g.members.iter().map(|m| json!({ "Member_Account": m })).collect::<Vec<_>>(),
+            }),
+            None => json!({ "GroupId": id, "ErrorCode": 10010, "ErrorInfo": "group does not exist" }),
+        })
+        .collect();
+    ok(json!({ "GroupInfo": infos }))
+}
+
+fn body_error(body: &Value, too_long: i64, bad_body: i64) -> Option<Value> {
+    match body.as_array() {
+        Some(elements) if !elements.is_empty() => {
+            if body.to_string().len() > MAX_MESSAGE_BYTES {
+                Some(fail(too_long, "message longer than 12 KB"))
+            } else {
+                None
+            }
+        }
+        _ => Some(fail(bad_body, "MsgBody must be a non-empty array")),
+    }
+}
+
+fn forbidden(req: &Value, which: &str) -> bool {
+    req["ForbidCallbackControl"]
+        .as_array()
+        .is_some_and(|items| items.iter().any(|i| i == which))
+}
+
+async fn send_group_msg(shared: &Arc<Shared>, identifier: &str, req: &Value) -> Value {
+    let from = str_field(req, "From_Account")
+        .unwrap_or(identifier)
+        .to_string();
+    let group_id = str_field(req, "GroupId").unwrap_or("").to_string();
+    if req.get("Random").and_then(Value::as_u64).is_none() {
+        return fail(10004, "Random must be an integer");
+    }
+    let at = accounts_of(&req["GroupAtInfo"], "GroupAt_Account");
+    group_send(
+        shared,
+        GroupSend {
+            from,
+            group_id,
+            body: req["MsgBody"].clone(),
+            random: req["Random"].as_u64().unwrap_or(0),
+            at,
+            run_before: !forbidden(req, "ForbidBeforeSendMsgCallback"),
+            run_after: !forbidden(req, "ForbidAfterSendMsgCallback"),
+            platform: "RESTAPI",
+        },
+    )
+    .await
+}
+
+/// A group message on its way in.
+struct GroupSend {
+    from: String,
+    group_id: String,
+    body: Value,
+    random: u64,
+    at: Vec<String>,
+    run_before: bool,
+    run_after: bool,
+    platform: &'static str,
+}
+
+async fn group_send(shared: &Arc<Shared>, send: GroupSend) -> Value {
+    let admins = shared.config().admins;
+    if let Err(e) = check_group_id(&send.group_id) {
+        return e;
+    }
+    if let Some(error) = body_error(&send.body, 80002, 10004) {
+        return error;
+    }
+    let group_type = {
+        let state = shared.state();
+        if !state.exists(&send.from, &admins) {
+            return fail(10019, format!("account `{}` does not exist", send.from));
+        }
+        let Some(group) = state.groups.get(&send.group_id) else {
+            return fail(10010, format!("group `{}` does not exist", send.group_id));
+        };
+        if !admins.contains(&send.from) && !group.members.contains(&send.from) {
+            return fail(
+                10007,
+                format!("`{}` is not a member of the group", send.from),
+            );
+        }
+        group.group_type.clone()
+    };
+    let mut body = send.body.clone();
+    let event = json!({
+        "GroupId": send.group_id, "Type": group_type, "From_Account": send.from,
+        "Operator_Account": send.from, "Random": send.random, "OnlineOnlyFlag": 0,
+        "MsgBody": body, "EventTime": (now() * 1000).to_string(),
+    });
+    if send.run_before {
+        match webhooks::before_send(
+            shared,
+            "Group.CallbackBeforeSendMsg",
+            event.clone(),
+            send.platform,
+        )
+        .await
+        {
+            Verdict::Deliver(Some(replacement)) => body = replacement,
+            Verdict::Deliver(None) => {}
+            Verdict::Drop => return ok(json!({ "MsgTime": now(), "MsgSeq": 0 })),
+            Verdict::Reject(1, info) => {
+                return fail(
+                    10016,
+                    if info.is_empty() {
+                        "rejected by webhook".into()
+                    } else {
+                        info
+                    },
+                );
+            }
+            Verdict::Reject(code, info) => return fail(code, info),
+        }
+    }
+    let time = now();
+    let (seq, robots) = {
+        let mut state = shared.state();
+        let robots: Vec<String> = state.robots.iter().cloned().collect();
+        let Some(group) = state.groups.get_mut(&send.group_id) else {
+            return fail(10010, "group was destroyed while sending");
+        };
+        let seq = group.next_seq;
+        group.next_seq += 1;
+        group.messages.push(GroupMessage {
+            seq,
+            from: send.from.clone(),
+            body: body.clone(),
+            random: send.random,
+            time,
+            recalled: false,
+            at: send.at.clone(),
+        });
+        let text = crate::state::text_of(&body);
+        let mentioned: Vec<String> = robots
+            .into_iter()
+            .filter(|r| *r != send.from && group.members.contains(r))
+            .filter(|r| send.at.contains(r) || text.contains(&format!("@{r}")))
+            .collect();
+        (seq, mentioned)
+    };
+    let mut after = event;
+    after["MsgBody"] = body;
+    after["MsgSeq"] = json!(seq);
+    after["MsgTime"] = json!(time);
+    spawn_after(
+        shared,
+        send.run_after
+            .then_some(("Group.CallbackAfterSendMsg", after.clone())),
+        send.platform,
+    );
+    if !robots.is_empty() {
+        let mut bot = after;
+        bot["AtRobots_Account"] = json!(robots);
+        spawn_after(shared, Some(("Bot.OnGroupMessage", bot)), send.platform);
+    }
+    ok(json!({ "MsgTime": time, "MsgSeq": seq }))
+}
+
+/// After-events are delivered asynchronously, as IM does.
+fn spawn_after(shared: &Arc<Shared>, event: Option<(&'static str, Value)>, platform: &'static str) {
+    if let Some((command, body)) = event {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            webhooks::deliver(&shared, command, body, platform).await;
+        });
+    }
+}
+
+fn system_notification(shared: &Shared, req: &Value) -> Value {
+    let id = str_field(req, "GroupId").unwrap_or("");
+    if let Err(e) = check_group_id(id) {
+        return e;
+    }
+    let Some(content) = str_field(req, "Content").filter(|c| !c.is_empty()) else {
+        return fail(10004, "Content is required");
+    };
+    let to = accounts_of(&req["ToMembers_Account"], "");
+    let mut state = shared.state();
+    let Some(group) = state.groups.get_mut(id) else {
+        return fail(10010, format!("group `{id}` does not exist"));
+    };
+    group.notifications.push((to, content.to_string()));
+    ok(json!({}))
+}
+
+fn group_msg_recall(shared: &Shared, req: &Value) -> Value {
+    let id = str_field(req, "GroupId").unwrap_or("");
+    if let Err(e) = check_group_id(id) {
+        return e;
+    }
+    let seqs: Vec<u64> = req["MsgSeqList"]
+        .as_array()
+        .map(|l| l.iter().filter_map(|s| s["MsgSeq"].as_u64()).collect())
+        .unwrap_or_default();
+    if seqs.is_empty() || seqs.len() > 10 {
+        return fail(10004, "MsgSeqList must have 1 to 10 entries");
+    }
+    let mut state = shared.state();
+    let Some(group) = state.groups.get_mut(id) else {
+        return fail(10010, format!("group `{id}` does not exist"));
+    };
+    let results: Vec<Value> = seqs
+        .iter()
+        .map(
+            |seq| match group.messages.iter_mut().find(|m| m.seq == *seq) {
+                Some(message) => {
+                    message.recalled = true;
+                    json!({ "MsgSeq": seq, "RetCode": 0 })
+                }
+                None => json!({ "MsgSeq": seq, "RetCode": 10030 }),
+            },
+        )
+        .collect();
+    ok(json!({ "RecallRetList": results }))
+}
+
+async fn sendmsg(shared: &Arc<Shared>, identifier: &str, req: &Value) -> Value {
+    let Some(to) = str_field(req, "To_Account") else {
+        return fail(90003, "To_Account missing or not a string");
+    };
+    let Some(random) = req.get("MsgRandom").and_then(Value::as_u64) else {
+        return fail(90005, "MsgRandom missing or not an integer");
+    };
+    if !req["MsgBody"].is_array() {
+        return fail(90007, "MsgBody is not an array");
+    }
+    c2c_send(
+        shared,
+        C2cSend {
+            from: str_field(req, "From_Account")
+                .unwrap_or(identifier)
+                .to_string(),
+            to: to.to_string(),
+            body: req["MsgBody"].clone(),
+            random,
+            run_before: !forbidden(req, "ForbidBeforeSendMsgCallback"),
+            run_after: !forbidden(req, "ForbidAfterSendMsgCallback"),
+            platform: "RESTAPI",
+        },
+    )
+    .await
+}
+
+/// A one-to-one message on its way in.
+struct C2cSend {
+    from: String,
+    to: String,
+    body: Value,
+    random: u64,
+    run_before: bool,
+    run_after: bool,
+    platform: &'static str,
+}
+
+async fn c2c_send(shared: &Arc<Shared>, send: C2cSend) -> Value {
+    let admins = shared.config().admins;
+    if let Some(error) = body_error(&send.body, 93000, 90002) {
+        return error;
+    }
+    let (seq, to_robot) = {
+        let mut state = shared.state();
+        if !state.exists(&send.from, &admins) {
+            return fail(90048, format!("account `{}` does not exist", send.from));
+        }
+        if !state.exists(&send.to, &admins) {
+            return fail(90012, format!("To_Account `{}` is not registered", send.to));
+        }
+        state.next_c2c_seq += 1;
+        (state.next_c2c_seq, state.robots.contains(&send.to))
+    };
+    let time = now();
+    let key = format!("{seq}_{}_{time}", send.random);
+    let mut body = send.body.clone();
+    let event = json!({
+        "From_Account": send.from, "To_Account": send.to, "MsgSeq": seq, "MsgRandom": send.random,
+        "MsgTime": time, "MsgKey": key, "OnlineOnlyFlag": 0, "MsgBody": body, "EventTime": time * 1000,
+    });
+    if send.run_before {
+        match webhooks::before_send(
+            shared,
+            "C2C.CallbackBeforeSendMsg",
+            event.clone(),
+            send.platform,
+        )
+        .await
+        {
+            Verdict::Deliver(Some(replacement)) => body = replacement,
+            Verdict::Deliver(None) => {}
+            Verdict::Drop => return ok(json!({ "MsgTime": time, "MsgKey": key })),
+            Verdict::Reject(1, info) => {
+                return fail(
+                    20006,
+                    if info.is_empty() {
+                        "rejected by webhook".into()
+                    } else {
+                        info
+                    },
+                );
+            }
+            Verdict::Reject(code, info) => return fail(code, info),
+        }
+    }
+    shared.state().c2c.push(C2cMessage {
+        key: key.clone(),
+        from: send.from.clone(),
+        to: send.to.clone(),
+        body: body.clone(),
+        time,
+        recalled: false,
+    });
+    let mut after = event;
+    after["MsgBody"] = body;
+    after["SendMsgResult"] = json!(0);
+    after["ErrorInfo"] = json!("send msg succeed");
+    after["UnreadMsgNum"] = json!(1);
+    spawn_after(
+        shared,
+        send.run_after
+            .then_some(("C2C.CallbackAfterSendMsg", after.clone())),
+        send.platform,
+    );
+    if to_robot && send.from != send.to {
+        spawn_after(shared, Some(("Bot.OnC2CMessage", after)), send.platform);
+    }
+    ok(json!({ "MsgTime": time, "MsgKey": key }))
+}
+
+fn admin_msgwithdraw(shared: &Shared, req: &Value) -> Value {
+    let (Some(from), Some(to), Some(key)) = (
+        str_field(req, "From_Account"),
+        str_field(req, "To_Account"),
+        str_field(req, "MsgKey"),
+    ) else {
+        return fail(90008, "From_Account, To_Account and MsgKey are required");
+    };
+    let mut state = shared.state();
+    match state
+        .c2c
+        .iter_mut()
+        .find(|m| m.key == key && m.from == from && m.to == to)
+    {
+        None => fail(20022, "no such message"),
+        Some(m) if m.recalled => fail(20023, "message already recalled"),
+        Some(m) => {
+            m.recalled = true;
+            ok(json!({}))
+        }
+    }
+}
+
+fn account_import(shared: &Shared, req: &Value) -> Value {
+    let Some(user) = str_field(req, "UserID").filter(|u| !u.is_empty() && u.len() <= 32) else {
+        return fail(70402, "UserID must be 1 to 32 bytes");
+    };
+    shared.state().accounts.insert(user.to_string());
+    ok(json!({}))
+}
+
+fn create_robot(shared: &Shared, req: &Value) -> Value {
+    let Some(user) = str_field(req, "UserID").filter(|u| u.starts_with("@RBT#") && u.len() <= 32)
+    else {
+        return fail(
+            10004,
+            "UserID must start with @RBT# and be at most 32 bytes",
+        );
+    };
+    let mut state = shared.state();
+    if !state.robots.contains(user) && state.robots.len() >= 20 {
+        return fail(10008, "robot limit (20) reached");
+    }
+    state.robots.insert(user.to_string());
+    ok(json!({}))
+}
+
+/// An end user's one-to-one send from the SDK: same checks and callbacks,
+/// platform `Web`.
+pub(crate) async fn client_send_c2c(
+    shared: &Arc<Shared>,
+    from: &str,
+    to: &str,
+    body: Value,
+) -> Value {
+    c2c_send(
+        shared,
+        C2cSend {
+            from: from.to_string(),
+            to: to.to_string(),
+            body,
+            random: u64::from(tim::rest::random_u32()),
+            run_before: true,
+            run_after: true,
+            platform: "Web",
+        },
+    )
+    .await
+}
+
+/// An end user's group send from the SDK.
+pub(crate) async fn client_send_group(
+    shared: &Arc<Shared>,
+    from: &str,
+    group_id: &str,
+    body: Value,
+    at: Vec<String>,
+) -> Value {
+    group_send(
+        shared,
+        GroupSend {
+            from: from.to_string(),
+            group_id: group_id.to_string(),
+            body,
+            random: u64::from(tim::rest::random_u32()),
+            at,
+            run_before: true,
+            run_after: true,
+            platform: "Web",
+        },
+    )
+    .await
+}

@@ -1,0 +1,245 @@
+//! A stateful loopback emulator of Tencent Cloud Chat's REST API and
+//! webhooks, for tests and for `switchboard up` without real credentials.
+//!
+//! - REST: `POST /v4/<service>/<command>?sdkappid=..&identifier=..&usersig=..&random=..&contenttype=json`,
+//!   with the admin UserSig checked by the real algorithm (wrong key → 70009,
+//!   expired → 70001) and IM's error codes (10010, 10021, 10015, 90001, …).
+//! - Webhooks: with a callback URL set, sends are run through IM's callbacks
+//!   (`Group.CallbackBeforeSendMsg` honouring allow / reject / drop /
+//!   replace, after-send callbacks, `Bot.OnC2CMessage`, `Bot.OnGroupMessage`),
+//!   signed with `Sign`/`RequestTime` when a token is set.
+//! - Control: `POST /emulator/c2c` and `POST /emulator/group` send as an end
+//!   user would from the SDK; `GET /emulator/state` returns the whole state.
+
+mod commands;
+mod state;
+mod webhooks;
+
+pub use state::{C2cMessage, Delivery, Group, GroupMessage, State, text_of};
+
+use anyhow::{Context, Result};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use tokio::sync::watch;
+
+/// The app the emulator plays.
+#[derive(Clone, Debug)]
+pub struct EmulatorConfig {
+    /// SDKAppID.
+    pub sdk_app_id: u64,
+    /// Secret key UserSigs are checked with.
+    pub secret_key: String,
+    /// Admin accounts allowed to call the REST API.
+    pub admins: Vec<String>,
+    /// Where webhooks go, if anywhere.
+    pub callback_url: Option<String>,
+    /// Callback token for `Sign`; `None` sends unsigned webhooks.
+    pub callback_token: Option<String>,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        Self {
+            sdk_app_id: 1400000000,
+            secret_key: "switchboard-emulator-secret-key".into(),
+            admins: vec!["administrator".into()],
+            callback_url: None,
+            callback_token: None,
+        }
+    }
+}
+
+pub(crate) struct Shared {
+    pub(crate) config: Mutex<EmulatorConfig>,
+    pub(crate) state: Mutex<State>,
+    pub(crate) http: reqwest::Client,
+}
+
+impl Shared {
+    pub(crate) fn config(&self) -> EmulatorConfig {
+        self.config
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub(crate) fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A running emulator; stops when dropped.
+pub struct ImEmulator {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+}
+
+impl Drop for ImEmulator {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+impl ImEmulator {
+    /// Starts it on `listen` (port 0 for any free port).
+    pub async fn start(config: EmulatorConfig, listen: SocketAddr) -> Result<Self> {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("IM emulator cannot listen on {listen}"))?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            config: Mutex::new(config),
+            state: Mutex::new(State::default()),
+            http: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(2))
+                .build()?,
+        });
+        let (stop, mut stopped) = watch::channel(false);
+        let server_shared = shared.clone();
+        tokio::spawn(async move {
+            loop {
+                let (stream, _) = tokio::select! {
+                    accepted = listener.accept() => match accepted { Ok(pair) => pair, Err(_) => continue },
+                    _ = stopped.changed() => break,
+                };
+                let shared = server_shared.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |request| {
+                        let shared = shared.clone();
+                        async move { Ok::<_, std::convert::Infallible>(route(shared, request).await) }
+                    });
+                    let _ = http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Ok(Self { addr, shared, stop })
+    }
+
+    /// Its address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://<addr>`: the REST base URL to configure.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// A copy of the whole state.
+    pub fn state(&self) -> State {
+        self.shared.state().clone()
+    }
+
+    /// Changes where webhooks go (and the token they are signed with).
+    pub fn set_callback(&self, url: Option<String>, token: Option<String>) {
+        let mut config = self.shared.config.lock().unwrap_or_else(|e| e.into_inner());
+        config.callback_url = url;
+        config.callback_token = token;
+    }
+
+    /// Imports an account, as `account_import` would.
+    pub fn import_account(&self, account: &str) {
+        self.shared.state().accounts.insert(account.to_string());
+    }
+
+    /// An end user sends a one-to-one message from the SDK; returns IM's
+    /// answer envelope (with `MsgKey` on success).
+    pub async fn user_send_c2c(&self, from: &str, to: &str, body: Value) -> Value {
+        commands::client_send_c2c(&self.shared, from, to, body).await
+    }
+
+    /// An end user sends a group message from the SDK (`at` lists mentioned
+    /// accounts); returns IM's answer envelope.
+    pub async fn user_send_group(
+        &self,
+        from: &str,
+        group_id: &str,
+        body: Value,
+        at: Vec<String>,
+    ) -> Value {
+        commands::client_send_group(&self.shared, from, group_id, body, at).await
+    }
+}
+
+async fn route(
+    shared: Arc<Shared>,
+    request: Request<hyper::body::Incoming>,
+) -> Response<Full<Bytes>> {
+    let path = request.uri().path().to_string();
+    let query = request.uri().query().unwrap_or("").to_string();
+    let method = request.method().clone();
+    let body = match request.into_body().collect().await {
+        Ok(body) => body.to_bytes(),
+        Err(_) => {
+            return json_response(
+                StatusCode::BAD_REQUEST,
+                json!({ "error": "cannot read body" }),
+            );
+        }
+    };
+    if let Some(command) = path.strip_prefix("/v4/") {
+        if method != hyper::Method::POST {
+            return json_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                json!({ "error": "IM REST calls are POST" }),
+            );
+        }
+        let answer = commands::rest(&shared, command, &query, &body).await;
+        return json_response(StatusCode::OK, answer);
+    }
+    match (method.as_str(), path.as_str()) {
+        ("GET", "/emulator/state") => json_response(
+            StatusCode::OK,
+            serde_json::to_value(&*shared.state()).unwrap_or(Value::Null),
+        ),
+        ("POST", "/emulator/c2c") | ("POST", "/emulator/group") => {
+            let Ok(input) = serde_json::from_slice::<Value>(&body) else {
+                return json_response(
+                    StatusCode::BAD_REQUEST,
+                    json!({ "error": "body must be JSON" }),
+                );
+            };
+            let from = input["From_Account"].as_str().unwrap_or("").to_string();
+            let msg_body = input["MsgBody"].clone();
+            let answer = if path == "/emulator/c2c" {
+                let to = input["To_Account"].as_str().unwrap_or("").to_string();
+                commands::client_send_c2c(&shared, &from, &to, msg_body).await
+            } else {
+                let group = input["GroupId"].as_str().unwrap_or("").to_string();
+                let at = input["At_Account"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|v| v.as_str().map(String::from))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                commands::client_send_group(&shared, &from, &group, msg_body, at).await
+            };
+            json_response(StatusCode::OK, answer)
+        }
+        _ => json_response(
+            StatusCode::NOT_FOUND,
+            json!({ "error": format!("no emulator route {method} {path}") }),
+        ),
+    }
+}
+
+fn json_response(status: StatusCode, value: Value) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(value.to_string())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    response
+}
