@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod build;
+pub mod emulators;
 pub mod host;
 pub mod kv;
 pub mod log;

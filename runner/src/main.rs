@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
+use switchboard::emulators::Backends;
 use switchboard::manifest::LoadedManifest;
 use switchboard::variables::VariableSources;
 use switchboard::{AppConfig, Logger, ReusePolicy};
@@ -92,6 +93,12 @@ struct UpArgs {
     /// Directory for runtime state (key-value database); default `.spin` beside the manifest.
     #[arg(long)]
     state_dir: Option<PathBuf>,
+    /// Where the built-in IM emulator listens (default: the next port after --listen).
+    #[arg(long)]
+    im_emulator_listen: Option<SocketAddr>,
+    /// Never start the built-in emulators, even when no credentials are set.
+    #[arg(long)]
+    no_emulators: bool,
 }
 
 fn main() -> Result<()> {
@@ -136,7 +143,7 @@ async fn up(args: UpArgs) -> Result<()> {
     if !args.idle_instance_timeout.is_finite() || args.idle_instance_timeout < 0.0 {
         anyhow::bail!("--idle-instance-timeout must be a non-negative number of seconds");
     }
-    let config = AppConfig {
+    let mut config = AppConfig {
         manifest: args.manifest.clone(),
         variables,
         reuse: ReusePolicy {
@@ -147,10 +154,22 @@ async fn up(args: UpArgs) -> Result<()> {
         state_dir: args.state_dir.clone(),
         logger: Logger::stderr(),
     };
-    let app = switchboard::App::load(&config)?;
     let listener = switchboard::server::bind(args.listen).await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let backends = if args.no_emulators {
+        Backends::default()
+    } else {
+        let im_listen = args.im_emulator_listen.unwrap_or_else(|| {
+            let mut addr = args.listen;
+            addr.set_port(args.listen.port().wrapping_add(1));
+            addr
+        });
+        Backends::start(&mut config, im_listen).await?
+    };
+    let app = switchboard::App::load(&config)?;
+    backends.connect(&url, &config);
     let server = switchboard::server::serve(app.clone(), listener)?;
-    print_banner(&app, &server.url());
+    print_banner(&app, &server.url(), &backends);
     tokio::select! {
         _ = server.wait() => {}
         signal = tokio::signal::ctrl_c() => {
@@ -161,8 +180,11 @@ async fn up(args: UpArgs) -> Result<()> {
     Ok(())
 }
 
-fn print_banner(app: &switchboard::App, url: &str) {
+fn print_banner(app: &switchboard::App, url: &str, backends: &Backends) {
     println!("Serving {url}");
+    for line in backends.describe() {
+        println!("{line}");
+    }
     println!("Available routes:");
     for (route, component) in app.routes() {
         println!("  {component}: {url}{route}");

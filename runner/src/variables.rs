@@ -82,6 +82,8 @@ pub enum Origin {
     Environment,
     /// The env file.
     EnvFile,
+    /// A built-in emulator started by `switchboard up`.
+    Emulator,
     /// The manifest `default`.
     Default,
 }
@@ -92,6 +94,7 @@ impl fmt::Display for Origin {
             Origin::CommandLine => "--variable",
             Origin::Environment => "environment",
             Origin::EnvFile => "env file",
+            Origin::Emulator => "built-in emulator",
             Origin::Default => "default",
         })
     }
@@ -106,6 +109,9 @@ pub struct VariableSources {
     pub environment: BTreeMap<String, String>,
     /// Entries of the env file, by variable name.
     pub env_file: BTreeMap<String, String>,
+    /// Values pointing at built-in emulators, used only when nothing above
+    /// sets the variable.
+    pub emulator: BTreeMap<String, String>,
 }
 
 impl VariableSources {
@@ -171,9 +177,12 @@ impl VariableSources {
         if let Some(v) = self.environment.get(&env_name) {
             return Some((v.clone(), Origin::Environment));
         }
-        self.env_file
+        if let Some(v) = self.env_file.get(name) {
+            return Some((v.clone(), Origin::EnvFile));
+        }
+        self.emulator
             .get(name)
-            .map(|v| (v.clone(), Origin::EnvFile))
+            .map(|v| (v.clone(), Origin::Emulator))
     }
 }
 

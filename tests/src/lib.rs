@@ -125,3 +125,94 @@ impl Upstream {
         Self { addr, hits }
     }
 }
+
+/// `tim`'s REST client over reqwest, for driving the IM emulator natively.
+pub struct ReqwestTransport(pub reqwest::Client);
+
+impl tim::rest::Transport for ReqwestTransport {
+    async fn post_json(
+        &self,
+        url: &str,
+        body: Vec<u8>,
+        timeout: std::time::Duration,
+    ) -> Result<Vec<u8>, tim::rest::TransportError> {
+        let response = self
+            .0
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body)
+            .timeout(timeout)
+            .send()
+            .await
+            .map_err(|e| tim::rest::TransportError(e.to_string()))?;
+        if !response.status().is_success() {
+            return Err(tim::rest::TransportError(format!(
+                "HTTP {}",
+                response.status()
+            )));
+        }
+        Ok(response
+            .bytes()
+            .await
+            .map_err(|e| tim::rest::TransportError(e.to_string()))?
+            .to_vec())
+    }
+
+    async fn sleep(&self, duration: std::time::Duration) {
+        tokio::time::sleep(duration).await;
+    }
+}
+
+/// A webhook receiver that answers with a function of (command, body) and
+/// records what it received.
+pub struct CallbackServer {
+    /// `http://<addr>/callback`.
+    pub url: String,
+    /// (query, body) of each call.
+    pub received: Arc<std::sync::Mutex<Vec<(String, serde_json::Value)>>>,
+}
+
+type Answerer = Arc<dyn Fn(&str, &serde_json::Value) -> serde_json::Value + Send + Sync>;
+
+impl CallbackServer {
+    /// Starts it on a free port.
+    pub async fn start(
+        answer: impl Fn(&str, &serde_json::Value) -> serde_json::Value + Send + Sync + 'static,
+    ) -> Self {
+        use http_body_util::BodyExt;
+        use hyper::server::conn::http1;
+        use hyper::service::service_fn;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/callback", listener.local_addr().unwrap());
+        let received: Arc<std::sync::Mutex<Vec<(String, serde_json::Value)>>> = Arc::default();
+        let answer: Answerer = Arc::new(answer);
+        let log = received.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let (log, answer) = (log.clone(), answer.clone());
+                tokio::spawn(async move {
+                    let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                        let (log, answer) = (log.clone(), answer.clone());
+                        async move {
+                            let query = req.uri().query().unwrap_or("").to_string();
+                            let bytes = req.into_body().collect().await.unwrap().to_bytes();
+                            let body: serde_json::Value =
+                                serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+                            let command =
+                                body["CallbackCommand"].as_str().unwrap_or("").to_string();
+                            let reply = answer(&command, &body);
+                            log.lock().unwrap().push((query, body));
+                            Ok::<_, std::convert::Infallible>(hyper::Response::new(
+                                http_body_util::Full::new(bytes::Bytes::from(reply.to_string())),
+                            ))
+                        }
+                    });
+                    let _ = http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Self { url, received }
+    }
+}

@@ -282,14 +282,14 @@ pub fn split_text(text: &str, max_bytes: usize) -> Vec<String> {
         let window = &rest[..limit];
         let sentence = window
             .char_indices()
-            .filter(|(_, c)| matches!(c, '.' | '!' | '?' | '。' | '！' | '？' | '\n'))
-            .map(|(i, c)| i + c.len_utf8())
-            .last();
+            .rev()
+            .find(|(_, c)| matches!(c, '.' | '!' | '?' | '。' | '！' | '？' | '\n'))
+            .map(|(i, c)| i + c.len_utf8());
         let space = window
             .char_indices()
-            .filter(|(_, c)| c.is_whitespace())
-            .map(|(i, c)| i + c.len_utf8())
-            .last();
+            .rev()
+            .find(|(_, c)| c.is_whitespace())
+            .map(|(i, c)| i + c.len_utf8());
         let mut cut = sentence.or(space).filter(|&i| i > 0).unwrap_or(limit);
         // Keep the spaces after a sentence with it, so the next piece starts
         // with a word.
