@@ -14,6 +14,9 @@ pub struct Backends {
     pub im: Option<ImEmulator>,
 }
 
+/// Accounts the IM emulator knows from the start.
+pub const DEMO_ACCOUNTS: [&str; 2] = ["alice", "bob"];
+
 /// The callback token the IM emulator signs webhooks with.
 pub const EMULATOR_CALLBACK_TOKEN: &str = "switchboard-emulator-callback-token";
 
@@ -29,6 +32,10 @@ impl Backends {
         }
         let emulator_config = EmulatorConfig::default();
         let im = ImEmulator::start(emulator_config.clone(), im_listen).await?;
+        // Demo accounts, so the README's curl examples work as pasted.
+        for account in DEMO_ACCOUNTS {
+            im.import_account(account);
+        }
         let values = [
             ("im_sdk_app_id", emulator_config.sdk_app_id.to_string()),
             ("im_secret_key", emulator_config.secret_key.clone()),
@@ -60,9 +67,14 @@ impl Backends {
         let mut lines = Vec::new();
         if let Some(im) = &self.im {
             lines.push(format!(
-                "IM emulator (Tencent Cloud Chat): {} — SDKAppID {}, state at {}/emulator/state",
+                "IM emulator (Tencent Cloud Chat): {} — SDKAppID {}, demo accounts {}, state at {}/emulator/state",
                 im.url(),
                 EmulatorConfig::default().sdk_app_id,
+                DEMO_ACCOUNTS.join(", "),
+                im.url()
+            ));
+            lines.push(format!(
+                "  send as alice: curl -s -X POST {}/emulator/c2c -H 'content-type: application/json' -d                  '{{\"From_Account\":\"alice\",\"To_Account\":\"bob\",\"MsgBody\":[{{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{{\"Text\":\"hello\"}}}}]}}'",
                 im.url()
             ));
         }

@@ -104,6 +104,7 @@ impl Upstream {
         let counter = hits.clone();
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
+                let _ = stream.set_nodelay(true);
                 let counter = counter.clone();
                 tokio::spawn(async move {
                     let service = service_fn(move |_req| {
@@ -189,6 +190,7 @@ impl CallbackServer {
         let log = received.clone();
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
+                let _ = stream.set_nodelay(true);
                 let (log, answer) = (log.clone(), answer.clone());
                 tokio::spawn(async move {
                     let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {

@@ -409,3 +409,13 @@ async fn start_up_errors_say_what_to_do() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn p2_components_get_a_fresh_instance_per_request() {
+    let runner = Runner::start(&runner_config("p2")).await.unwrap();
+    for i in 0..3 {
+        let (status, body) = runner.get(&format!("/p2/item/{i}")).await;
+        assert_eq!(status, 200);
+        assert_eq!(body, format!("p2 Method::Get /p2/item/{i} served=1"));
+    }
+}

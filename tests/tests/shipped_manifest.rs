@@ -40,8 +40,7 @@ async fn without_credentials_the_im_emulator_is_the_backend_and_its_signed_webho
         .im
         .as_ref()
         .expect("the IM emulator starts when no IM credentials are set");
-    im.import_account("alice");
-    im.import_account("bob");
+    // The demo accounts exist from the start.
     let text = serde_json::json!([{"MsgType": "TIMTextElem", "MsgContent": {"Text": "hello bob"}}]);
     let answer = im.user_send_c2c("alice", "bob", text.clone()).await;
     assert_eq!(answer["ErrorCode"], 0, "{answer}");

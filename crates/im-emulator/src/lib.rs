@@ -109,6 +109,7 @@ impl ImEmulator {
                     accepted = listener.accept() => match accepted { Ok(pair) => pair, Err(_) => continue },
                     _ = stopped.changed() => break,
                 };
+                let _ = stream.set_nodelay(true);
                 let shared = server_shared.clone();
                 tokio::spawn(async move {
                     let service = service_fn(move |request| {
