@@ -1,0 +1,315 @@
+//! Zendesk webhook deliveries.
+//!
+//! Signature: `base64(HMAC-SHA256(key = signing secret, message = timestamp +
+//! raw body))`, where the timestamp is the `x-zendesk-webhook-signature-timestamp`
+//! header (ISO-8601) — no separator, base64 not hex, and an empty body for
+//! bodiless requests. Verify over the raw bytes, before parsing.
+//!
+//! ```
+//! use zendesk::webhook::{sign, verify};
+//!
+//! let secret = "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ==";
+//! let body = br#"{"type":"zen:event-type:ticket.status_changed"}"#;
+//! let timestamp = "2026-11-26T09:00:00Z";
+//! let signature = sign(secret, timestamp, body);
+//! let now = 1_795_683_600; // 2026-11-26T09:00:00Z
+//! assert!(verify(secret, timestamp, body, &signature, now, 300).is_ok());
+//! assert!(verify(secret, timestamp, b"{}", &signature, now, 300).is_err());
+//! ```
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use hmac::{Hmac, Mac};
+use serde::Deserialize;
+use serde_json::Value;
+use sha2::Sha256;
+
+/// Header carrying the signature.
+pub const SIGNATURE_HEADER: &str = "x-zendesk-webhook-signature";
+/// Header carrying the signed timestamp.
+pub const TIMESTAMP_HEADER: &str = "x-zendesk-webhook-signature-timestamp";
+/// Header identifying one delivery attempt's invocation (stable across retries).
+pub const INVOCATION_HEADER: &str = "x-zendesk-webhook-invocation-id";
+
+/// Why a delivery was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WebhookError {
+    /// A signature header is absent.
+    #[error("missing header `{0}`")]
+    MissingHeader(&'static str),
+    /// The timestamp is not ISO-8601.
+    #[error("`x-zendesk-webhook-signature-timestamp` `{0}` is not an ISO-8601 time")]
+    BadTimestamp(String),
+    /// Outside the freshness window.
+    #[error("webhook timestamp is {skew} s away from now (allowed: {window} s)")]
+    Stale {
+        /// Distance from now.
+        skew: u64,
+        /// The window.
+        window: u64,
+    },
+    /// The signature does not match (wrong secret, altered body, or a hex /
+    /// dot-separated signature).
+    #[error("webhook signature does not match (expected base64 HMAC-SHA256 of timestamp + raw body)")]
+    BadSignature,
+}
+
+fn mac(secret: &str, timestamp: &str, body: &[u8]) -> Hmac<Sha256> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    mac.update(timestamp.as_bytes());
+    mac.update(body);
+    mac
+}
+
+/// The signature Zendesk sends for `timestamp` and `body`.
+pub fn sign(secret: &str, timestamp: &str, body: &[u8]) -> String {
+    STANDARD.encode(mac(secret, timestamp, body).finalize().into_bytes())
+}
+
+/// Unix seconds of an ISO-8601 / RFC 3339 timestamp.
+pub fn parse_timestamp(timestamp: &str) -> Option<u64> {
+    let parsed = time::OffsetDateTime::parse(timestamp, &time::format_description::well_known::Rfc3339).ok()?;
+    u64::try_from(parsed.unix_timestamp()).ok()
+}
+
+/// The ISO-8601 form of Unix seconds (`2026-11-26T09:00:00Z`).
+pub fn format_timestamp(unix: u64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix as i64)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// Checks freshness, then the signature in constant time.
+pub fn verify(
+    secret: &str,
+    timestamp: &str,
+    body: &[u8],
+    signature: &str,
+    now: u64,
+    window: u64,
+) -> Result<(), WebhookError> {
+    let time = parse_timestamp(timestamp).ok_or_else(|| WebhookError::BadTimestamp(timestamp.to_string()))?;
+    let skew = now.abs_diff(time);
+    if skew > window {
+        return Err(WebhookError::Stale { skew, window });
+    }
+    let presented = STANDARD
+        .decode(signature.trim())
+        .map_err(|_| WebhookError::BadSignature)?;
+    mac(secret, timestamp, body)
+        .verify_slice(&presented)
+        .map_err(|_| WebhookError::BadSignature)
+}
+
+/// Accepts an id as a JSON string or number.
+fn lenient_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Option::<Value>::deserialize(d)? {
+        Some(Value::String(s)) if !s.is_empty() && s != "null" => Some(s),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    })
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    #[serde(default, deserialize_with = "lenient_id")]
+    id: Option<String>,
+    #[serde(rename = "type", default)]
+    event_type: String,
+    #[serde(default)]
+    detail: Detail,
+    #[serde(default)]
+    zendesk_event_version: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct Detail {
+    #[serde(default, deserialize_with = "lenient_id")]
+    id: Option<String>,
+    #[serde(default, deserialize_with = "lenient_id")]
+    assignee_id: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+}
+
+/// The body our trigger definition sends (see `integrations/zendesk`).
+#[derive(Deserialize)]
+struct TriggerBody {
+    #[serde(default, deserialize_with = "lenient_id")]
+    ticket_id: Option<String>,
+    #[serde(default, deserialize_with = "lenient_id")]
+    assignee_id: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    deleted: bool,
+}
+
+/// What happened to a ticket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// The assignee is now this agent (or nobody).
+    Assigned(Option<String>),
+    /// The status is now this (lowercase: `new`, `open`, `pending`, `hold`,
+    /// `solved`, `closed`).
+    Status(String),
+    /// The ticket was deleted (soft or permanently).
+    Deleted,
+}
+
+/// One ticket event, from an event-subscribed webhook or our trigger body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketEvent {
+    /// Zendesk's event id, when the delivery has one (for deduplication).
+    pub event_id: Option<String>,
+    /// The ticket.
+    pub ticket_id: String,
+    /// What changed; a trigger body can carry several.
+    pub changes: Vec<Change>,
+}
+
+/// Why a body could not be read as a ticket event.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EventError {
+    /// Not JSON.
+    #[error("body is not JSON: {0}")]
+    NotJson(String),
+    /// No ticket id where one was expected.
+    #[error("missing field `{0}`")]
+    MissingField(&'static str),
+    /// An event type the bridge does not act on.
+    #[error("event type `{0}` is not handled")]
+    Unhandled(String),
+}
+
+/// Parses a delivery body.
+pub fn parse_event(body: &[u8]) -> Result<TicketEvent, EventError> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| EventError::NotJson(e.to_string()))?;
+    if value.get("zendesk_event_version").is_some() || value.get("detail").is_some() {
+        let envelope: Envelope =
+            serde_json::from_value(value).map_err(|e| EventError::NotJson(e.to_string()))?;
+        let _ = envelope.zendesk_event_version;
+        let ticket_id = envelope.detail.id.clone().ok_or(EventError::MissingField("detail.id"))?;
+        let kind = envelope
+            .event_type
+            .strip_prefix("zen:event-type:ticket.")
+            .unwrap_or(&envelope.event_type);
+        let change = match kind {
+            "agent_assignment_changed" => Change::Assigned(envelope.detail.assignee_id.clone()),
+            "status_changed" => Change::Status(
+                envelope
+                    .detail
+                    .status
+                    .clone()
+                    .ok_or(EventError::MissingField("detail.status"))?
+                    .to_ascii_lowercase(),
+            ),
+            "soft_deleted" | "permanently_deleted" => Change::Deleted,
+            _ => return Err(EventError::Unhandled(envelope.event_type)),
+        };
+        return Ok(TicketEvent {
+            event_id: envelope.id,
+            ticket_id,
+            changes: vec![change],
+        });
+    }
+    let trigger: TriggerBody = serde_json::from_value(value).map_err(|e| EventError::NotJson(e.to_string()))?;
+    let ticket_id = trigger.ticket_id.ok_or(EventError::MissingField("ticket_id"))?;
+    let mut changes = vec![Change::Assigned(trigger.assignee_id)];
+    if let Some(status) = trigger.status.filter(|s| !s.is_empty()) {
+        changes.push(Change::Status(status.to_ascii_lowercase()));
+    }
+    if trigger.deleted {
+        changes.push(Change::Deleted);
+    }
+    Ok(TicketEvent {
+        event_id: None,
+        ticket_id,
+        changes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ==";
+
+    #[test]
+    fn signature_is_base64_hmac_of_timestamp_then_body() {
+        let ts = "2021-03-25T05:09:27Z";
+        let body = br#"{"a":1}"#;
+        let expected = {
+            let mut m = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+            m.update(b"2021-03-25T05:09:27Z{\"a\":1}");
+            STANDARD.encode(m.finalize().into_bytes())
+        };
+        assert_eq!(sign(SECRET, ts, body), expected);
+        let now = parse_timestamp(ts).unwrap();
+        assert_eq!(verify(SECRET, ts, body, &expected, now, 300), Ok(()));
+        // Empty body for bodiless requests.
+        assert_eq!(verify(SECRET, ts, b"", &sign(SECRET, ts, b""), now, 300), Ok(()));
+    }
+
+    #[test]
+    fn common_mistakes_are_rejected() {
+        let ts = "2021-03-25T05:09:27Z";
+        let body = br#"{"a":1}"#;
+        let now = parse_timestamp(ts).unwrap();
+        let raw = mac(SECRET, ts, body).finalize().into_bytes();
+        let hex: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(verify(SECRET, ts, body, &hex, now, 300), Err(WebhookError::BadSignature));
+        let dotted = {
+            let mut m = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+            m.update(format!("{ts}.{}", std::str::from_utf8(body).unwrap()).as_bytes());
+            STANDARD.encode(m.finalize().into_bytes())
+        };
+        assert_eq!(verify(SECRET, ts, body, &dotted, now, 300), Err(WebhookError::BadSignature));
+        assert_eq!(
+            verify("other", ts, body, &sign(SECRET, ts, body), now, 300),
+            Err(WebhookError::BadSignature)
+        );
+        assert_eq!(
+            verify(SECRET, ts, body, &sign(SECRET, ts, body), now + 301, 300),
+            Err(WebhookError::Stale { skew: 301, window: 300 })
+        );
+        assert!(matches!(
+            verify(SECRET, "yesterday", body, "x", now, 300),
+            Err(WebhookError::BadTimestamp(_))
+        ));
+    }
+
+    #[test]
+    fn timestamps_round_trip() {
+        assert_eq!(format_timestamp(1_616_648_967), "2021-03-25T05:09:27Z");
+        assert_eq!(parse_timestamp("2021-03-25T05:09:27.123Z"), Some(1_616_648_967));
+    }
+
+    #[test]
+    fn event_subscription_payloads() {
+        let body = br#"{"account_id":22129848,"detail":{"id":"5158","assignee_id":"7001","status":"OPEN"},
+            "event":{"current":"7001","previous":null},"id":"cbe4028c-1","subject":"zen:ticket:5158",
+            "time":"2025-01-08T10:12:07.672717030Z","type":"zen:event-type:ticket.agent_assignment_changed",
+            "zendesk_event_version":"2022-11-06"}"#;
+        let event = parse_event(body).unwrap();
+        assert_eq!(event.ticket_id, "5158");
+        assert_eq!(event.event_id.as_deref(), Some("cbe4028c-1"));
+        assert_eq!(event.changes, [Change::Assigned(Some("7001".into()))]);
+
+        let body = br#"{"detail":{"id":5158,"status":"CLOSED"},"id":"e2","type":"zen:event-type:ticket.status_changed","zendesk_event_version":"2022-11-06"}"#;
+        assert_eq!(parse_event(body).unwrap().changes, [Change::Status("closed".into())]);
+        let body = br#"{"detail":{"id":"5158"},"id":"e3","type":"zen:event-type:ticket.soft_deleted","zendesk_event_version":"2022-11-06"}"#;
+        assert_eq!(parse_event(body).unwrap().changes, [Change::Deleted]);
+        let body = br#"{"detail":{"id":"5158"},"id":"e4","type":"zen:event-type:ticket.tags_changed","zendesk_event_version":"2022-11-06"}"#;
+        assert!(matches!(parse_event(body), Err(EventError::Unhandled(_))));
+    }
+
+    #[test]
+    fn trigger_bodies() {
+        let event = parse_event(br#"{"ticket_id":"42","assignee_id":"","status":"Solved"}"#).unwrap();
+        assert_eq!(event.changes, [Change::Assigned(None), Change::Status("solved".into())]);
+        assert_eq!(parse_event(br#"{"status":"open"}"#), Err(EventError::MissingField("ticket_id")));
+        assert!(matches!(parse_event(b"{nope"), Err(EventError::NotJson(_))));
+    }
+}
