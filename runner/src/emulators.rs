@@ -6,13 +6,41 @@ use crate::manifest::LoadedManifest;
 use anyhow::Result;
 use im_emulator::{EmulatorConfig, ImEmulator};
 use std::net::SocketAddr;
+use zendesk_emulator::{ZendeskConfig, ZendeskEmulator};
 
 /// The emulators that were started (dropping this stops them).
 #[derive(Default)]
 pub struct Backends {
     /// The Tencent Cloud Chat emulator, when started.
     pub im: Option<ImEmulator>,
+    /// The Zendesk emulator, when started.
+    pub zendesk: Option<ZendeskEmulator>,
 }
+
+/// Where the built-in emulators listen.
+#[derive(Debug, Clone, Copy)]
+pub struct EmulatorAddrs {
+    /// The IM emulator.
+    pub im: SocketAddr,
+    /// The Zendesk emulator.
+    pub zendesk: SocketAddr,
+}
+
+impl EmulatorAddrs {
+    /// Any free loopback ports (for tests).
+    pub fn any() -> Self {
+        let any: SocketAddr = "127.0.0.1:0".parse().expect("valid address");
+        Self {
+            im: any,
+            zendesk: any,
+        }
+    }
+}
+
+/// The shared secret the Zendesk emulator's sidebar-app JWTs are signed with.
+pub const EMULATOR_APP_SECRET: &str = "zendesk-emulator-app-secret";
+/// The audience those JWTs name.
+pub const EMULATOR_APP_AUDIENCE: &str = "switchboard-local";
 
 /// Accounts the IM emulator knows from the start.
 pub const DEMO_ACCOUNTS: [&str; 2] = ["alice", "bob"];
@@ -24,14 +52,38 @@ impl Backends {
     /// Starts the IM emulator on `im_listen` when the manifest declares
     /// `im_sdk_app_id` and no source sets it, and points the `im_*`
     /// variables at it. Values a user set are never replaced.
-    pub async fn start(config: &mut AppConfig, im_listen: SocketAddr) -> Result<Self> {
+    pub async fn start(config: &mut AppConfig, addrs: EmulatorAddrs) -> Result<Self> {
         let manifest = LoadedManifest::load(&config.manifest)?.manifest;
         let declared = |name: &str| manifest.variables.contains_key(name);
-        if !declared("im_sdk_app_id") || config.variables.value("im_sdk_app_id").is_some() {
-            return Ok(Self::default());
+        let mut backends = Self::default();
+        if declared("im_sdk_app_id") && config.variables.value("im_sdk_app_id").is_none() {
+            backends.im = Some(Self::start_im(config, addrs.im, &declared).await?);
         }
+        if declared("zendesk_base_url") && config.variables.value("zendesk_base_url").is_none() {
+            let zendesk = ZendeskEmulator::start(ZendeskConfig::default(), addrs.zendesk).await?;
+            let settings = zendesk.config();
+            let values = [
+                ("zendesk_base_url", zendesk.url()),
+                ("zendesk_auth", "oauth".to_string()),
+                ("zendesk_client_id", settings.client_id.clone()),
+                ("zendesk_client_secret", settings.client_secret.clone()),
+                ("zendesk_webhook_secret", settings.webhook_secret.clone()),
+                ("zendesk_app_secret", EMULATOR_APP_SECRET.to_string()),
+                ("zendesk_app_audience", EMULATOR_APP_AUDIENCE.to_string()),
+            ];
+            fill(config, &declared, &values);
+            backends.zendesk = Some(zendesk);
+        }
+        Ok(backends)
+    }
+
+    async fn start_im(
+        config: &mut AppConfig,
+        listen: SocketAddr,
+        declared: &dyn Fn(&str) -> bool,
+    ) -> Result<ImEmulator> {
         let emulator_config = EmulatorConfig::default();
-        let im = ImEmulator::start(emulator_config.clone(), im_listen).await?;
+        let im = ImEmulator::start(emulator_config.clone(), listen).await?;
         // Demo accounts, so the README's curl examples work as pasted.
         for account in DEMO_ACCOUNTS {
             im.import_account(account);
@@ -43,12 +95,8 @@ impl Backends {
             ("im_callback_token", EMULATOR_CALLBACK_TOKEN.to_string()),
             ("im_base_url", im.url()),
         ];
-        for (name, value) in values {
-            if declared(name) && config.variables.value(name).is_none() {
-                config.variables.emulator.insert(name.to_string(), value);
-            }
-        }
-        Ok(Self { im: Some(im) })
+        fill(config, declared, &values);
+        Ok(im)
     }
 
     /// Sends the IM emulator's webhooks to the application at `app_url`.
@@ -59,6 +107,9 @@ impl Backends {
                 .value("im_callback_token")
                 .unwrap_or_else(|| EMULATOR_CALLBACK_TOKEN.to_string());
             im.set_callback(Some(format!("{app_url}/im/webhook")), Some(token));
+        }
+        if let Some(zendesk) = &self.zendesk {
+            zendesk.set_webhook_url(Some(format!("{app_url}/zendesk/webhook")));
         }
     }
 
@@ -78,6 +129,26 @@ impl Backends {
                 im.url()
             ));
         }
+        if let Some(zendesk) = &self.zendesk {
+            lines.push(format!(
+                "Zendesk emulator: {} — OAuth client `{}`, state at {}/emulator/state",
+                zendesk.url(),
+                zendesk.config().client_id,
+                zendesk.url()
+            ));
+        }
         lines
+    }
+}
+
+/// Sets the emulator's value for each declared variable nobody else set.
+fn fill(config: &mut AppConfig, declared: &dyn Fn(&str) -> bool, values: &[(&str, String)]) {
+    for (name, value) in values {
+        if declared(name) && config.variables.value(name).is_none() {
+            config
+                .variables
+                .emulator
+                .insert(name.to_string(), value.clone());
+        }
     }
 }

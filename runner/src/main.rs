@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
-use switchboard::emulators::Backends;
+use switchboard::emulators::{Backends, EmulatorAddrs};
 use switchboard::manifest::LoadedManifest;
 use switchboard::variables::VariableSources;
 use switchboard::{AppConfig, Logger, ReusePolicy};
@@ -93,9 +93,12 @@ struct UpArgs {
     /// Directory for runtime state (key-value database); default `.spin` beside the manifest.
     #[arg(long)]
     state_dir: Option<PathBuf>,
-    /// Where the built-in IM emulator listens (default: the next port after --listen).
+    /// Where the built-in IM emulator listens (default: the port after --listen's).
     #[arg(long)]
     im_emulator_listen: Option<SocketAddr>,
+    /// Where the built-in Zendesk emulator listens (default: two ports after --listen's).
+    #[arg(long)]
+    zendesk_emulator_listen: Option<SocketAddr>,
     /// Never start the built-in emulators, even when no credentials are set.
     #[arg(long)]
     no_emulators: bool,
@@ -159,12 +162,16 @@ async fn up(args: UpArgs) -> Result<()> {
     let backends = if args.no_emulators {
         Backends::default()
     } else {
-        let im_listen = args.im_emulator_listen.unwrap_or_else(|| {
+        let next = |offset: u16| {
             let mut addr = args.listen;
-            addr.set_port(args.listen.port().wrapping_add(1));
+            addr.set_port(args.listen.port().wrapping_add(offset));
             addr
-        });
-        Backends::start(&mut config, im_listen).await?
+        };
+        let addrs = EmulatorAddrs {
+            im: args.im_emulator_listen.unwrap_or_else(|| next(1)),
+            zendesk: args.zendesk_emulator_listen.unwrap_or_else(|| next(2)),
+        };
+        Backends::start(&mut config, addrs).await?
     };
     let app = switchboard::App::load(&config)?;
     backends.connect(&url, &config);

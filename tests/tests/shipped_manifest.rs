@@ -1,7 +1,7 @@
 //! The shipped `spin.toml` as `switchboard up` runs it: with the built-in IM
 //! emulator as the default backend.
 
-use switchboard::emulators::Backends;
+use switchboard::emulators::{Backends, EmulatorAddrs};
 use switchboard_tests::{Runner, config, root};
 
 async fn start(label: &str) -> (Runner, Backends) {
@@ -10,7 +10,7 @@ async fn start(label: &str) -> (Runner, Backends) {
         .variables
         .add_command_line("application_name=acme-support")
         .unwrap();
-    let backends = Backends::start(&mut config, "127.0.0.1:0".parse().unwrap())
+    let backends = Backends::start(&mut config, EmulatorAddrs::any())
         .await
         .unwrap();
     let runner = Runner::start(&config).await.unwrap();
@@ -90,9 +90,15 @@ async fn real_credentials_mean_no_emulator() {
         .variables
         .add_command_line("im_callback_token=real-token")
         .unwrap();
-    let backends = Backends::start(&mut config, "127.0.0.1:0".parse().unwrap())
+    let backends = Backends::start(&mut config, EmulatorAddrs::any())
         .await
         .unwrap();
     assert!(backends.im.is_none());
-    assert!(config.variables.emulator.is_empty());
+    assert!(
+        config
+            .variables
+            .emulator
+            .keys()
+            .all(|k| !k.starts_with("im_"))
+    );
 }

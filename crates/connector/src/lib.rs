@@ -1,8 +1,18 @@
 //! Plumbing shared by the Switchboard components.
 //!
 //! - [`dispatch`]: the IM gateway's command → component table.
+//! - [`auth`] (feature `spin`): end users authenticated by their IM UserSig.
 //! - [`reply`] (feature `spin`): JSON responses and errors for components.
+//! - [`outbound`] (feature `spin`): Spin's outbound HTTP as the transport of
+//!   the `tim` and `zendesk` clients.
+//! - [`state`] (feature `spin`): JSON records in the key-value store.
 
+#[cfg(feature = "spin")]
+pub mod auth;
 pub mod dispatch;
 #[cfg(feature = "spin")]
+pub mod outbound;
+#[cfg(feature = "spin")]
 pub mod reply;
+#[cfg(feature = "spin")]
+pub mod state;

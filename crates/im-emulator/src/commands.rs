@@ -88,6 +88,15 @@ fn authenticate(shared: &Shared, query: &str) -> Result<String, Value> {
 pub(crate) async fn rest(shared: &Arc<Shared>, command: &str, query: &str, body: &[u8]) -> Value {
     let answer = match authenticate(shared, query) {
         Err(answer) => answer,
+        Ok(_)
+            if let Some(code) = shared
+                .failures
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .pop_front() =>
+        {
+            fail(code, "injected failure")
+        }
         Ok(identifier) => match serde_json::from_slice::<Value>(body) {
             Err(_) if command.starts_with("openim/") => fail(90001, "JSON parse error"),
             Err(_) => fail(60003, "JSON parse error"),

@@ -59,6 +59,8 @@ pub(crate) struct Shared {
     pub(crate) config: Mutex<EmulatorConfig>,
     pub(crate) state: Mutex<State>,
     pub(crate) http: reqwest::Client,
+    /// Error codes the next REST calls answer with (failure injection).
+    pub(crate) failures: Mutex<std::collections::VecDeque<i64>>,
 }
 
 impl Shared {
@@ -100,6 +102,7 @@ impl ImEmulator {
             http: reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(2))
                 .build()?,
+            failures: Mutex::default(),
         });
         let (stop, mut stopped) = watch::channel(false);
         let server_shared = shared.clone();
@@ -145,6 +148,15 @@ impl ImEmulator {
         let mut config = self.shared.config.lock().unwrap_or_else(|e| e.into_inner());
         config.callback_url = url;
         config.callback_token = token;
+    }
+
+    /// The next authenticated REST call fails with IM error `code`.
+    pub fn fail_next(&self, code: i64) {
+        self.shared
+            .failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push_back(code);
     }
 
     /// Imports an account, as `account_import` would.

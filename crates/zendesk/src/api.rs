@@ -82,7 +82,9 @@ pub enum Auth {
 impl std::fmt::Debug for Auth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Auth::OAuth { client_id, scope, .. } => write!(f, "OAuth {{ client_id: {client_id:?}, scope: {scope:?} }}"),
+            Auth::OAuth {
+                client_id, scope, ..
+            } => write!(f, "OAuth {{ client_id: {client_id:?}, scope: {scope:?} }}"),
             Auth::ApiToken { email, .. } => write!(f, "ApiToken {{ email: {email:?} }}"),
         }
     }
@@ -174,7 +176,13 @@ pub struct Client<T> {
 impl<T: Transport> Client<T> {
     /// A client; `cached_token` is an OAuth token kept from earlier calls;
     /// `budget` bounds the time spent waiting between retries.
-    pub fn new(transport: T, base_url: &str, auth: Auth, cached_token: Option<String>, budget: Duration) -> Self {
+    pub fn new(
+        transport: T,
+        base_url: &str,
+        auth: Auth,
+        cached_token: Option<String>,
+        budget: Duration,
+    ) -> Self {
         Self {
             transport,
             base_url: base_url.trim_end_matches('/').to_string(),
@@ -190,7 +198,12 @@ impl<T: Transport> Client<T> {
     }
 
     async fn fetch_token(&mut self) -> Result<(), ZendeskError> {
-        let Auth::OAuth { client_id, client_secret, scope } = &self.auth else {
+        let Auth::OAuth {
+            client_id,
+            client_secret,
+            scope,
+        } = &self.auth
+        else {
             return Ok(());
         };
         let body = serde_json::json!({
@@ -217,11 +230,13 @@ impl<T: Transport> Client<T> {
             });
         }
         let value: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
-        let token = value["access_token"].as_str().ok_or_else(|| ZendeskError::Api {
-            status: response.status,
-            error: "BadTokenResponse".into(),
-            description: "no access_token in the OAuth answer".into(),
-        })?;
+        let token = value["access_token"]
+            .as_str()
+            .ok_or_else(|| ZendeskError::Api {
+                status: response.status,
+                error: "BadTokenResponse".into(),
+                description: "no access_token in the OAuth answer".into(),
+            })?;
         self.token = Some(token.to_string());
         Ok(())
     }
@@ -239,7 +254,14 @@ impl<T: Transport> Client<T> {
     /// Sends with auth; fetches a token first when there is none, and once
     /// more after a 401. Retries 429 / 5xx / network failures within the
     /// budget when `retry_safe`.
-    async fn send(&mut self, method: &'static str, path: &str, extra: Vec<(String, String)>, body: Vec<u8>, retry_safe: bool) -> Result<HttpResponse, ZendeskError> {
+    async fn send(
+        &mut self,
+        method: &'static str,
+        path: &str,
+        extra: Vec<(String, String)>,
+        body: Vec<u8>,
+        retry_safe: bool,
+    ) -> Result<HttpResponse, ZendeskError> {
         if matches!(self.auth, Auth::OAuth { .. }) && self.token.is_none() {
             self.fetch_token().await?;
         }
@@ -262,13 +284,18 @@ impl<T: Transport> Client<T> {
                 })
                 .await;
             let wait = match &outcome {
-                Ok(r) if r.status == 401 && !refreshed && matches!(self.auth, Auth::OAuth { .. }) => {
+                Ok(r)
+                    if r.status == 401 && !refreshed && matches!(self.auth, Auth::OAuth { .. }) =>
+                {
                     refreshed = true;
                     self.fetch_token().await?;
                     continue;
                 }
                 Ok(r) if r.status == 429 => {
-                    let retry_after = r.header("retry-after").and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(1);
+                    let retry_after = r
+                        .header("retry-after")
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                        .unwrap_or(1);
                     let wait = Duration::from_secs(retry_after);
                     if waited + wait > self.budget {
                         return Err(ZendeskError::RateLimited { retry_after });
@@ -291,7 +318,11 @@ impl<T: Transport> Client<T> {
     }
 
     /// Creates a ticket under `idempotency_key` (≤ 255 characters).
-    pub async fn create_ticket(&mut self, ticket: &NewTicket, idempotency_key: &str) -> Result<Created, ZendeskError> {
+    pub async fn create_ticket(
+        &mut self,
+        ticket: &NewTicket,
+        idempotency_key: &str,
+    ) -> Result<Created, ZendeskError> {
         let body = serde_json::json!({
             "ticket": {
                 "subject": ticket.subject,
@@ -313,11 +344,14 @@ impl<T: Transport> Client<T> {
         match response.status {
             200 | 201 => {
                 let value: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
-                let ticket_id = value["ticket"]["id"].as_u64().ok_or_else(|| ZendeskError::Api {
-                    status: response.status,
-                    error: "BadResponse".into(),
-                    description: "no ticket.id in the answer".into(),
-                })?;
+                let ticket_id =
+                    value["ticket"]["id"]
+                        .as_u64()
+                        .ok_or_else(|| ZendeskError::Api {
+                            status: response.status,
+                            error: "BadResponse".into(),
+                            description: "no ticket.id in the answer".into(),
+                        })?;
                 Ok(Created {
                     ticket_id,
                     replayed: response.header("x-idempotency-lookup") == Some("hit"),
@@ -329,7 +363,15 @@ impl<T: Transport> Client<T> {
 
     /// Shows a ticket.
     pub async fn get_ticket(&mut self, id: u64) -> Result<Ticket, ZendeskError> {
-        let response = self.send("GET", &format!("/api/v2/tickets/{id}.json"), Vec::new(), Vec::new(), true).await?;
+        let response = self
+            .send(
+                "GET",
+                &format!("/api/v2/tickets/{id}.json"),
+                Vec::new(),
+                Vec::new(),
+                true,
+            )
+            .await?;
         if response.status != 200 {
             return Err(answer_error(response.status, &response.body));
         }
@@ -346,14 +388,24 @@ fn error_fields(body: &[u8]) -> (String, String) {
     let value: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let error = match &value["error"] {
         Value::String(s) => s.clone(),
-        Value::Object(o) => o.get("title").and_then(Value::as_str).unwrap_or("error").to_string(),
+        Value::Object(o) => o
+            .get("title")
+            .and_then(Value::as_str)
+            .unwrap_or("error")
+            .to_string(),
         _ => "error".to_string(),
     };
     let description = value["description"]
         .as_str()
         .or_else(|| value["error_description"].as_str())
         .map(String::from)
-        .unwrap_or_else(|| if value["details"].is_null() { String::new() } else { value["details"].to_string() });
+        .unwrap_or_else(|| {
+            if value["details"].is_null() {
+                String::new()
+            } else {
+                value["details"].to_string()
+            }
+        });
     (error, description)
 }
 
@@ -361,8 +413,15 @@ fn answer_error(status: u16, body: &[u8]) -> ZendeskError {
     let (error, description) = error_fields(body);
     match status {
         400 if error == "IdempotentRequestError" => ZendeskError::IdempotencyMismatch,
-        401 | 403 => ZendeskError::Unauthorized { status, detail: format!("{error}: {description}") },
-        _ => ZendeskError::Api { status, error, description },
+        401 | 403 => ZendeskError::Unauthorized {
+            status,
+            detail: format!("{error}: {description}"),
+        },
+        _ => ZendeskError::Api {
+            status,
+            error,
+            description,
+        },
     }
 }
 
@@ -381,7 +440,10 @@ mod tests {
     fn answer(status: u16, headers: &[(&str, &str)], body: Value) -> Result<HttpResponse, String> {
         Ok(HttpResponse {
             status,
-            headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             body: body.to_string().into_bytes(),
         })
     }
@@ -389,7 +451,10 @@ mod tests {
     impl Transport for &Scripted {
         async fn send(&self, request: HttpRequest) -> Result<HttpResponse, String> {
             self.sent.borrow_mut().push(request);
-            self.answers.borrow_mut().pop_front().expect("no scripted answer")
+            self.answers
+                .borrow_mut()
+                .pop_front()
+                .expect("no scripted answer")
         }
         async fn sleep(&self, d: Duration) {
             self.slept.borrow_mut().push(d);
@@ -397,19 +462,30 @@ mod tests {
     }
 
     fn scripted(answers: Vec<Result<HttpResponse, String>>) -> Scripted {
-        Scripted { answers: RefCell::new(answers.into()), sent: RefCell::default(), slept: RefCell::default() }
+        Scripted {
+            answers: RefCell::new(answers.into()),
+            sent: RefCell::default(),
+            slept: RefCell::default(),
+        }
     }
 
     fn block_on<F: std::future::Future>(f: F) -> F::Output {
         let mut f = std::pin::pin!(f);
-        match f.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop())) {
+        match f
+            .as_mut()
+            .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
+        {
             std::task::Poll::Ready(v) => v,
             std::task::Poll::Pending => panic!("pending"),
         }
     }
 
     fn oauth() -> Auth {
-        Auth::OAuth { client_id: "id".into(), client_secret: "secret".into(), scope: "tickets:write".into() }
+        Auth::OAuth {
+            client_id: "id".into(),
+            client_secret: "secret".into(),
+            scope: "tickets:write".into(),
+        }
     }
 
     fn ticket() -> NewTicket {
@@ -426,18 +502,46 @@ mod tests {
     #[test]
     fn fetches_a_token_then_creates_with_the_idempotency_key() {
         let t = scripted(vec![
-            answer(200, &[], serde_json::json!({"access_token": "tok-1", "token_type": "bearer"})),
-            answer(201, &[("x-idempotency-lookup", "miss")], serde_json::json!({"ticket": {"id": 5158}})),
+            answer(
+                200,
+                &[],
+                serde_json::json!({"access_token": "tok-1", "token_type": "bearer"}),
+            ),
+            answer(
+                201,
+                &[("x-idempotency-lookup", "miss")],
+                serde_json::json!({"ticket": {"id": 5158}}),
+            ),
         ]);
-        let mut c = Client::new(&t, "https://acme.zendesk.com/", oauth(), None, Duration::from_secs(5));
-        assert_eq!(block_on(c.create_ticket(&ticket(), "k1")), Ok(Created { ticket_id: 5158, replayed: false }));
+        let mut c = Client::new(
+            &t,
+            "https://acme.zendesk.com/",
+            oauth(),
+            None,
+            Duration::from_secs(5),
+        );
+        assert_eq!(
+            block_on(c.create_ticket(&ticket(), "k1")),
+            Ok(Created {
+                ticket_id: 5158,
+                replayed: false
+            })
+        );
         let sent = t.sent.borrow();
         assert_eq!(sent[0].url, "https://acme.zendesk.com/oauth/tokens");
         let token_body: Value = serde_json::from_slice(&sent[0].body).unwrap();
         assert_eq!(token_body["grant_type"], "client_credentials");
         assert_eq!(sent[1].url, "https://acme.zendesk.com/api/v2/tickets.json");
-        assert!(sent[1].headers.contains(&("authorization".into(), "Bearer tok-1".into())));
-        assert!(sent[1].headers.contains(&("idempotency-key".into(), "k1".into())));
+        assert!(
+            sent[1]
+                .headers
+                .contains(&("authorization".into(), "Bearer tok-1".into()))
+        );
+        assert!(
+            sent[1]
+                .headers
+                .contains(&("idempotency-key".into(), "k1".into()))
+        );
         let body: Value = serde_json::from_slice(&sent[1].body).unwrap();
         assert_eq!(body["ticket"]["comment"]["body"], "It broke");
         assert_eq!(c.token(), Some("tok-1"));
@@ -448,10 +552,26 @@ mod tests {
         let t = scripted(vec![
             answer(401, &[], serde_json::json!({"error": "invalid_token"})),
             answer(200, &[], serde_json::json!({"access_token": "tok-2"})),
-            answer(201, &[("x-idempotency-lookup", "hit")], serde_json::json!({"ticket": {"id": 1}})),
+            answer(
+                201,
+                &[("x-idempotency-lookup", "hit")],
+                serde_json::json!({"ticket": {"id": 1}}),
+            ),
         ]);
-        let mut c = Client::new(&t, "https://z", oauth(), Some("old".into()), Duration::from_secs(5));
-        assert_eq!(block_on(c.create_ticket(&ticket(), "k")), Ok(Created { ticket_id: 1, replayed: true }));
+        let mut c = Client::new(
+            &t,
+            "https://z",
+            oauth(),
+            Some("old".into()),
+            Duration::from_secs(5),
+        );
+        assert_eq!(
+            block_on(c.create_ticket(&ticket(), "k")),
+            Ok(Created {
+                ticket_id: 1,
+                replayed: true
+            })
+        );
         assert_eq!(c.token(), Some("tok-2"));
     }
 
@@ -461,13 +581,35 @@ mod tests {
             answer(429, &[("retry-after", "2")], serde_json::json!({})),
             answer(201, &[], serde_json::json!({"ticket": {"id": 9}})),
         ]);
-        let mut c = Client::new(&t, "https://z", oauth(), Some("tok".into()), Duration::from_secs(5));
-        assert_eq!(block_on(c.create_ticket(&ticket(), "k")).unwrap().ticket_id, 9);
+        let mut c = Client::new(
+            &t,
+            "https://z",
+            oauth(),
+            Some("tok".into()),
+            Duration::from_secs(5),
+        );
+        assert_eq!(
+            block_on(c.create_ticket(&ticket(), "k")).unwrap().ticket_id,
+            9
+        );
         assert_eq!(*t.slept.borrow(), [Duration::from_secs(2)]);
 
-        let t = scripted(vec![answer(429, &[("retry-after", "60")], serde_json::json!({}))]);
-        let mut c = Client::new(&t, "https://z", oauth(), Some("tok".into()), Duration::from_secs(5));
-        assert_eq!(block_on(c.create_ticket(&ticket(), "k")), Err(ZendeskError::RateLimited { retry_after: 60 }));
+        let t = scripted(vec![answer(
+            429,
+            &[("retry-after", "60")],
+            serde_json::json!({}),
+        )]);
+        let mut c = Client::new(
+            &t,
+            "https://z",
+            oauth(),
+            Some("tok".into()),
+            Duration::from_secs(5),
+        );
+        assert_eq!(
+            block_on(c.create_ticket(&ticket(), "k")),
+            Err(ZendeskError::RateLimited { retry_after: 60 })
+        );
         assert!(t.slept.borrow().is_empty());
     }
 
@@ -479,19 +621,43 @@ mod tests {
             serde_json::json!({"error": "IdempotentRequestError", "description": "Request parameters don't match the given idempotency key"}),
         )]);
         let mut c = Client::new(&t, "https://z", oauth(), Some("tok".into()), Duration::ZERO);
-        assert_eq!(block_on(c.create_ticket(&ticket(), "k")), Err(ZendeskError::IdempotencyMismatch));
-        let t = scripted(vec![answer(422, &[], serde_json::json!({"error": "RecordInvalid", "description": "Record validation errors"}))]);
+        assert_eq!(
+            block_on(c.create_ticket(&ticket(), "k")),
+            Err(ZendeskError::IdempotencyMismatch)
+        );
+        let t = scripted(vec![answer(
+            422,
+            &[],
+            serde_json::json!({"error": "RecordInvalid", "description": "Record validation errors"}),
+        )]);
         let mut c = Client::new(&t, "https://z", oauth(), Some("tok".into()), Duration::ZERO);
-        assert!(matches!(block_on(c.create_ticket(&ticket(), "k")), Err(ZendeskError::Api { status: 422, .. })));
+        assert!(matches!(
+            block_on(c.create_ticket(&ticket(), "k")),
+            Err(ZendeskError::Api { status: 422, .. })
+        ));
     }
 
     #[test]
     fn legacy_api_token_uses_basic_auth() {
-        let t = scripted(vec![answer(200, &[], serde_json::json!({"ticket": {"id": 3, "status": "open", "assignee_id": 7}}))]);
-        let auth = Auth::ApiToken { email: "a@x.com".into(), token: "T".into() };
+        let t = scripted(vec![answer(
+            200,
+            &[],
+            serde_json::json!({"ticket": {"id": 3, "status": "open", "assignee_id": 7}}),
+        )]);
+        let auth = Auth::ApiToken {
+            email: "a@x.com".into(),
+            token: "T".into(),
+        };
         let mut c = Client::new(&t, "https://z", auth, None, Duration::ZERO);
         assert_eq!(block_on(c.get_ticket(3)).unwrap().assignee_id, Some(7));
-        let expected = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("a@x.com/token:T"));
-        assert!(t.sent.borrow()[0].headers.contains(&("authorization".into(), expected)));
+        let expected = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode("a@x.com/token:T")
+        );
+        assert!(
+            t.sent.borrow()[0]
+                .headers
+                .contains(&("authorization".into(), expected))
+        );
     }
 }

@@ -48,10 +48,18 @@ pub enum AppAuthError {
 }
 
 /// Verifies `Authorization` header value `header` (`Bearer <jwt>`).
-pub fn verify(header: Option<&str>, secret: &str, issuer: &str, audience: &str) -> Result<AppClaims, AppAuthError> {
+pub fn verify(
+    header: Option<&str>,
+    secret: &str,
+    issuer: &str,
+    audience: &str,
+) -> Result<AppClaims, AppAuthError> {
     use jsonwebtoken::errors::ErrorKind;
     let token = header
-        .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+        .and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+        })
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or(AppAuthError::Missing)?;
@@ -62,13 +70,19 @@ pub fn verify(header: Option<&str>, secret: &str, issuer: &str, audience: &str) 
     validation.leeway = 30;
     let key = jsonwebtoken::DecodingKey::from_secret(secret.as_bytes());
     match jsonwebtoken::decode::<AppClaims>(token, &key, &validation) {
-        Ok(data) if data.claims.sub.is_empty() => Err(AppAuthError::Invalid("empty `sub` claim".into())),
+        Ok(data) if data.claims.sub.is_empty() => {
+            Err(AppAuthError::Invalid("empty `sub` claim".into()))
+        }
         Ok(data) => Ok(data.claims),
         Err(e) => Err(match e.kind() {
             ErrorKind::InvalidSignature => AppAuthError::BadSignature,
             ErrorKind::ExpiredSignature => AppAuthError::Expired,
-            ErrorKind::InvalidIssuer => AppAuthError::WrongIssuer { expected: issuer.into() },
-            ErrorKind::InvalidAudience => AppAuthError::WrongAudience { expected: audience.into() },
+            ErrorKind::InvalidIssuer => AppAuthError::WrongIssuer {
+                expected: issuer.into(),
+            },
+            ErrorKind::InvalidAudience => AppAuthError::WrongAudience {
+                expected: audience.into(),
+            },
             _ => AppAuthError::Invalid(e.to_string()),
         }),
     }
@@ -98,7 +112,10 @@ mod tests {
     }
 
     fn now() -> u64 {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
     }
 
     #[test]
@@ -106,12 +123,27 @@ mod tests {
         let (iss, aud) = ("https://acme.zendesk.com", "https://connector.example");
         let good = format!("Bearer {}", sign(&claims(now() + 600), "s3cret"));
         assert_eq!(verify(Some(&good), "s3cret", iss, aud).unwrap().sub, "7001");
-        assert_eq!(verify(Some(&good), "other", iss, aud), Err(AppAuthError::BadSignature));
-        assert!(matches!(verify(Some(&good), "s3cret", "https://evil.zendesk.com", aud), Err(AppAuthError::WrongIssuer { .. })));
-        assert!(matches!(verify(Some(&good), "s3cret", iss, "https://elsewhere"), Err(AppAuthError::WrongAudience { .. })));
+        assert_eq!(
+            verify(Some(&good), "other", iss, aud),
+            Err(AppAuthError::BadSignature)
+        );
+        assert!(matches!(
+            verify(Some(&good), "s3cret", "https://evil.zendesk.com", aud),
+            Err(AppAuthError::WrongIssuer { .. })
+        ));
+        assert!(matches!(
+            verify(Some(&good), "s3cret", iss, "https://elsewhere"),
+            Err(AppAuthError::WrongAudience { .. })
+        ));
         let expired = format!("Bearer {}", sign(&claims(now() - 3600), "s3cret"));
-        assert_eq!(verify(Some(&expired), "s3cret", iss, aud), Err(AppAuthError::Expired));
+        assert_eq!(
+            verify(Some(&expired), "s3cret", iss, aud),
+            Err(AppAuthError::Expired)
+        );
         assert_eq!(verify(None, "s3cret", iss, aud), Err(AppAuthError::Missing));
-        assert!(matches!(verify(Some("Bearer abc.def.ghi"), "s3cret", iss, aud), Err(AppAuthError::Invalid(_))));
+        assert!(matches!(
+            verify(Some("Bearer abc.def.ghi"), "s3cret", iss, aud),
+            Err(AppAuthError::Invalid(_))
+        ));
     }
 }

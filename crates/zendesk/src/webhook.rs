@@ -50,12 +50,15 @@ pub enum WebhookError {
     },
     /// The signature does not match (wrong secret, altered body, or a hex /
     /// dot-separated signature).
-    #[error("webhook signature does not match (expected base64 HMAC-SHA256 of timestamp + raw body)")]
+    #[error(
+        "webhook signature does not match (expected base64 HMAC-SHA256 of timestamp + raw body)"
+    )]
     BadSignature,
 }
 
 fn mac(secret: &str, timestamp: &str, body: &[u8]) -> Hmac<Sha256> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
     mac.update(timestamp.as_bytes());
     mac.update(body);
     mac
@@ -68,7 +71,9 @@ pub fn sign(secret: &str, timestamp: &str, body: &[u8]) -> String {
 
 /// Unix seconds of an ISO-8601 / RFC 3339 timestamp.
 pub fn parse_timestamp(timestamp: &str) -> Option<u64> {
-    let parsed = time::OffsetDateTime::parse(timestamp, &time::format_description::well_known::Rfc3339).ok()?;
+    let parsed =
+        time::OffsetDateTime::parse(timestamp, &time::format_description::well_known::Rfc3339)
+            .ok()?;
     u64::try_from(parsed.unix_timestamp()).ok()
 }
 
@@ -76,7 +81,10 @@ pub fn parse_timestamp(timestamp: &str) -> Option<u64> {
 pub fn format_timestamp(unix: u64) -> String {
     time::OffsetDateTime::from_unix_timestamp(unix as i64)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_default()
 }
 
@@ -89,7 +97,8 @@ pub fn verify(
     now: u64,
     window: u64,
 ) -> Result<(), WebhookError> {
-    let time = parse_timestamp(timestamp).ok_or_else(|| WebhookError::BadTimestamp(timestamp.to_string()))?;
+    let time = parse_timestamp(timestamp)
+        .ok_or_else(|| WebhookError::BadTimestamp(timestamp.to_string()))?;
     let skew = now.abs_diff(time);
     if skew > window {
         return Err(WebhookError::Stale { skew, window });
@@ -185,12 +194,17 @@ pub enum EventError {
 
 /// Parses a delivery body.
 pub fn parse_event(body: &[u8]) -> Result<TicketEvent, EventError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| EventError::NotJson(e.to_string()))?;
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| EventError::NotJson(e.to_string()))?;
     if value.get("zendesk_event_version").is_some() || value.get("detail").is_some() {
         let envelope: Envelope =
             serde_json::from_value(value).map_err(|e| EventError::NotJson(e.to_string()))?;
         let _ = envelope.zendesk_event_version;
-        let ticket_id = envelope.detail.id.clone().ok_or(EventError::MissingField("detail.id"))?;
+        let ticket_id = envelope
+            .detail
+            .id
+            .clone()
+            .ok_or(EventError::MissingField("detail.id"))?;
         let kind = envelope
             .event_type
             .strip_prefix("zen:event-type:ticket.")
@@ -214,8 +228,11 @@ pub fn parse_event(body: &[u8]) -> Result<TicketEvent, EventError> {
             changes: vec![change],
         });
     }
-    let trigger: TriggerBody = serde_json::from_value(value).map_err(|e| EventError::NotJson(e.to_string()))?;
-    let ticket_id = trigger.ticket_id.ok_or(EventError::MissingField("ticket_id"))?;
+    let trigger: TriggerBody =
+        serde_json::from_value(value).map_err(|e| EventError::NotJson(e.to_string()))?;
+    let ticket_id = trigger
+        .ticket_id
+        .ok_or(EventError::MissingField("ticket_id"))?;
     let mut changes = vec![Change::Assigned(trigger.assignee_id)];
     if let Some(status) = trigger.status.filter(|s| !s.is_empty()) {
         changes.push(Change::Status(status.to_ascii_lowercase()));
@@ -249,7 +266,10 @@ mod tests {
         let now = parse_timestamp(ts).unwrap();
         assert_eq!(verify(SECRET, ts, body, &expected, now, 300), Ok(()));
         // Empty body for bodiless requests.
-        assert_eq!(verify(SECRET, ts, b"", &sign(SECRET, ts, b""), now, 300), Ok(()));
+        assert_eq!(
+            verify(SECRET, ts, b"", &sign(SECRET, ts, b""), now, 300),
+            Ok(())
+        );
     }
 
     #[test]
@@ -259,20 +279,29 @@ mod tests {
         let now = parse_timestamp(ts).unwrap();
         let raw = mac(SECRET, ts, body).finalize().into_bytes();
         let hex: String = raw.iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(verify(SECRET, ts, body, &hex, now, 300), Err(WebhookError::BadSignature));
+        assert_eq!(
+            verify(SECRET, ts, body, &hex, now, 300),
+            Err(WebhookError::BadSignature)
+        );
         let dotted = {
             let mut m = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
             m.update(format!("{ts}.{}", std::str::from_utf8(body).unwrap()).as_bytes());
             STANDARD.encode(m.finalize().into_bytes())
         };
-        assert_eq!(verify(SECRET, ts, body, &dotted, now, 300), Err(WebhookError::BadSignature));
+        assert_eq!(
+            verify(SECRET, ts, body, &dotted, now, 300),
+            Err(WebhookError::BadSignature)
+        );
         assert_eq!(
             verify("other", ts, body, &sign(SECRET, ts, body), now, 300),
             Err(WebhookError::BadSignature)
         );
         assert_eq!(
             verify(SECRET, ts, body, &sign(SECRET, ts, body), now + 301, 300),
-            Err(WebhookError::Stale { skew: 301, window: 300 })
+            Err(WebhookError::Stale {
+                skew: 301,
+                window: 300
+            })
         );
         assert!(matches!(
             verify(SECRET, "yesterday", body, "x", now, 300),
@@ -283,7 +312,10 @@ mod tests {
     #[test]
     fn timestamps_round_trip() {
         assert_eq!(format_timestamp(1_616_648_967), "2021-03-25T05:09:27Z");
-        assert_eq!(parse_timestamp("2021-03-25T05:09:27.123Z"), Some(1_616_648_967));
+        assert_eq!(
+            parse_timestamp("2021-03-25T05:09:27.123Z"),
+            Some(1_616_648_967)
+        );
     }
 
     #[test]
@@ -298,7 +330,10 @@ mod tests {
         assert_eq!(event.changes, [Change::Assigned(Some("7001".into()))]);
 
         let body = br#"{"detail":{"id":5158,"status":"CLOSED"},"id":"e2","type":"zen:event-type:ticket.status_changed","zendesk_event_version":"2022-11-06"}"#;
-        assert_eq!(parse_event(body).unwrap().changes, [Change::Status("closed".into())]);
+        assert_eq!(
+            parse_event(body).unwrap().changes,
+            [Change::Status("closed".into())]
+        );
         let body = br#"{"detail":{"id":"5158"},"id":"e3","type":"zen:event-type:ticket.soft_deleted","zendesk_event_version":"2022-11-06"}"#;
         assert_eq!(parse_event(body).unwrap().changes, [Change::Deleted]);
         let body = br#"{"detail":{"id":"5158"},"id":"e4","type":"zen:event-type:ticket.tags_changed","zendesk_event_version":"2022-11-06"}"#;
@@ -307,9 +342,16 @@ mod tests {
 
     #[test]
     fn trigger_bodies() {
-        let event = parse_event(br#"{"ticket_id":"42","assignee_id":"","status":"Solved"}"#).unwrap();
-        assert_eq!(event.changes, [Change::Assigned(None), Change::Status("solved".into())]);
-        assert_eq!(parse_event(br#"{"status":"open"}"#), Err(EventError::MissingField("ticket_id")));
+        let event =
+            parse_event(br#"{"ticket_id":"42","assignee_id":"","status":"Solved"}"#).unwrap();
+        assert_eq!(
+            event.changes,
+            [Change::Assigned(None), Change::Status("solved".into())]
+        );
+        assert_eq!(
+            parse_event(br#"{"status":"open"}"#),
+            Err(EventError::MissingField("ticket_id"))
+        );
         assert!(matches!(parse_event(b"{nope"), Err(EventError::NotJson(_))));
     }
 }

@@ -1,0 +1,162 @@
+//! The bridge's configuration, read from Spin variables on each request
+//! (instances are reused, but variables are the deployment's, not the
+//! request's, so nothing here is per-request state).
+
+use connector::reply::variable;
+use std::time::Duration;
+use tim::rest::{Client, ImConfig, RetryPolicy};
+use tim::usersig::Signer;
+use zendesk::api::Auth;
+
+/// Everything the handlers need.
+pub struct Config {
+    pub signer: Signer,
+    pub im_admin: String,
+    pub im_base_url: String,
+    pub zendesk_base_url: String,
+    pub zendesk_auth: Auth,
+    pub webhook_secret: String,
+    pub webhook_window: u64,
+    pub app_secret: String,
+    pub app_audience: String,
+    pub jwt_issuer: String,
+    pub group_prefix: String,
+    pub greeting: String,
+    pub agent_prefix: String,
+    pub dissolve_on: Vec<String>,
+}
+
+async fn optional(name: &str) -> String {
+    spin_sdk::variables::get(name)
+        .await
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+impl Config {
+    /// Reads and checks every variable; the error names the one at fault.
+    pub async fn load() -> Result<Self, String> {
+        let app_id = variable("im_sdk_app_id").await?;
+        let app_id: u64 = app_id
+            .trim()
+            .parse()
+            .map_err(|_| format!("configuration: im_sdk_app_id `{app_id}` is not a number"))?;
+        let auth_mode = optional("zendesk_auth").await;
+        let zendesk_auth = match auth_mode.as_str() {
+            "" | "oauth" => Auth::OAuth {
+                client_id: variable("zendesk_client_id").await?,
+                client_secret: variable("zendesk_client_secret").await?,
+                scope: optional("zendesk_oauth_scope").await,
+            },
+            "api_token" => {
+                eprintln!(
+                    "warning: zendesk_auth=api_token is deprecated: Zendesk stops accepting API tokens on 2027-04-30; \
+                     switch to OAuth client credentials"
+                );
+                Auth::ApiToken {
+                    email: variable("zendesk_api_email").await?,
+                    token: variable("zendesk_api_token").await?,
+                }
+            }
+            other => {
+                return Err(format!(
+                    "configuration: zendesk_auth `{other}` must be `oauth` or `api_token`"
+                ));
+            }
+        };
+        let zendesk_base_url = variable("zendesk_base_url")
+            .await?
+            .trim_end_matches('/')
+            .to_string();
+        let window = optional("zendesk_webhook_window_secs").await;
+        let webhook_window = if window.is_empty() {
+            300
+        } else {
+            window.parse().map_err(|_| {
+                format!("configuration: zendesk_webhook_window_secs `{window}` is not a number")
+            })?
+        };
+        let issuer = optional("zendesk_jwt_issuer").await;
+        let dissolve_on: Vec<String> = optional("zendesk_dissolve_on")
+            .await
+            .split(',')
+            .map(|s| s.trim().to_ascii_lowercase())
+            .filter(|s| !s.is_empty())
+            .collect();
+        for state in &dissolve_on {
+            if ![
+                "new", "open", "pending", "hold", "solved", "closed", "deleted",
+            ]
+            .contains(&state.as_str())
+            {
+                return Err(format!(
+                    "configuration: zendesk_dissolve_on: unknown status `{state}`"
+                ));
+            }
+        }
+        Ok(Self {
+            signer: Signer::new(app_id, &variable("im_secret_key").await?),
+            im_admin: variable("im_admin").await?,
+            im_base_url: variable("im_base_url").await?,
+            jwt_issuer: if issuer.is_empty() {
+                zendesk_base_url.clone()
+            } else {
+                issuer
+            },
+            zendesk_base_url,
+            zendesk_auth,
+            webhook_secret: variable("zendesk_webhook_secret").await?,
+            webhook_window,
+            app_secret: variable("zendesk_app_secret").await?,
+            app_audience: variable("zendesk_app_audience").await?,
+            group_prefix: variable("zendesk_group_prefix").await?,
+            greeting: variable("zendesk_greeting").await?,
+            agent_prefix: optional("zendesk_agent_prefix").await,
+            dissolve_on,
+        })
+    }
+
+    /// The IM REST client.
+    pub fn im(&self) -> Client<connector::outbound::SpinHttp> {
+        Client::new(
+            connector::outbound::SpinHttp,
+            ImConfig {
+                base_url: self.im_base_url.clone(),
+                admin: self.im_admin.clone(),
+                signer: self.signer.clone(),
+                timeout: tim::rest::DEFAULT_TIMEOUT,
+                retry: RetryPolicy::default(),
+            },
+        )
+    }
+
+    /// The Zendesk client, with the cached OAuth token.
+    pub fn zendesk(
+        &self,
+        token: Option<String>,
+    ) -> zendesk::api::Client<connector::outbound::SpinHttp> {
+        zendesk::api::Client::new(
+            connector::outbound::SpinHttp,
+            &self.zendesk_base_url,
+            self.zendesk_auth.clone(),
+            token,
+            Duration::from_secs(8),
+        )
+    }
+
+    /// The IM group of a ticket.
+    pub fn group_id(&self, ticket_id: u64) -> String {
+        format!("{}{ticket_id}", self.group_prefix)
+    }
+
+    /// The IM account of a Zendesk agent.
+    pub fn agent_account(&self, agent_id: &str) -> String {
+        format!("{}{agent_id}", self.agent_prefix)
+    }
+
+    /// Whether reaching `state` dissolves the group.
+    pub fn dissolves_on(&self, state: &str) -> bool {
+        self.dissolve_on.iter().any(|s| s == state)
+    }
+}

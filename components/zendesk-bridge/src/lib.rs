@@ -1,0 +1,69 @@
+//! Zendesk ticket bridge (routes under `/zendesk/`).
+//!
+//! | route | caller | authentication |
+//! |---|---|---|
+//! | `POST /zendesk/requests` | the end user's chat app | the user's IM UserSig |
+//! | `POST /zendesk/webhook` | Zendesk webhooks | `x-zendesk-webhook-signature` |
+//! | `POST /zendesk/app/session` | the Zendesk sidebar app, via Zendesk's proxy | HS256 app JWT |
+
+mod config;
+mod create;
+mod records;
+mod session;
+mod webhook;
+
+use connector::reply::{self, JsonResponse};
+use http_body_util::BodyExt;
+use spin_sdk::http::{Method, Request, StatusCode};
+use spin_sdk::http_service;
+
+/// Bodies above this are refused before parsing.
+const MAX_BODY: usize = 128 * 1024;
+
+#[http_service]
+async fn bridge(req: Request) -> JsonResponse {
+    let path = req
+        .headers()
+        .get("spin-path-info")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    if req.method() != Method::POST {
+        return reply::error(StatusCode::METHOD_NOT_ALLOWED, "use POST");
+    }
+    if !matches!(path.as_str(), "/requests" | "/webhook" | "/app/session") {
+        return reply::error(StatusCode::NOT_FOUND, format!("no route /zendesk{path}"));
+    }
+    let config = match config::Config::load().await {
+        Ok(config) => config,
+        Err(message) => {
+            eprintln!("{message}");
+            return reply::error(StatusCode::INTERNAL_SERVER_ERROR, message);
+        }
+    };
+    let now = reply::unix_now();
+    let headers = req.headers().clone();
+    let user = if path == "/requests" {
+        match connector::auth::end_user(&headers, &config.signer, now) {
+            Ok(user) => Some(user),
+            Err(response) => return response,
+        }
+    } else {
+        None
+    };
+    let body = match req.into_body().collect().await {
+        Ok(body) => body.to_bytes(),
+        Err(e) => return reply::bad_field("body", format!("cannot read the body: {e:?}")),
+    };
+    if body.len() > MAX_BODY {
+        return reply::error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("body over {MAX_BODY} bytes"),
+        );
+    }
+    match (path.as_str(), user) {
+        ("/requests", Some(user)) => create::handle(&config, &user, &body).await,
+        ("/webhook", _) => webhook::handle(&config, &headers, &body, now).await,
+        _ => session::handle(&config, &headers, &body, now).await,
+    }
+}

@@ -1,0 +1,44 @@
+//! What the bridge remembers in the key-value store.
+
+use serde::{Deserialize, Serialize};
+
+/// Progress of one support request (`zd:request:<user>:<key>`): each step is
+/// recorded as soon as it is done, so a retry resumes after the last one.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RequestRecord {
+    /// The request's fields, to refuse reuse of a key for another request.
+    pub fingerprint: String,
+    /// Set once Zendesk created the ticket.
+    pub ticket_id: Option<u64>,
+    /// The group exists with the requester in it.
+    pub group_ready: bool,
+    /// The greeting was posted.
+    pub greeted: bool,
+}
+
+/// A ticket the bridge created (`zd:ticket:<id>`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct TicketRecord {
+    /// Its IM group.
+    pub group_id: String,
+    /// The requester's IM account.
+    pub requester: String,
+    /// The Zendesk agent currently in the group.
+    pub assignee: Option<String>,
+    /// The group was dissolved.
+    pub dissolved: bool,
+}
+
+pub fn request_key(user: &str, idempotency_key: &str) -> String {
+    format!("zd:request:{user}:{idempotency_key}")
+}
+
+pub fn ticket_key(ticket_id: &str) -> String {
+    format!("zd:ticket:{ticket_id}")
+}
+
+pub fn seen_key(delivery_id: &str) -> String {
+    format!("zd:seen:{delivery_id}")
+}
+
+pub const TOKEN_KEY: &str = "zd:oauth-token";

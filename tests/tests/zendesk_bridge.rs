@@ -1,0 +1,499 @@
+//! The Zendesk ticket bridge (real wasm in the runner) against the IM and
+//! Zendesk emulators, as `switchboard up` wires them.
+
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+use switchboard::emulators::{Backends, EMULATOR_APP_AUDIENCE, EMULATOR_APP_SECRET, EmulatorAddrs};
+use switchboard_tests::{Runner, config, root};
+use tim::usersig::Signer;
+use zendesk::webhook::{format_timestamp, sign};
+
+struct World {
+    runner: Runner,
+    backends: Backends,
+}
+
+impl World {
+    async fn start(label: &str) -> Self {
+        let mut config = config(root().join("spin.toml"), label);
+        let backends = Backends::start(&mut config, EmulatorAddrs::any())
+            .await
+            .unwrap();
+        let runner = Runner::start(&config).await.unwrap();
+        backends.connect(&runner.url, &config);
+        Self { runner, backends }
+    }
+
+    fn im(&self) -> &im_emulator::ImEmulator {
+        self.backends.im.as_ref().unwrap()
+    }
+
+    fn zd(&self) -> &zendesk_emulator::ZendeskEmulator {
+        self.backends.zendesk.as_ref().unwrap()
+    }
+
+    async fn create(&self, user: &str, usersig: Option<&str>, body: &Value) -> (u16, Value) {
+        let mut request = self
+            .runner
+            .client
+            .post(format!("{}/zendesk/requests", self.runner.url))
+            .header("x-im-user-id", user)
+            .json(body);
+        if let Some(sig) = usersig {
+            request = request.header("authorization", format!("UserSig {sig}"));
+        }
+        self.runner.send(request).await
+    }
+
+    async fn webhook(&self, headers: &[(&str, String)], body: &str) -> (u16, Value) {
+        let mut request = self
+            .runner
+            .client
+            .post(format!("{}/zendesk/webhook", self.runner.url))
+            .body(body.to_string());
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        self.runner.send(request).await
+    }
+
+    async fn session(&self, jwt: &str, ticket_id: u64) -> (u16, Value) {
+        let request = self
+            .runner
+            .client
+            .post(format!("{}/zendesk/app/session", self.runner.url))
+            .header("authorization", format!("Bearer {jwt}"))
+            .json(&json!({ "ticket_id": ticket_id }));
+        self.runner.send(request).await
+    }
+
+    fn members(&self, group: &str) -> Option<Vec<String>> {
+        self.im()
+            .state()
+            .groups
+            .get(group)
+            .map(|g| g.members.clone())
+    }
+}
+
+fn usersig(user: &str) -> String {
+    signer().generate(user, now(), 3600)
+}
+
+fn signer() -> Signer {
+    Signer::new(
+        1400000000,
+        &im_emulator::EmulatorConfig::default().secret_key,
+    )
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn request(key: &str) -> Value {
+    json!({
+        "subject": "Cannot log in",
+        "description": "The app says my password is wrong.",
+        "name": "Alice Example",
+        "email": "alice@example.com",
+        "idempotency_key": key,
+    })
+}
+
+fn app_jwt(agent: &str, secret: &str, audience: &str, exp: u64, issuer: &str) -> String {
+    zendesk::app::sign(
+        &zendesk::app::AppClaims {
+            sub: agent.into(),
+            iss: issuer.into(),
+            aud: audience.into(),
+            exp,
+        },
+        secret,
+    )
+}
+
+#[tokio::test]
+async fn a_request_becomes_a_ticket_a_group_and_a_greeting() {
+    let w = World::start("zd-e2e").await;
+    let (status, body) = w
+        .create("alice", Some(&usersig("alice")), &request("k1"))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let ticket_id = body["ticket_id"].as_u64().unwrap();
+    let group = format!("ZENDESK#{ticket_id}");
+    assert_eq!(body["group_id"], group);
+
+    let zd = w.zd().state();
+    let ticket = &zd.tickets[&ticket_id];
+    assert_eq!(
+        (ticket.subject.as_str(), ticket.requester_email.as_str()),
+        ("Cannot log in", "alice@example.com")
+    );
+    assert_eq!(ticket.external_id.as_deref(), Some("alice"));
+    assert_eq!(zd.idempotency_keys.len(), 1);
+    let im = w.im().state();
+    assert_eq!(im.groups[&group].members, ["alice"]);
+    assert!(
+        im.groups[&group].notifications[0]
+            .1
+            .starts_with("We're assigning an agent")
+    );
+}
+
+#[tokio::test]
+async fn creation_needs_the_users_own_valid_usersig() {
+    let w = World::start("zd-auth").await;
+    let expired = signer().generate("alice", now() - 7200, 60);
+    let cases = [
+        (None, "missing `Authorization: UserSig"),
+        (
+            Some(usersig("mallory")),
+            "issued for user `mallory`, not `alice`",
+        ),
+        (Some(expired), "expired"),
+        (
+            Some(Signer::new(1400000000, "wrong-key").generate("alice", now(), 600)),
+            "signature does not match",
+        ),
+    ];
+    for (sig, reason) in cases {
+        let (status, body) = w.create("alice", sig.as_deref(), &request("k")).await;
+        assert_eq!(status, 401, "{body}");
+        assert!(body["error"].as_str().unwrap().contains(reason), "{body}");
+    }
+    assert!(w.zd().state().tickets.is_empty());
+    assert!(w.im().state().groups.is_empty());
+}
+
+#[tokio::test]
+async fn the_same_key_twice_gives_the_same_answer_and_one_ticket() {
+    let w = World::start("zd-idem").await;
+    let sig = usersig("alice");
+    let (s1, first) = w.create("alice", Some(&sig), &request("same")).await;
+    let (s2, second) = w.create("alice", Some(&sig), &request("same")).await;
+    assert_eq!((s1, s2), (201, 200));
+    assert_eq!(first, second);
+    assert_eq!(w.zd().state().tickets.len(), 1);
+    assert_eq!(w.im().state().groups.len(), 1);
+    assert_eq!(
+        w.im()
+            .state()
+            .groups
+            .values()
+            .next()
+            .unwrap()
+            .notifications
+            .len(),
+        1,
+        "greeted twice"
+    );
+    // The same key for a different request is refused.
+    let mut other = request("same");
+    other["subject"] = json!("Something else");
+    let (status, body) = w.create("alice", Some(&sig), &other).await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (409, Some("idempotency_key"))
+    );
+    assert_eq!(w.zd().state().tickets.len(), 1);
+}
+
+#[tokio::test]
+async fn a_retry_after_a_failure_between_ticket_and_group_resumes() {
+    let w = World::start("zd-resume").await;
+    w.im().fail_next(10002);
+    let sig = usersig("alice");
+    let (status, body) = w.create("alice", Some(&sig), &request("r1")).await;
+    assert_eq!(status, 502, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("10002"), "{body}");
+    assert_eq!(w.zd().state().tickets.len(), 1);
+    assert!(w.im().state().groups.is_empty());
+
+    let (status, body) = w.create("alice", Some(&sig), &request("r1")).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(
+        w.zd().state().tickets.len(),
+        1,
+        "the retry created a second ticket"
+    );
+    let group = body["group_id"].as_str().unwrap();
+    assert_eq!(w.members(group).unwrap(), ["alice"]);
+}
+
+#[tokio::test]
+async fn assignment_reassignment_and_closing_drive_the_group() {
+    let w = World::start("zd-lifecycle").await;
+    let (_, body) = w
+        .create("alice", Some(&usersig("alice")), &request("life"))
+        .await;
+    let ticket = body["ticket_id"].as_u64().unwrap();
+    let group = body["group_id"].as_str().unwrap().to_string();
+
+    let d = w.zd().assign(ticket, Some(7001)).await.unwrap();
+    assert_eq!(d.status, Some(200), "{d:?}");
+    assert_eq!(w.members(&group).unwrap(), ["alice", "zendesk-agent-7001"]);
+    w.zd().assign(ticket, Some(7002)).await.unwrap();
+    assert_eq!(w.members(&group).unwrap(), ["alice", "zendesk-agent-7002"]);
+
+    // Solved tickets reopen on a reply: the group stays by default.
+    w.zd().set_status(ticket, "solved").await.unwrap();
+    assert!(w.members(&group).is_some());
+    let d = w.zd().set_status(ticket, "closed").await.unwrap();
+    assert_eq!(d.status, Some(200));
+    assert!(w.members(&group).is_none());
+    assert_eq!(w.im().state().destroyed_groups, [group]);
+}
+
+#[tokio::test]
+async fn deletion_dissolves_and_duplicates_apply_once() {
+    let w = World::start("zd-dup").await;
+    let (_, body) = w
+        .create("alice", Some(&usersig("alice")), &request("dup"))
+        .await;
+    let ticket = body["ticket_id"].as_u64().unwrap();
+    let group = body["group_id"].as_str().unwrap().to_string();
+    let first = w.zd().assign(ticket, Some(7001)).await.unwrap();
+    w.zd().assign(ticket, Some(7002)).await.unwrap();
+    // Zendesk delivers the first assignment again: nothing changes.
+    let again = w.zd().redeliver(&first).await.unwrap();
+    assert_eq!(again.status, Some(200));
+    assert!(
+        again.answer.as_ref().unwrap()["duplicate"].is_string(),
+        "{again:?}"
+    );
+    assert_eq!(w.members(&group).unwrap(), ["alice", "zendesk-agent-7002"]);
+
+    w.zd().delete(ticket).await.unwrap();
+    assert!(w.members(&group).is_none());
+}
+
+#[tokio::test]
+async fn forged_stale_and_miscoded_signatures_are_rejected_with_nothing_changed() {
+    let w = World::start("zd-forged").await;
+    let (_, body) = w
+        .create("alice", Some(&usersig("alice")), &request("forge"))
+        .await;
+    let ticket = body["ticket_id"].as_u64().unwrap();
+    let group = body["group_id"].as_str().unwrap().to_string();
+    let secret = w.zd().config().webhook_secret;
+    let payload = json!({
+        "detail": {"id": ticket.to_string(), "assignee_id": "666", "status": "OPEN"},
+        "id": "evt-forged", "type": "zen:event-type:ticket.agent_assignment_changed",
+        "zendesk_event_version": "2022-11-06"
+    })
+    .to_string();
+    let ts = format_timestamp(now());
+    let old = format_timestamp(now() - 3600);
+    let hex = {
+        use base64::Engine as _;
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(sign(&secret, &ts, payload.as_bytes()))
+            .unwrap();
+        raw.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    };
+    let dotted = sign(&secret, &format!("{ts}."), payload.as_bytes());
+    let cases = [
+        (
+            "wrong secret",
+            sign("not-the-secret", &ts, payload.as_bytes()),
+            ts.clone(),
+        ),
+        (
+            "stale",
+            sign(&secret, &old, payload.as_bytes()),
+            old.clone(),
+        ),
+        ("hex", hex, ts.clone()),
+        ("dot-separated", dotted, ts.clone()),
+    ];
+    for (label, signature, timestamp) in cases {
+        let headers = [
+            ("x-zendesk-webhook-signature", signature),
+            ("x-zendesk-webhook-signature-timestamp", timestamp),
+            ("content-type", "application/json".to_string()),
+        ];
+        let (status, body) = w.webhook(&headers, &payload).await;
+        assert_eq!(status, 401, "{label}: {body}");
+    }
+    let (status, _) = w
+        .webhook(&[("content-type", "application/json".into())], &payload)
+        .await;
+    assert_eq!(status, 401, "unsigned");
+    assert_eq!(w.members(&group).unwrap(), ["alice"]);
+
+    // Correctly signed but malformed: 400 naming the problem, nothing changed.
+    let bad = "{\"detail\": ";
+    let headers = [
+        (
+            "x-zendesk-webhook-signature",
+            sign(&secret, &ts, bad.as_bytes()),
+        ),
+        ("x-zendesk-webhook-signature-timestamp", ts.clone()),
+    ];
+    let (status, body) = w.webhook(&headers, bad).await;
+    assert_eq!((status, body["field"].as_str()), (400, Some("body")));
+    assert!(body["error"].as_str().unwrap().contains("not JSON"));
+    assert_eq!(w.members(&group).unwrap(), ["alice"]);
+}
+
+#[tokio::test]
+async fn the_sidebar_app_gets_credentials_and_joins_the_assignee() {
+    let w = World::start("zd-app").await;
+    let (_, body) = w
+        .create("alice", Some(&usersig("alice")), &request("app"))
+        .await;
+    let ticket = body["ticket_id"].as_u64().unwrap();
+    let group = body["group_id"].as_str().unwrap().to_string();
+    let issuer = w.zd().url();
+    let exp = now() + 600;
+
+    // Not (yet) the assignee: credentials, but no join.
+    let jwt = app_jwt(
+        "7001",
+        EMULATOR_APP_SECRET,
+        EMULATOR_APP_AUDIENCE,
+        exp,
+        &issuer,
+    );
+    let (status, body) = w.session(&jwt, ticket).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["joined"].as_bool(), body["group_id"].as_str()),
+        (Some(false), Some(group.as_str()))
+    );
+    let sig = body["usersig"].as_str().unwrap();
+    assert!(signer().verify("zendesk-agent-7001", sig, now()).is_ok());
+    assert_eq!(w.members(&group).unwrap(), ["alice"]);
+
+    // Assigned in Zendesk (webhook not delivered): the app call joins them.
+    w.zd().set_webhook_url(None);
+    w.zd().assign(ticket, Some(7001)).await;
+    let (_, body) = w.session(&jwt, ticket).await;
+    assert_eq!(body["joined"], true);
+    assert_eq!(w.members(&group).unwrap(), ["alice", "zendesk-agent-7001"]);
+
+    let rejected = [
+        (
+            "wrong secret",
+            app_jwt("7001", "guess", EMULATOR_APP_AUDIENCE, exp, &issuer),
+            "signature",
+        ),
+        (
+            "expired",
+            app_jwt(
+                "7001",
+                EMULATOR_APP_SECRET,
+                EMULATOR_APP_AUDIENCE,
+                now() - 3600,
+                &issuer,
+            ),
+            "expired",
+        ),
+        (
+            "wrong aud",
+            app_jwt(
+                "7001",
+                EMULATOR_APP_SECRET,
+                "https://elsewhere",
+                exp,
+                &issuer,
+            ),
+            "audience",
+        ),
+        (
+            "wrong iss",
+            app_jwt(
+                "7001",
+                EMULATOR_APP_SECRET,
+                EMULATOR_APP_AUDIENCE,
+                exp,
+                "https://evil.zendesk.com",
+            ),
+            "issuer",
+        ),
+    ];
+    for (label, jwt, reason) in rejected {
+        let (status, body) = w.session(&jwt, ticket).await;
+        assert_eq!(status, 401, "{label}: {body}");
+        assert!(
+            body["error"].as_str().unwrap().contains(reason),
+            "{label}: {body}"
+        );
+    }
+    let (status, body) = w.session(&jwt, 999_999).await;
+    assert_eq!(status, 404, "{body}");
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured_and_an_expired_token_reauthenticates_once() {
+    let w = World::start("zd-429").await;
+    w.zd().rate_limit_next(1);
+    let started = Instant::now();
+    let (status, body) = w
+        .create("alice", Some(&usersig("alice")), &request("slow"))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After was not honoured"
+    );
+    let statuses: Vec<u16> = w
+        .zd()
+        .state()
+        .requests
+        .iter()
+        .filter(|r| r.1.starts_with("/api"))
+        .map(|r| r.2)
+        .collect();
+    assert_eq!(statuses, [429, 201]);
+
+    // A Retry-After beyond the time budget: a clear 503, nothing created.
+    w.zd().rate_limit_next(120);
+    let (status, body) = w
+        .create("alice", Some(&usersig("alice")), &request("later"))
+        .await;
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("retry after 120"),
+        "{body}"
+    );
+    assert_eq!(w.zd().state().tickets.len(), 1);
+
+    // The cached token expires: one re-authentication, then success.
+    w.zd().expire_tokens();
+    let before = w.zd().state().tokens_issued;
+    let (status, _) = w
+        .create("alice", Some(&usersig("alice")), &request("later"))
+        .await;
+    assert_eq!(status, 201);
+    assert_eq!(w.zd().state().tokens_issued, before + 1);
+    assert_eq!(w.zd().state().tickets.len(), 2);
+}
+
+#[tokio::test]
+async fn bad_bodies_are_400_naming_the_field_and_change_nothing() {
+    let w = World::start("zd-400").await;
+    let sig = usersig("alice");
+    let (status, body) = w.create("alice", Some(&sig), &json!("not an object")).await;
+    assert_eq!((status, body["field"].as_str()), (400, Some("body")));
+    for (field, value) in [
+        ("subject", json!("")),
+        ("email", json!("not-an-address")),
+        ("idempotency_key", json!(null)),
+    ] {
+        let mut input = request("k");
+        input[field] = value;
+        let (status, body) = w.create("alice", Some(&sig), &input).await;
+        assert_eq!(
+            (status, body["field"].as_str()),
+            (400, Some(field)),
+            "{body}"
+        );
+    }
+    assert!(w.zd().state().tickets.is_empty());
+    assert!(w.im().state().groups.is_empty());
+}
