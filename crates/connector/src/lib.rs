@@ -4,7 +4,7 @@
 //! - [`auth`] (feature `spin`): end users authenticated by their IM UserSig.
 //! - [`reply`] (feature `spin`): JSON responses and errors for components.
 //! - [`outbound`] (feature `spin`): Spin's outbound HTTP as the transport of
-//!   the `tim` and `zendesk` clients.
+//!   the `tim`, Zendesk and Salesforce clients.
 //! - [`state`] (feature `spin`): JSON records in the key-value store.
 
 #![allow(

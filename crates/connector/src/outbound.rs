@@ -74,15 +74,15 @@ impl tim::rest::Transport for SpinHttp {
     }
 }
 
-impl zendesk::api::Transport for SpinHttp {
+impl transport::Transport for SpinHttp {
     async fn send(
         &self,
-        request: zendesk::api::HttpRequest,
-    ) -> Result<zendesk::api::HttpResponse, String> {
+        request: transport::HttpRequest,
+    ) -> Result<transport::HttpResponse, String> {
         let (status, headers, body) = self
             .exchange(request.method, &request.url, &request.headers, request.body)
             .await?;
-        Ok(zendesk::api::HttpResponse {
+        Ok(transport::HttpResponse {
             status,
             headers,
             body,

@@ -15,48 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::time::Duration;
 
-/// One HTTP request.
-#[derive(Debug, Clone)]
-pub struct HttpRequest {
-    /// `GET`, `POST`, ….
-    pub method: &'static str,
-    /// Absolute URL.
-    pub url: String,
-    /// Headers.
-    pub headers: Vec<(String, String)>,
-    /// Body.
-    pub body: Vec<u8>,
-}
-
-/// One HTTP response.
-#[derive(Debug, Clone)]
-pub struct HttpResponse {
-    /// Status code.
-    pub status: u16,
-    /// Headers (names lowercase).
-    pub headers: Vec<(String, String)>,
-    /// Body.
-    pub body: Vec<u8>,
-}
-
-impl HttpResponse {
-    /// The first value of a header.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// How the client reaches Zendesk. Futures need not be `Send`.
-#[allow(async_fn_in_trait)]
-pub trait Transport {
-    /// Sends a request; `Err` only when no response arrived.
-    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, String>;
-    /// Waits before a retry.
-    async fn sleep(&self, duration: Duration);
-}
+pub use transport::{HttpRequest, HttpResponse, Transport};
 
 /// How to authenticate.
 #[derive(Clone)]
