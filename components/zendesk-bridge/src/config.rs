@@ -2,17 +2,14 @@
 //! (instances are reused, but variables are the deployment's, not the
 //! request's, so nothing here is per-request state).
 
-use connector::reply::variable;
+use connector::im::ImSettings;
+use connector::reply::{optional_variable as optional, variable};
 use std::time::Duration;
-use tim::rest::{Client, ImConfig, RetryPolicy};
-use tim::usersig::Signer;
 use zendesk::api::Auth;
 
 /// Everything the handlers need.
 pub struct Config {
-    pub signer: Signer,
-    pub im_admin: String,
-    pub im_base_url: String,
+    pub im: ImSettings,
     pub zendesk_base_url: String,
     pub zendesk_auth: Auth,
     pub webhook_secret: String,
@@ -26,22 +23,9 @@ pub struct Config {
     pub dissolve_on: Vec<String>,
 }
 
-async fn optional(name: &str) -> String {
-    spin_sdk::variables::get(name)
-        .await
-        .unwrap_or_default()
-        .trim()
-        .to_string()
-}
-
 impl Config {
     /// Reads and checks every variable; the error names the one at fault.
     pub async fn load() -> Result<Self, String> {
-        let app_id = variable("im_sdk_app_id").await?;
-        let app_id: u64 = app_id
-            .trim()
-            .parse()
-            .map_err(|_| format!("configuration: im_sdk_app_id `{app_id}` is not a number"))?;
         let auth_mode = optional("zendesk_auth").await;
         let zendesk_auth = match auth_mode.as_str() {
             "" | "oauth" => Auth::OAuth {
@@ -96,9 +80,7 @@ impl Config {
             }
         }
         Ok(Self {
-            signer: Signer::new(app_id, &variable("im_secret_key").await?),
-            im_admin: variable("im_admin").await?,
-            im_base_url: variable("im_base_url").await?,
+            im: ImSettings::load().await?,
             jwt_issuer: if issuer.is_empty() {
                 zendesk_base_url.clone()
             } else {
@@ -115,20 +97,6 @@ impl Config {
             agent_prefix: optional("zendesk_agent_prefix").await,
             dissolve_on,
         })
-    }
-
-    /// The IM REST client.
-    pub fn im(&self) -> Client<connector::outbound::SpinHttp> {
-        Client::new(
-            connector::outbound::SpinHttp,
-            ImConfig {
-                base_url: self.im_base_url.clone(),
-                admin: self.im_admin.clone(),
-                signer: self.signer.clone(),
-                timeout: tim::rest::DEFAULT_TIMEOUT,
-                retry: RetryPolicy::default(),
-            },
-        )
     }
 
     /// The Zendesk client, with the cached OAuth token.

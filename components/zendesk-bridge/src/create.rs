@@ -3,79 +3,10 @@
 use crate::config::Config;
 use crate::records::{RequestRecord, TOKEN_KEY, TicketRecord, request_key, ticket_key};
 use connector::reply::{self, JsonResponse};
+use connector::request::SupportRequest;
 use connector::state::Records;
-use serde::Deserialize;
 use spin_sdk::http::StatusCode;
-use tim::rest::{CreateGroup, MemberAccount, Outcome};
 use zendesk::api::{NewTicket, ZendeskError};
-
-#[derive(Deserialize)]
-struct Input {
-    subject: Option<String>,
-    description: Option<String>,
-    name: Option<String>,
-    email: Option<String>,
-    idempotency_key: Option<String>,
-}
-
-/// A checked request.
-struct Valid {
-    subject: String,
-    description: String,
-    name: String,
-    email: String,
-    idempotency_key: String,
-}
-
-fn text(value: Option<String>, field: &str, max: usize) -> Result<String, JsonResponse> {
-    let value = value.map(|v| v.trim().to_string()).unwrap_or_default();
-    if value.is_empty() {
-        return Err(reply::bad_field(field, format!("`{field}` is required")));
-    }
-    if value.chars().count() > max {
-        return Err(reply::bad_field(
-            field,
-            format!("`{field}` is longer than {max} characters"),
-        ));
-    }
-    Ok(value)
-}
-
-fn validate(body: &[u8]) -> Result<Valid, JsonResponse> {
-    let input: Input = serde_json::from_slice(body).map_err(|e| {
-        reply::bad_field(
-            "body",
-            format!("the body is not the expected JSON object: {e}"),
-        )
-    })?;
-    let email = text(input.email, "email", 254)?;
-    let valid_email = email.split_once('@').is_some_and(|(local, domain)| {
-        !local.is_empty()
-            && domain.contains('.')
-            && !domain.starts_with('.')
-            && !domain.ends_with('.')
-    }) && !email.contains(char::is_whitespace);
-    if !valid_email {
-        return Err(reply::bad_field(
-            "email",
-            format!("`{email}` is not an e-mail address"),
-        ));
-    }
-    let idempotency_key = text(input.idempotency_key, "idempotency_key", 128)?;
-    if !idempotency_key.chars().all(|c| c.is_ascii_graphic()) {
-        return Err(reply::bad_field(
-            "idempotency_key",
-            "use printable ASCII without spaces",
-        ));
-    }
-    Ok(Valid {
-        subject: text(input.subject, "subject", 150)?,
-        description: text(input.description, "description", 30_000)?,
-        name: text(input.name, "name", 255)?,
-        email,
-        idempotency_key,
-    })
-}
 
 fn upstream(what: &str, error: impl std::fmt::Display) -> JsonResponse {
     eprintln!("{what}: {error}");
@@ -85,9 +16,9 @@ fn upstream(what: &str, error: impl std::fmt::Display) -> JsonResponse {
 /// Creates the ticket, the group and the greeting, resuming any earlier
 /// attempt with the same idempotency key.
 pub async fn handle(config: &Config, user: &str, body: &[u8]) -> JsonResponse {
-    let request = match validate(body) {
+    let request = match SupportRequest::parse(body, true) {
         Ok(request) => request,
-        Err(response) => return response,
+        Err(e) => return reply::field_error(&e),
     };
     let records = match Records::open().await {
         Ok(records) => records,
@@ -103,17 +34,12 @@ async fn run(
     config: &Config,
     records: &Records,
     user: &str,
-    request: &Valid,
+    request: &SupportRequest,
 ) -> Result<JsonResponse, JsonResponse> {
     let internal = |e: String| reply::error(StatusCode::INTERNAL_SERVER_ERROR, e);
-    let key = request_key(user, &request.idempotency_key);
-    let fingerprint = serde_json::json!([
-        request.subject,
-        request.description,
-        request.name,
-        request.email
-    ])
-    .to_string();
+    let idempotency_key = request.idempotency_key.as_deref().unwrap_or_default();
+    let key = request_key(user, idempotency_key);
+    let fingerprint = request.fingerprint();
     let mut record: RequestRecord = records
         .get(&key)
         .await
@@ -150,7 +76,7 @@ async fn run(
                         external_id: user.to_string(),
                         tags: vec!["switchboard".into(), "chat".into()],
                     },
-                    &format!("switchboard:{user}:{}", request.idempotency_key),
+                    &format!("switchboard:{user}:{idempotency_key}"),
                 )
                 .await;
             if zendesk.token().map(String::from) != token
@@ -189,31 +115,14 @@ async fn run(
         }
     };
     let group_id = config.group_id(ticket_id);
-    let im = config.im();
+    let im = config.im.client();
 
     // 2. The group, with the requester in it.
     if !record.group_ready {
-        im.account_import(user, Some(&request.name))
-            .await
-            .map_err(|e| upstream("IM account import failed", e))?;
-        let outcome = im
-            .ensure_group(&CreateGroup {
-                group_type: "Public".into(),
-                name: format!("Ticket #{ticket_id}").chars().take(30).collect(),
-                group_id: Some(group_id.clone()),
-                apply_join_option: Some("DisableApply".into()),
-                members: vec![MemberAccount {
-                    account: user.to_string(),
-                }],
-                ..Default::default()
-            })
+        let name = format!("Ticket #{ticket_id}");
+        connector::im::open_group(&im, &group_id, &name, user, &request.name)
             .await
             .map_err(|e| upstream("IM group creation failed", e))?;
-        if outcome == Outcome::AlreadyDone {
-            im.ensure_member(&group_id, user)
-                .await
-                .map_err(|e| upstream("IM add member failed", e))?;
-        }
         record.group_ready = true;
         records.put(&key, &record).await.map_err(internal)?;
     }

@@ -49,7 +49,7 @@ async fn bridge(req: Request) -> JsonResponse {
     let now = reply::unix_now();
     let headers = req.headers().clone();
     let user = if path == "/requests" {
-        match connector::auth::end_user(&headers, &config.signer, now) {
+        match connector::auth::end_user(&headers, &config.im.signer, now) {
             Ok(user) => Some(user),
             Err(response) => return response,
         }

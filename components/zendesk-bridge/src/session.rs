@@ -87,12 +87,9 @@ pub async fn handle(config: &Config, headers: &HeaderMap, body: &[u8], now: u64)
     let assigned = shown.assignee_id.map(|id| id.to_string()) == Some(agent.clone());
     let mut joined = false;
     if assigned && !ticket.dissolved {
-        let im = config.im();
-        let join = async {
-            im.account_import(&account, None).await?;
-            im.ensure_member(&ticket.group_id, &account).await
-        };
-        if let Err(e) = join.await {
+        if let Err(e) =
+            connector::im::add_agent(&config.im.client(), &ticket.group_id, &account).await
+        {
             return reply::error(StatusCode::BAD_GATEWAY, format!("IM join failed: {e}"));
         }
         joined = true;
@@ -107,8 +104,8 @@ pub async fn handle(config: &Config, headers: &HeaderMap, body: &[u8], now: u64)
         StatusCode::OK,
         &serde_json::json!({
             "user_id": account,
-            "usersig": config.signer.generate(&account, now, AGENT_USERSIG_SECS),
-            "sdk_app_id": config.signer.sdk_app_id(),
+            "usersig": config.im.signer.generate(&account, now, AGENT_USERSIG_SECS),
+            "sdk_app_id": config.im.signer.sdk_app_id(),
             "group_id": ticket.group_id,
             "joined": joined,
             "dissolved": ticket.dissolved,

@@ -112,16 +112,12 @@ async fn apply(
     if ticket.dissolved {
         return Ok(None);
     }
-    let im = config.im();
+    let im = config.im.client();
     match change {
         Change::Assigned(agent) if *agent == ticket.assignee => Ok(None),
         Change::Assigned(agent) => {
             if let Some(agent) = agent {
-                let account = config.agent_account(agent);
-                im.account_import(&account, None)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                im.ensure_member(&ticket.group_id, &account)
+                connector::im::add_agent(&im, &ticket.group_id, &config.agent_account(agent))
                     .await
                     .map_err(|e| e.to_string())?;
             }
@@ -156,7 +152,8 @@ async fn dissolve(
     reason: &str,
 ) -> Result<Option<String>, String> {
     config
-        .im()
+        .im
+        .client()
         .dissolve_group(&ticket.group_id)
         .await
         .map_err(|e| e.to_string())?;

@@ -6,6 +6,8 @@
 //! - [`outbound`] (feature `spin`): Spin's outbound HTTP as the transport of
 //!   the `tim`, Zendesk and Salesforce clients.
 //! - [`state`] (feature `spin`): JSON records in the key-value store.
+//! - [`im`] (feature `spin`): IM settings, client, and opening a group.
+//! - [`request`]: the support request end users send to a bridge.
 
 #![allow(
     clippy::result_large_err,
@@ -16,8 +18,11 @@
 pub mod auth;
 pub mod dispatch;
 #[cfg(feature = "spin")]
+pub mod im;
+#[cfg(feature = "spin")]
 pub mod outbound;
 #[cfg(feature = "spin")]
 pub mod reply;
+pub mod request;
 #[cfg(feature = "spin")]
 pub mod state;

@@ -37,6 +37,20 @@ pub fn bad_field(field: &str, message: impl std::fmt::Display) -> JsonResponse {
     )
 }
 
+/// `400 {"error", "field"}` for a [`crate::request::FieldError`].
+pub fn field_error(error: &crate::request::FieldError) -> JsonResponse {
+    bad_field(error.field, &error.message)
+}
+
+/// Reads a Spin variable, empty allowed.
+pub async fn optional_variable(name: &str) -> String {
+    spin_sdk::variables::get(name)
+        .await
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
 /// Reads a required Spin variable, explaining how to set it when missing.
 pub async fn variable(name: &str) -> Result<String, String> {
     match spin_sdk::variables::get(name).await {

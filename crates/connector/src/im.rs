@@ -1,0 +1,85 @@
+//! The IM side every bridge shares: settings from the `im_*` variables, the
+//! REST client, and opening a group with its requester in it.
+
+use crate::outbound::SpinHttp;
+use crate::reply::variable;
+use tim::rest::{Client, CreateGroup, ImConfig, ImError, MemberAccount, Outcome, RetryPolicy};
+use tim::usersig::Signer;
+
+/// `im_sdk_app_id`, `im_secret_key`, `im_admin`, `im_base_url`.
+pub struct ImSettings {
+    /// Signs and verifies UserSigs for the app.
+    pub signer: Signer,
+    /// Admin account of REST calls.
+    pub admin: String,
+    /// REST base URL.
+    pub base_url: String,
+}
+
+impl ImSettings {
+    /// Reads the variables; the error names the one at fault.
+    pub async fn load() -> Result<Self, String> {
+        let app_id = variable("im_sdk_app_id").await?;
+        let app_id: u64 = app_id
+            .trim()
+            .parse()
+            .map_err(|_| format!("configuration: im_sdk_app_id `{app_id}` is not a number"))?;
+        Ok(Self {
+            signer: Signer::new(app_id, &variable("im_secret_key").await?),
+            admin: variable("im_admin").await?,
+            base_url: variable("im_base_url").await?,
+        })
+    }
+
+    /// The REST client.
+    pub fn client(&self) -> Client<SpinHttp> {
+        Client::new(
+            SpinHttp,
+            ImConfig {
+                base_url: self.base_url.clone(),
+                admin: self.admin.clone(),
+                signer: self.signer.clone(),
+                timeout: tim::rest::DEFAULT_TIMEOUT,
+                retry: RetryPolicy::default(),
+            },
+        )
+    }
+}
+
+/// Makes sure `group_id` exists with `user` in it: imports the account,
+/// creates the group (or finds it), adds the user. Safe to repeat.
+pub async fn open_group(
+    im: &Client<SpinHttp>,
+    group_id: &str,
+    name: &str,
+    user: &str,
+    nick: &str,
+) -> Result<(), ImError> {
+    im.account_import(user, Some(nick)).await?;
+    let outcome = im
+        .ensure_group(&CreateGroup {
+            group_type: "Public".into(),
+            name: name.chars().take(30).collect(),
+            group_id: Some(group_id.to_string()),
+            apply_join_option: Some("DisableApply".into()),
+            members: vec![MemberAccount {
+                account: user.to_string(),
+            }],
+            ..Default::default()
+        })
+        .await?;
+    if outcome == Outcome::AlreadyDone {
+        im.ensure_member(group_id, user).await?;
+    }
+    Ok(())
+}
+
+/// Adds an agent (importing the account first). Safe to repeat.
+pub async fn add_agent(
+    im: &Client<SpinHttp>,
+    group_id: &str,
+    account: &str,
+) -> Result<Outcome, ImError> {
+    im.account_import(account, None).await?;
+    im.ensure_member(group_id, account).await
+}

@@ -1,0 +1,182 @@
+//! The support request an end user's chat app sends to a bridge: the same
+//! shape for Salesforce and Zendesk, checked the same way.
+
+use serde::Deserialize;
+
+/// A checked request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SupportRequest {
+    /// Short summary.
+    pub subject: String,
+    /// What happened.
+    pub description: String,
+    /// The user's name.
+    pub name: String,
+    /// The user's e-mail.
+    pub email: String,
+    /// Makes retries safe: the same key gives the same answer.
+    pub idempotency_key: Option<String>,
+}
+
+/// A field that failed validation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct FieldError {
+    /// The field (`body` when the body itself is wrong).
+    pub field: &'static str,
+    /// What is wrong.
+    pub message: String,
+}
+
+#[derive(Deserialize)]
+struct Input {
+    subject: Option<serde_json::Value>,
+    description: Option<serde_json::Value>,
+    name: Option<serde_json::Value>,
+    email: Option<serde_json::Value>,
+    idempotency_key: Option<serde_json::Value>,
+}
+
+/// Length limits (characters) of each field.
+pub const MAX_SUBJECT: usize = 150;
+/// Description limit.
+pub const MAX_DESCRIPTION: usize = 30_000;
+/// Name limit (Salesforce `SuppliedName` is 80).
+pub const MAX_NAME: usize = 80;
+/// E-mail limit (Salesforce `SuppliedEmail` is 80).
+pub const MAX_EMAIL: usize = 80;
+/// Idempotency key limit.
+pub const MAX_KEY: usize = 128;
+
+fn text(
+    value: Option<serde_json::Value>,
+    field: &'static str,
+    max: usize,
+) -> Result<Option<String>, FieldError> {
+    let error = |message: String| FieldError { field, message };
+    match value {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(s)) => {
+            let s = s.trim().to_string();
+            if s.chars().count() > max {
+                return Err(error(format!("`{field}` is longer than {max} characters")));
+            }
+            Ok((!s.is_empty()).then_some(s))
+        }
+        Some(_) => Err(error(format!("`{field}` must be a string"))),
+    }
+}
+
+fn required(value: Option<String>, field: &'static str) -> Result<String, FieldError> {
+    value.ok_or_else(|| FieldError {
+        field,
+        message: format!("`{field}` is required"),
+    })
+}
+
+impl SupportRequest {
+    /// Parses and checks a JSON body; `key_required` makes `idempotency_key`
+    /// mandatory.
+    pub fn parse(body: &[u8], key_required: bool) -> Result<Self, FieldError> {
+        let input: Input = serde_json::from_slice(body).map_err(|e| FieldError {
+            field: "body",
+            message: format!("the body is not the expected JSON object: {e}"),
+        })?;
+        let subject = required(text(input.subject, "subject", MAX_SUBJECT)?, "subject")?;
+        let description = required(
+            text(input.description, "description", MAX_DESCRIPTION)?,
+            "description",
+        )?;
+        let name = required(text(input.name, "name", MAX_NAME)?, "name")?;
+        let email = required(text(input.email, "email", MAX_EMAIL)?, "email")?;
+        let valid_email = email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        }) && !email.contains(char::is_whitespace);
+        if !valid_email {
+            return Err(FieldError {
+                field: "email",
+                message: format!("`{email}` is not an e-mail address"),
+            });
+        }
+        let idempotency_key = text(input.idempotency_key, "idempotency_key", MAX_KEY)?;
+        if let Some(key) = &idempotency_key
+            && !key.chars().all(|c| c.is_ascii_graphic())
+        {
+            return Err(FieldError {
+                field: "idempotency_key",
+                message: "use printable ASCII without spaces".into(),
+            });
+        }
+        if key_required && idempotency_key.is_none() {
+            return Err(FieldError {
+                field: "idempotency_key",
+                message: "`idempotency_key` is required".into(),
+            });
+        }
+        Ok(Self {
+            subject,
+            description,
+            name,
+            email,
+            idempotency_key,
+        })
+    }
+
+    /// The request's content, to tell a retry from another request that
+    /// reuses a key.
+    pub fn fingerprint(&self) -> String {
+        serde_json::json!([self.subject, self.description, self.name, self.email]).to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(v: serde_json::Value) -> Vec<u8> {
+        v.to_string().into_bytes()
+    }
+
+    #[test]
+    fn valid_and_invalid() {
+        let ok = serde_json::json!({"subject": " Help ", "description": "d", "name": "n", "email": "a@b.co"});
+        let r = SupportRequest::parse(&body(ok.clone()), false).unwrap();
+        assert_eq!((r.subject.as_str(), r.idempotency_key), ("Help", None));
+        assert_eq!(
+            SupportRequest::parse(&body(ok.clone()), true)
+                .unwrap_err()
+                .field,
+            "idempotency_key"
+        );
+        for (field, value) in [
+            ("subject", serde_json::json!("")),
+            ("subject", serde_json::json!("x".repeat(151))),
+            ("description", serde_json::json!(null)),
+            ("name", serde_json::json!(5)),
+            ("email", serde_json::json!("a@b")),
+            ("email", serde_json::json!("a b@c.de")),
+            ("idempotency_key", serde_json::json!("has space")),
+        ] {
+            let mut v = ok.clone();
+            v[field] = value;
+            assert_eq!(
+                SupportRequest::parse(&body(v), false).unwrap_err().field,
+                field
+            );
+        }
+        assert_eq!(
+            SupportRequest::parse(b"[1]", false).unwrap_err().field,
+            "body"
+        );
+    }
+
+    #[test]
+    fn fingerprint_ignores_the_key() {
+        let a = SupportRequest::parse(br#"{"subject":"s","description":"d","name":"n","email":"a@b.co","idempotency_key":"1"}"#, true).unwrap();
+        let b = SupportRequest::parse(br#"{"subject":"s","description":"d","name":"n","email":"a@b.co","idempotency_key":"2"}"#, true).unwrap();
+        assert_eq!(a.fingerprint(), b.fingerprint());
+    }
+}
