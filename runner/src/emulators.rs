@@ -5,6 +5,7 @@ use crate::AppConfig;
 use crate::manifest::LoadedManifest;
 use anyhow::Result;
 use im_emulator::{EmulatorConfig, ImEmulator};
+use salesforce_emulator::{SalesforceConfig, SalesforceEmulator};
 use std::net::SocketAddr;
 use zendesk_emulator::{ZendeskConfig, ZendeskEmulator};
 
@@ -15,6 +16,8 @@ pub struct Backends {
     pub im: Option<ImEmulator>,
     /// The Zendesk emulator, when started.
     pub zendesk: Option<ZendeskEmulator>,
+    /// The Salesforce emulator, when started.
+    pub salesforce: Option<SalesforceEmulator>,
 }
 
 /// Where the built-in emulators listen.
@@ -24,6 +27,8 @@ pub struct EmulatorAddrs {
     pub im: SocketAddr,
     /// The Zendesk emulator.
     pub zendesk: SocketAddr,
+    /// The Salesforce emulator.
+    pub salesforce: SocketAddr,
 }
 
 impl EmulatorAddrs {
@@ -33,6 +38,7 @@ impl EmulatorAddrs {
         Self {
             im: any,
             zendesk: any,
+            salesforce: any,
         }
     }
 }
@@ -41,6 +47,10 @@ impl EmulatorAddrs {
 pub const EMULATOR_APP_SECRET: &str = "zendesk-emulator-app-secret";
 /// The audience those JWTs name.
 pub const EMULATOR_APP_AUDIENCE: &str = "switchboard-local";
+/// The secret the (simulated) Apex side signs its calls with.
+pub const EMULATOR_SALESFORCE_INBOUND_SECRET: &str = "salesforce-emulator-inbound-secret";
+/// The Case External ID field used against the emulator.
+pub const EMULATOR_EXTERNAL_ID_FIELD: &str = "Switchboard_Request_Id__c";
 
 /// Accounts the IM emulator knows from the start.
 pub const DEMO_ACCOUNTS: [&str; 2] = ["alice", "bob"];
@@ -73,6 +83,29 @@ impl Backends {
             ];
             fill(config, &declared, &values);
             backends.zendesk = Some(zendesk);
+        }
+        if declared("salesforce_login_url")
+            && config.variables.value("salesforce_login_url").is_none()
+        {
+            let salesforce =
+                SalesforceEmulator::start(SalesforceConfig::default(), addrs.salesforce).await?;
+            let settings = salesforce.config().clone();
+            let values = [
+                ("salesforce_login_url", salesforce.url()),
+                ("salesforce_auth", "client_credentials".to_string()),
+                ("salesforce_client_id", settings.client_id),
+                ("salesforce_client_secret", settings.client_secret),
+                (
+                    "salesforce_inbound_secret",
+                    EMULATOR_SALESFORCE_INBOUND_SECRET.to_string(),
+                ),
+                (
+                    "salesforce_external_id_field",
+                    EMULATOR_EXTERNAL_ID_FIELD.to_string(),
+                ),
+            ];
+            fill(config, &declared, &values);
+            backends.salesforce = Some(salesforce);
         }
         Ok(backends)
     }
@@ -135,6 +168,14 @@ impl Backends {
                 zendesk.url(),
                 zendesk.config().client_id,
                 zendesk.url()
+            ));
+        }
+        if let Some(salesforce) = &self.salesforce {
+            lines.push(format!(
+                "Salesforce emulator: {} — client credentials `{}`, state at {}/emulator/state",
+                salesforce.url(),
+                salesforce.config().client_id,
+                salesforce.url()
             ));
         }
         lines

@@ -130,6 +130,22 @@ impl SupportRequest {
     pub fn fingerprint(&self) -> String {
         serde_json::json!([self.subject, self.description, self.name, self.email]).to_string()
     }
+
+    /// A stable id for this user's request, safe in URLs and External ID
+    /// fields: from the idempotency key, or — without one — from the
+    /// content, so an identical retry is still recognised.
+    pub fn request_id(&self, user: &str) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        hasher.update(user.as_bytes());
+        hasher.update([0]);
+        match &self.idempotency_key {
+            Some(key) => hasher.update(key.as_bytes()),
+            None => hasher.update(self.fingerprint().as_bytes()),
+        }
+        let digest = hasher.finalize();
+        digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    }
 }
 
 #[cfg(test)]
@@ -170,6 +186,27 @@ mod tests {
         assert_eq!(
             SupportRequest::parse(b"[1]", false).unwrap_err().field,
             "body"
+        );
+    }
+
+    #[test]
+    fn request_ids() {
+        let with_key = |k: &str| {
+            SupportRequest::parse(format!(r#"{{"subject":"s","description":"d","name":"n","email":"a@b.co","idempotency_key":"{k}"}}"#).as_bytes(), true).unwrap()
+        };
+        let a = with_key("1");
+        assert_eq!(a.request_id("alice"), with_key("1").request_id("alice"));
+        assert_ne!(a.request_id("alice"), with_key("2").request_id("alice"));
+        assert_ne!(a.request_id("alice"), a.request_id("bob"));
+        assert_eq!(a.request_id("alice").len(), 32);
+        let keyless = SupportRequest::parse(
+            br#"{"subject":"s","description":"d","name":"n","email":"a@b.co"}"#,
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            keyless.request_id("alice"),
+            keyless.clone().request_id("alice")
         );
     }
 

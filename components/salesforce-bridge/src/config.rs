@@ -1,0 +1,156 @@
+//! The bridge's configuration, from Spin variables.
+
+use connector::im::ImSettings;
+use connector::reply::{optional_variable as optional, variable};
+use salesforce::api::Auth;
+
+/// How Apex's calls are authenticated.
+pub enum Inbound {
+    /// base64 HMAC-SHA256 over timestamp + raw body (replays refused).
+    Hmac(String),
+    /// `Authorization: Bearer <secret>`.
+    Bearer(String),
+}
+
+/// What closing a Case does to its group.
+#[derive(PartialEq, Eq)]
+pub enum CloseAction {
+    /// Dissolve at once.
+    Dissolve,
+    /// Post `close_notice`, then dissolve.
+    NotifyThenDissolve,
+}
+
+/// Everything the handlers need.
+pub struct Config {
+    pub im: ImSettings,
+    pub login_url: String,
+    pub auth: Auth,
+    pub api_version: String,
+    pub external_id_field: Option<String>,
+    pub auto_assign: String,
+    pub origin: String,
+    pub group_prefix: String,
+    pub user_prefix: String,
+    pub close_action: CloseAction,
+    pub close_notice: String,
+    pub inbound: Inbound,
+    pub inbound_window: u64,
+}
+
+impl Config {
+    /// Reads and checks every variable; the error names the one at fault.
+    pub async fn load() -> Result<Self, String> {
+        let auth = match optional("salesforce_auth").await.as_str() {
+            "" | "client_credentials" => Auth::ClientCredentials {
+                client_id: variable("salesforce_client_id").await?,
+                client_secret: variable("salesforce_client_secret").await?,
+            },
+            "jwt_bearer" => Auth::JwtBearer {
+                client_id: variable("salesforce_client_id").await?,
+                username: variable("salesforce_username").await?,
+                private_key_pem: variable("salesforce_jwt_private_key").await?,
+                audience: variable("salesforce_jwt_audience").await?,
+            },
+            "password" => {
+                eprintln!(
+                    "warning: salesforce_auth=password is deprecated: Salesforce retires the username-password flow \
+                     on 2027-02-20; switch to client_credentials or jwt_bearer"
+                );
+                Auth::Password {
+                    client_id: variable("salesforce_client_id").await?,
+                    client_secret: variable("salesforce_client_secret").await?,
+                    username: variable("salesforce_username").await?,
+                    password: variable("salesforce_password").await?,
+                }
+            }
+            other => {
+                return Err(format!(
+                    "configuration: salesforce_auth `{other}` must be client_credentials, jwt_bearer or password"
+                ));
+            }
+        };
+        let field = optional("salesforce_external_id_field").await;
+        if !field.is_empty()
+            && !(field.ends_with("__c")
+                && field.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        {
+            return Err(format!(
+                "configuration: salesforce_external_id_field `{field}` must be a custom field API name ending in __c"
+            ));
+        }
+        let close_action = match optional("salesforce_close_action").await.as_str() {
+            "" | "dissolve" => CloseAction::Dissolve,
+            "notify_then_dissolve" => CloseAction::NotifyThenDissolve,
+            other => {
+                return Err(format!(
+                    "configuration: salesforce_close_action `{other}` must be dissolve or notify_then_dissolve"
+                ));
+            }
+        };
+        let inbound = match optional("salesforce_inbound_auth").await.as_str() {
+            "" | "hmac" => Inbound::Hmac(variable("salesforce_inbound_secret").await?),
+            "bearer" => Inbound::Bearer(variable("salesforce_inbound_secret").await?),
+            other => {
+                return Err(format!(
+                    "configuration: salesforce_inbound_auth `{other}` must be hmac or bearer"
+                ));
+            }
+        };
+        let window = optional("salesforce_inbound_window_secs").await;
+        let inbound_window = if window.is_empty() {
+            300
+        } else {
+            window.parse().map_err(|_| {
+                format!("configuration: salesforce_inbound_window_secs `{window}` is not a number")
+            })?
+        };
+        Ok(Self {
+            im: ImSettings::load().await?,
+            login_url: variable("salesforce_login_url").await?,
+            auth,
+            api_version: variable("salesforce_api_version").await?,
+            external_id_field: (!field.is_empty()).then_some(field),
+            auto_assign: variable("salesforce_auto_assign").await?,
+            origin: variable("salesforce_case_origin").await?,
+            group_prefix: variable("salesforce_group_prefix").await?,
+            user_prefix: optional("salesforce_user_prefix").await,
+            close_action,
+            close_notice: optional("salesforce_close_notice").await,
+            inbound,
+            inbound_window,
+        })
+    }
+
+    /// The Salesforce client, with the cached session.
+    pub fn salesforce(
+        &self,
+        session: Option<salesforce::api::Session>,
+    ) -> salesforce::api::Client<connector::outbound::SpinHttp> {
+        salesforce::api::Client::new(
+            connector::outbound::SpinHttp,
+            &self.login_url,
+            self.auth.clone(),
+            &self.api_version,
+            &self.auto_assign,
+            session,
+        )
+    }
+
+    /// The IM group of a Case.
+    pub fn group_id(&self, case_id: &str) -> String {
+        format!("{}{case_id}", self.group_prefix)
+    }
+
+    /// The IM account of a Salesforce user.
+    pub fn agent_account(&self, user_id: &str) -> String {
+        format!("{}{user_id}", self.user_prefix)
+    }
+}
+
+/// A Salesforce record id: 15 or 18 alphanumerics with the given key prefix.
+pub fn is_salesforce_id(id: &str, prefix: &str) -> bool {
+    (id.len() == 15 || id.len() == 18)
+        && id.starts_with(prefix)
+        && id.chars().all(|c| c.is_ascii_alphanumeric())
+}

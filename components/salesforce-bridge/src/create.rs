@@ -1,0 +1,125 @@
+//! `POST /salesforce/requests`: an end user asks for help from the chat app.
+
+use crate::config::Config;
+use crate::records::{CaseRecord, RequestRecord, SESSION_KEY, case_key, request_key};
+use connector::reply::{self, JsonResponse};
+use connector::request::SupportRequest;
+use connector::state::Records;
+use salesforce::api::{NewCase, Session};
+use spin_sdk::http::StatusCode;
+
+fn upstream(what: &str, error: impl std::fmt::Display) -> JsonResponse {
+    eprintln!("{what}: {error}");
+    reply::error(StatusCode::BAD_GATEWAY, format!("{what}: {error}"))
+}
+
+/// Creates the Case and the group, resuming an earlier attempt of the same
+/// request (same idempotency key, or same content without one).
+pub async fn handle(config: &Config, user: &str, body: &[u8]) -> JsonResponse {
+    let request = match SupportRequest::parse(body, false) {
+        Ok(request) => request,
+        Err(e) => return reply::field_error(&e),
+    };
+    let records = match Records::open().await {
+        Ok(records) => records,
+        Err(e) => return reply::error(StatusCode::INTERNAL_SERVER_ERROR, e),
+    };
+    match run(config, &records, user, &request).await {
+        Ok(response) | Err(response) => response,
+    }
+}
+
+async fn run(
+    config: &Config,
+    records: &Records,
+    user: &str,
+    request: &SupportRequest,
+) -> Result<JsonResponse, JsonResponse> {
+    let internal = |e: String| reply::error(StatusCode::INTERNAL_SERVER_ERROR, e);
+    let request_id = request.request_id(user);
+    let key = request_key(&request_id);
+    let mut record: RequestRecord = records
+        .get(&key)
+        .await
+        .map_err(internal)?
+        .unwrap_or_default();
+    let replay = record.group_ready;
+    if record.fingerprint.is_empty() {
+        record.fingerprint = request.fingerprint();
+        records.put(&key, &record).await.map_err(internal)?;
+    } else if record.fingerprint != request.fingerprint() {
+        return Err(reply::json(
+            StatusCode::CONFLICT,
+            &serde_json::json!({"error": "idempotency_key was already used for a different request", "field": "idempotency_key"}),
+        ));
+    }
+
+    // 1. The Case: upserted by External ID when configured, so even a Case
+    //    created before a lost answer is found again rather than duplicated.
+    let case_id = match record.case_id.clone() {
+        Some(id) => id,
+        None => {
+            let session: Option<Session> = records.get(SESSION_KEY).await.map_err(internal)?;
+            let mut salesforce = config.salesforce(session.clone());
+            let case = NewCase {
+                subject: request.subject.clone(),
+                description: request.description.clone(),
+                supplied_name: request.name.clone(),
+                supplied_email: request.email.clone(),
+                origin: config.origin.clone(),
+            };
+            let created = match &config.external_id_field {
+                Some(field) => salesforce
+                    .upsert_case(field, &request_id, &case)
+                    .await
+                    .map(|(id, _)| id),
+                None => salesforce.create_case(&case).await,
+            };
+            if salesforce.session() != session.as_ref()
+                && let Some(new_session) = salesforce.session()
+            {
+                records
+                    .put(SESSION_KEY, new_session)
+                    .await
+                    .map_err(internal)?;
+            }
+            let id = created.map_err(|e| upstream("Salesforce Case creation failed", e))?;
+            record.case_id = Some(id.clone());
+            records.put(&key, &record).await.map_err(internal)?;
+            let case = CaseRecord {
+                group_id: config.group_id(&id),
+                requester: user.to_string(),
+                agents: Vec::new(),
+                dissolved: false,
+            };
+            records.put(&case_key(&id), &case).await.map_err(internal)?;
+            id
+        }
+    };
+    let group_id = config.group_id(&case_id);
+
+    // 2. The group, with the requester in it.
+    if !record.group_ready {
+        let im = config.im.client();
+        connector::im::open_group(
+            &im,
+            &group_id,
+            &format!("Case {case_id}"),
+            user,
+            &request.name,
+        )
+        .await
+        .map_err(|e| upstream("IM group creation failed", e))?;
+        record.group_ready = true;
+        records.put(&key, &record).await.map_err(internal)?;
+    }
+    let status = if replay {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok(reply::json(
+        status,
+        &serde_json::json!({ "case_id": case_id, "group_id": group_id, "user_id": user }),
+    ))
+}

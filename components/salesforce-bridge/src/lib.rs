@@ -1,0 +1,157 @@
+//! Salesforce case bridge (routes under `/salesforce/`).
+//!
+//! | route | caller | authentication |
+//! |---|---|---|
+//! | `POST /salesforce/requests` | the end user's chat app | the user's IM UserSig |
+//! | `POST /salesforce/events` | Apex (Queueable callout from the Case and AgentWork triggers) | HMAC of timestamp + body (or bearer secret) |
+//! | `POST /salesforce/agent-usersig` | Apex (the agent's chat UI controller) | same as events |
+
+#![allow(
+    clippy::result_large_err,
+    reason = "handlers return a ready HTTP response as their error; it is built once per request, not on a hot path"
+)]
+
+mod config;
+mod create;
+mod events;
+mod records;
+
+use config::{Config, Inbound, is_salesforce_id};
+use connector::reply::{self, JsonResponse};
+use connector::state::Records;
+use http_body_util::BodyExt;
+use salesforce::inbound::{self, InboundError};
+use spin_sdk::http::{HeaderMap, Method, Request, StatusCode};
+use spin_sdk::http_service;
+
+/// Bodies above this are refused.
+const MAX_BODY: usize = 512 * 1024;
+/// Lifetime of an agent UserSig.
+const AGENT_USERSIG_SECS: u64 = 86_400;
+
+#[http_service]
+async fn bridge(req: Request) -> JsonResponse {
+    let path = req
+        .headers()
+        .get("spin-path-info")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    if req.method() != Method::POST {
+        return reply::error(StatusCode::METHOD_NOT_ALLOWED, "use POST");
+    }
+    if !matches!(path.as_str(), "/requests" | "/events" | "/agent-usersig") {
+        return reply::error(StatusCode::NOT_FOUND, format!("no route /salesforce{path}"));
+    }
+    let config = match Config::load().await {
+        Ok(config) => config,
+        Err(message) => {
+            eprintln!("{message}");
+            return reply::error(StatusCode::INTERNAL_SERVER_ERROR, message);
+        }
+    };
+    let now = reply::unix_now();
+    let headers = req.headers().clone();
+    let user = if path == "/requests" {
+        match connector::auth::end_user(&headers, &config.im.signer, now) {
+            Ok(user) => Some(user),
+            Err(response) => return response,
+        }
+    } else {
+        None
+    };
+    let body = match req.into_body().collect().await {
+        Ok(body) => body.to_bytes(),
+        Err(e) => return reply::bad_field("body", format!("cannot read the body: {e:?}")),
+    };
+    if body.len() > MAX_BODY {
+        return reply::error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("body over {MAX_BODY} bytes"),
+        );
+    }
+    if let Some(user) = user {
+        return create::handle(&config, &user, &body).await;
+    }
+    let records = match Records::open().await {
+        Ok(records) => records,
+        Err(e) => return reply::error(StatusCode::INTERNAL_SERVER_ERROR, e),
+    };
+    if let Err(e) = authenticate_apex(&config, &records, &headers, &body, now).await {
+        eprintln!("rejected Salesforce call: {e}");
+        return reply::error(StatusCode::UNAUTHORIZED, e.to_string());
+    }
+    if path == "/events" {
+        events::handle(&config, &records, &body).await
+    } else {
+        agent_usersig(&config, &body, now).await
+    }
+}
+
+/// Verifies an Apex call; in HMAC mode also refuses a signature seen before.
+async fn authenticate_apex(
+    config: &Config,
+    records: &Records,
+    headers: &HeaderMap,
+    body: &[u8],
+    now: u64,
+) -> Result<(), InboundError> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    match &config.inbound {
+        Inbound::Bearer(secret) => inbound::verify_bearer(secret, header("authorization")),
+        Inbound::Hmac(secret) => {
+            let signature = header(inbound::SIGNATURE_HEADER);
+            inbound::verify_hmac(
+                secret,
+                header(inbound::TIMESTAMP_HEADER),
+                signature,
+                body,
+                now,
+                config.inbound_window,
+            )?;
+            let key = records::seen_signature_key(signature.unwrap_or_default());
+            // A store failure must not open the door: treat it as a replay.
+            if records.has(&key).await.unwrap_or(true) {
+                return Err(InboundError::Replayed);
+            }
+            records
+                .put(&key, &now)
+                .await
+                .map_err(|_| InboundError::Replayed)
+        }
+    }
+}
+
+/// `POST /salesforce/agent-usersig` `{"user_id": "005…"}`: the agent's IM
+/// credentials for the chat UI inside Salesforce.
+async fn agent_usersig(config: &Config, body: &[u8], now: u64) -> JsonResponse {
+    let value: serde_json::Value = match serde_json::from_slice(body) {
+        Ok(value) => value,
+        Err(e) => return reply::bad_field("body", format!("the body is not JSON: {e}")),
+    };
+    let Some(user_id) = value["user_id"]
+        .as_str()
+        .filter(|id| is_salesforce_id(id, "005"))
+    else {
+        return reply::bad_field(
+            "user_id",
+            "a Salesforce User id (005…, 15 or 18 characters) is required",
+        );
+    };
+    let account = config.agent_account(user_id);
+    if let Err(e) = config.im.client().account_import(&account, None).await {
+        return reply::error(
+            StatusCode::BAD_GATEWAY,
+            format!("IM account import failed: {e}"),
+        );
+    }
+    reply::json(
+        StatusCode::OK,
+        &serde_json::json!({
+            "im_user_id": account,
+            "usersig": config.im.signer.generate(&account, now, AGENT_USERSIG_SECS),
+            "sdk_app_id": config.im.signer.sdk_app_id(),
+            "expires_at": now + AGENT_USERSIG_SECS,
+        }),
+    )
+}

@@ -1,0 +1,41 @@
+//! What the bridge remembers in the key-value store.
+
+use serde::{Deserialize, Serialize};
+
+/// Progress of one support request (`sf:request:<request id>`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RequestRecord {
+    /// The request's fields, to refuse reuse of a key for another request.
+    pub fingerprint: String,
+    /// Set once Salesforce created the Case.
+    pub case_id: Option<String>,
+    /// The group exists with the requester in it.
+    pub group_ready: bool,
+}
+
+/// A Case the bridge created (`sf:case:<case id>`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CaseRecord {
+    /// Its IM group.
+    pub group_id: String,
+    /// The requester's IM account.
+    pub requester: String,
+    /// Salesforce users (005…) currently in the group.
+    pub agents: Vec<String>,
+    /// The group was dissolved.
+    pub dissolved: bool,
+}
+
+pub fn request_key(request_id: &str) -> String {
+    format!("sf:request:{request_id}")
+}
+
+pub fn case_key(case_id: &str) -> String {
+    format!("sf:case:{case_id}")
+}
+
+pub fn seen_signature_key(signature: &str) -> String {
+    format!("sf:seen-signature:{signature}")
+}
+
+pub const SESSION_KEY: &str = "sf:session";

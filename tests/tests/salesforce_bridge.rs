@@ -1,0 +1,443 @@
+//! The Salesforce case bridge (real wasm in the runner) against the IM and
+//! Salesforce emulators, with Apex's calls signed exactly as the shipped Apex
+//! signs them.
+
+use serde_json::{Value, json};
+use switchboard::emulators::{Backends, EMULATOR_SALESFORCE_INBOUND_SECRET, EmulatorAddrs};
+use switchboard_tests::{Runner, config, root};
+use tim::usersig::Signer;
+
+struct World {
+    runner: Runner,
+    backends: Backends,
+}
+
+const AGENT_A: &str = "005EMU000000000001";
+const AGENT_B: &str = "005EMU000000000002";
+const QUEUE: &str = "00GEMU000000000001";
+
+impl World {
+    async fn start(label: &str, variables: &[&str]) -> Self {
+        let mut config = config(root().join("spin.toml"), label);
+        for v in variables {
+            config.variables.add_command_line(v).unwrap();
+        }
+        let backends = Backends::start(&mut config, EmulatorAddrs::any())
+            .await
+            .unwrap();
+        let runner = Runner::start(&config).await.unwrap();
+        backends.connect(&runner.url, &config);
+        Self { runner, backends }
+    }
+
+    fn im(&self) -> &im_emulator::ImEmulator {
+        self.backends.im.as_ref().unwrap()
+    }
+
+    fn sf(&self) -> &salesforce_emulator::SalesforceEmulator {
+        self.backends.salesforce.as_ref().unwrap()
+    }
+
+    async fn create(&self, user: &str, usersig: Option<&str>, body: &Value) -> (u16, Value) {
+        let mut request = self
+            .runner
+            .client
+            .post(format!("{}/salesforce/requests", self.runner.url))
+            .header("x-im-user-id", user)
+            .json(body);
+        if let Some(sig) = usersig {
+            request = request.header("authorization", format!("UserSig {sig}"));
+        }
+        self.runner.send(request).await
+    }
+
+    /// POSTs `body` to an Apex route, signed with `secret` at `timestamp`.
+    async fn apex(&self, route: &str, body: &str, secret: &str, timestamp: u64) -> (u16, Value) {
+        let ts = timestamp.to_string();
+        let request = self
+            .runner
+            .client
+            .post(format!("{}/salesforce/{route}", self.runner.url))
+            .header("content-type", "application/json")
+            .header("x-switchboard-timestamp", &ts)
+            .header(
+                "x-switchboard-signature",
+                salesforce::inbound::sign(secret, &ts, body.as_bytes()),
+            )
+            .body(body.to_string());
+        self.runner.send(request).await
+    }
+
+    async fn events(&self, events: Value) -> (u16, Value) {
+        let body = json!({ "events": events }).to_string();
+        self.apex("events", &body, EMULATOR_SALESFORCE_INBOUND_SECRET, now())
+            .await
+    }
+
+    fn members(&self, group: &str) -> Option<Vec<String>> {
+        self.im()
+            .state()
+            .groups
+            .get(group)
+            .map(|g| g.members.clone())
+    }
+
+    async fn open_case(&self, key: &str) -> (String, String) {
+        let (status, body) = self
+            .create("alice", Some(&usersig("alice")), &request(Some(key)))
+            .await;
+        assert_eq!(status, 201, "{body}");
+        (
+            body["case_id"].as_str().unwrap().to_string(),
+            body["group_id"].as_str().unwrap().to_string(),
+        )
+    }
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn signer() -> Signer {
+    Signer::new(
+        1400000000,
+        &im_emulator::EmulatorConfig::default().secret_key,
+    )
+}
+
+fn usersig(user: &str) -> String {
+    signer().generate(user, now(), 3600)
+}
+
+fn request(key: Option<&str>) -> Value {
+    let mut body = json!({
+        "subject": "Refund not received",
+        "description": "I returned the order two weeks ago.",
+        "name": "Alice Example",
+        "email": "alice@example.com",
+    });
+    if let Some(key) = key {
+        body["idempotency_key"] = json!(key);
+    }
+    body
+}
+
+#[tokio::test]
+async fn a_request_becomes_a_case_and_a_group() {
+    let w = World::start("sf-e2e", &[]).await;
+    let (case_id, group) = w.open_case("k1").await;
+    assert_eq!(group, format!("SFCASE#{case_id}"));
+    let sf = w.sf().state();
+    let case = &sf.cases[&case_id];
+    assert_eq!(case.fields["Subject"], "Refund not received");
+    assert_eq!(case.fields["SuppliedEmail"], "alice@example.com");
+    assert_eq!(case.fields["Origin"], "Chat");
+    assert_eq!(
+        case.external_id.as_ref().unwrap().0,
+        "Switchboard_Request_Id__c"
+    );
+    assert_eq!(w.members(&group).unwrap(), ["alice"]);
+    assert_eq!(sf.logins, ["client_credentials"]);
+}
+
+#[tokio::test]
+async fn creation_needs_the_users_own_valid_usersig() {
+    let w = World::start("sf-auth", &[]).await;
+    let expired = signer().generate("alice", now() - 7200, 60);
+    for (sig, reason) in [
+        (None, "missing"),
+        (Some(usersig("mallory")), "not `alice`"),
+        (Some(expired), "expired"),
+    ] {
+        let (status, body) = w.create("alice", sig.as_deref(), &request(Some("k"))).await;
+        assert_eq!(status, 401, "{body}");
+        assert!(body["error"].as_str().unwrap().contains(reason), "{body}");
+    }
+    assert!(w.sf().state().cases.is_empty());
+    assert!(w.im().state().groups.is_empty());
+}
+
+#[tokio::test]
+async fn retries_resume_and_never_duplicate() {
+    let w = World::start("sf-resume", &[]).await;
+    let sig = usersig("alice");
+    // Failure between the Case and the group.
+    w.im().fail_next(10002);
+    let (status, body) = w.create("alice", Some(&sig), &request(Some("r1"))).await;
+    assert_eq!(status, 502, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("IM group creation failed"),
+        "{body}"
+    );
+    assert_eq!(w.sf().state().cases.len(), 1);
+    assert!(w.im().state().groups.is_empty());
+    let (status, first) = w.create("alice", Some(&sig), &request(Some("r1"))).await;
+    assert_eq!(status, 201, "{first}");
+    // Same key again: same answer.
+    let (status, again) = w.create("alice", Some(&sig), &request(Some("r1"))).await;
+    assert_eq!((status, &again), (200, &first));
+    // Without a key, an identical retry is recognised too.
+    let (s1, a) = w.create("alice", Some(&sig), &request(None)).await;
+    let (s2, b) = w.create("alice", Some(&sig), &request(None)).await;
+    assert_eq!((s1, s2, &a), (201, 200, &b));
+    assert_eq!(w.sf().state().cases.len(), 2);
+    assert_eq!(w.im().state().groups.len(), 2);
+}
+
+#[tokio::test]
+async fn without_an_external_id_field_the_key_store_still_prevents_duplicates() {
+    let w = World::start("sf-plain", &["salesforce_external_id_field="]).await;
+    let (case_id, _) = w.open_case("p1").await;
+    assert!(w.sf().state().cases[&case_id].external_id.is_none());
+    let (status, _) = w
+        .create("alice", Some(&usersig("alice")), &request(Some("p1")))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(w.sf().state().cases.len(), 1);
+}
+
+#[tokio::test]
+async fn an_expired_session_reauthenticates_once() {
+    let w = World::start("sf-session", &[]).await;
+    w.open_case("s1").await;
+    w.sf().expire_sessions();
+    w.open_case("s2").await;
+    let sf = w.sf().state();
+    assert_eq!(sf.logins.len(), 2, "one login, then exactly one re-login");
+    let statuses: Vec<u16> = sf
+        .requests
+        .iter()
+        .filter(|r| r.1.contains("/sobjects/"))
+        .map(|r| r.2)
+        .collect();
+    assert_eq!(statuses, [201, 401, 201]);
+}
+
+#[tokio::test]
+async fn salesforce_and_im_failures_are_clear_502s_and_recoverable() {
+    let w = World::start("sf-upstream", &[]).await;
+    let sig = usersig("alice");
+    w.sf().set_limit_reached(true);
+    let (status, body) = w.create("alice", Some(&sig), &request(Some("u1"))).await;
+    assert_eq!(status, 502);
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("REQUEST_LIMIT_EXCEEDED"),
+        "{body}"
+    );
+    assert!(w.sf().state().cases.is_empty());
+    w.sf().set_limit_reached(false);
+    w.sf().fail_next(500);
+    w.sf().fail_next(500);
+    w.sf().fail_next(500);
+    let (status, body) = w.create("alice", Some(&sig), &request(Some("u1"))).await;
+    assert_eq!(status, 502, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("500"), "{body}");
+    let (status, _) = w.create("alice", Some(&sig), &request(Some("u1"))).await;
+    assert_eq!(status, 201);
+    assert_eq!(w.sf().state().cases.len(), 1);
+}
+
+#[tokio::test]
+async fn omni_channel_acceptance_reported_by_both_triggers_adds_the_agent_once() {
+    let w = World::start("sf-omni", &[]).await;
+    let (case_id, group) = w.open_case("o1").await;
+    let (status, body) = w
+        .events(json!([
+            {"type": "owner_changed", "case_id": case_id, "old_owner_id": QUEUE, "new_owner_id": AGENT_A},
+            {"type": "agent_assigned", "case_id": case_id, "user_id": AGENT_A},
+        ]))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["results"][0]["result"], "applied");
+    assert_eq!(body["results"][1]["result"], "unchanged");
+    assert_eq!(
+        w.members(&group).unwrap(),
+        ["alice".to_string(), format!("sf-{AGENT_A}")]
+    );
+    let adds = w
+        .im()
+        .state()
+        .calls
+        .iter()
+        .filter(|(c, _)| c == "group_open_http_svc/add_group_member")
+        .count();
+    assert_eq!(adds, 1);
+
+    // Owner change A → B: A leaves, B joins.
+    let (status, _) = w
+        .events(json!([{"type": "owner_changed", "case_id": case_id, "old_owner_id": AGENT_A, "new_owner_id": AGENT_B}]))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        w.members(&group).unwrap(),
+        ["alice".to_string(), format!("sf-{AGENT_B}")]
+    );
+}
+
+#[tokio::test]
+async fn closing_and_deleting_dissolve() {
+    let w = World::start(
+        "sf-close",
+        &["salesforce_close_action=notify_then_dissolve"],
+    )
+    .await;
+    let (closed, closed_group) = w.open_case("c1").await;
+    let (deleted, deleted_group) = w.open_case("c2").await;
+    let (status, body) = w
+        .events(json!([
+            {"type": "case_closed", "case_id": closed},
+            {"type": "case_deleted", "case_id": deleted},
+            {"type": "case_closed", "case_id": "500EMU999999999999"},
+        ]))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["results"][2]["result"], "ignored");
+    let im = w.im().state();
+    assert!(im.groups.is_empty());
+    assert_eq!(im.destroyed_groups, [closed_group, deleted_group]);
+    // Closing again is harmless.
+    let (status, body) = w
+        .events(json!([{"type": "case_closed", "case_id": closed}]))
+        .await;
+    assert_eq!(
+        (status, body["results"][0]["result"].as_str()),
+        (200, Some("ignored"))
+    );
+}
+
+#[tokio::test]
+async fn forged_unsigned_stale_and_replayed_apex_calls_change_nothing() {
+    let w = World::start("sf-forged", &[]).await;
+    let (case_id, group) = w.open_case("f1").await;
+    let body =
+        json!({"events": [{"type": "agent_assigned", "case_id": case_id, "user_id": AGENT_A}]})
+            .to_string();
+    let (status, answer) = w.apex("events", &body, "guessed-secret", now()).await;
+    assert_eq!(status, 401, "{answer}");
+    let (status, _) = w
+        .apex(
+            "events",
+            &body,
+            EMULATOR_SALESFORCE_INBOUND_SECRET,
+            now() - 3600,
+        )
+        .await;
+    assert_eq!(status, 401);
+    let unsigned = w
+        .runner
+        .send(
+            w.runner
+                .client
+                .post(format!("{}/salesforce/events", w.runner.url))
+                .body(body.clone()),
+        )
+        .await;
+    assert_eq!(unsigned.0, 401);
+    assert_eq!(w.members(&group).unwrap(), ["alice"]);
+
+    // A genuine call, then the very same bytes again.
+    let ts = now();
+    let (status, _) = w
+        .apex("events", &body, EMULATOR_SALESFORCE_INBOUND_SECRET, ts)
+        .await;
+    assert_eq!(status, 200);
+    let (status, answer) = w
+        .apex("events", &body, EMULATOR_SALESFORCE_INBOUND_SECRET, ts)
+        .await;
+    assert_eq!(status, 401);
+    assert!(
+        answer["error"].as_str().unwrap().contains("replay"),
+        "{answer}"
+    );
+}
+
+#[tokio::test]
+async fn invalid_batches_are_400_naming_the_field_and_apply_nothing() {
+    let w = World::start("sf-400", &[]).await;
+    let (case_id, group) = w.open_case("b1").await;
+    for (events, field) in [
+        (json!(null), "events"),
+        (json!([]), "events"),
+        (
+            json!([{"type": "agent_assigned", "case_id": case_id, "user_id": AGENT_A}, {"type": "case_closed", "case_id": "not-a-case"}]),
+            "events[1].case_id",
+        ),
+        (
+            json!([{"type": "agent_assigned", "case_id": case_id, "user_id": "00Gqueue"}]),
+            "events[0].user_id",
+        ),
+        (
+            json!([{"type": "agent_joined", "case_id": case_id}]),
+            "events[0].type",
+        ),
+        (
+            json!([{"type": "owner_changed", "case_id": case_id, "new_owner_id": "abc"}]),
+            "events[0].new_owner_id",
+        ),
+    ] {
+        let (status, body) = w.events(events).await;
+        assert_eq!(
+            (status, body["field"].as_str()),
+            (400, Some(field)),
+            "{body}"
+        );
+    }
+    assert_eq!(
+        w.members(&group).unwrap(),
+        ["alice"],
+        "an invalid batch applied part of itself"
+    );
+    let garbage = "{\"events\": [";
+    let (status, body) = w
+        .apex("events", garbage, EMULATOR_SALESFORCE_INBOUND_SECRET, now())
+        .await;
+    assert_eq!((status, body["field"].as_str()), (400, Some("body")));
+    let (status, body) = w
+        .create("alice", Some(&usersig("alice")), &json!({"subject": "x"}))
+        .await;
+    assert_eq!((status, body["field"].as_str()), (400, Some("description")));
+}
+
+#[tokio::test]
+async fn agents_get_a_usersig_for_their_im_account() {
+    let w = World::start("sf-agent", &[]).await;
+    let body = json!({ "user_id": AGENT_A }).to_string();
+    let (status, answer) = w
+        .apex(
+            "agent-usersig",
+            &body,
+            EMULATOR_SALESFORCE_INBOUND_SECRET,
+            now(),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let account = format!("sf-{AGENT_A}");
+    assert_eq!(answer["im_user_id"], account);
+    assert!(
+        signer()
+            .verify(&account, answer["usersig"].as_str().unwrap(), now())
+            .is_ok()
+    );
+    assert!(w.im().state().accounts.contains(&account));
+    let bad = json!({ "user_id": "00Gqueue" }).to_string();
+    let (status, answer) = w
+        .apex(
+            "agent-usersig",
+            &bad,
+            EMULATOR_SALESFORCE_INBOUND_SECRET,
+            now(),
+        )
+        .await;
+    assert_eq!((status, answer["field"].as_str()), (400, Some("user_id")));
+    let (status, _) = w.apex("agent-usersig", &body, "wrong", now()).await;
+    assert_eq!(status, 401);
+}
