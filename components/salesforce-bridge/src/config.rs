@@ -71,10 +71,9 @@ impl Config {
             }
         };
         let field = optional("salesforce_external_id_field").await;
-        if !field.is_empty()
-            && !(field.ends_with("__c")
-                && field.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
-        {
+        let custom_field =
+            field.ends_with("__c") && field.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !field.is_empty() && !custom_field {
             return Err(format!(
                 "configuration: salesforce_external_id_field `{field}` must be a custom field API name ending in __c"
             ));

@@ -319,7 +319,7 @@ fn token(shared: &Shared, body: &[u8]) -> Response<Full<Bytes>> {
 }
 
 /// Creates or updates a Case with `fields`, validating like Salesforce.
-fn validate(fields: &Value) -> Result<BTreeMap<String, Value>, Response<Full<Bytes>>> {
+fn validate(fields: &Value) -> Result<BTreeMap<String, Value>, Box<Response<Full<Bytes>>>> {
     const KNOWN: [&str; 8] = [
         "Subject",
         "Description",
@@ -331,21 +331,21 @@ fn validate(fields: &Value) -> Result<BTreeMap<String, Value>, Response<Full<Byt
         "Status",
     ];
     let Some(object) = fields.as_object() else {
-        return Err(sf_error(
+        return Err(Box::new(sf_error(
             400,
             "JSON_PARSER_ERROR",
             "the body must be a JSON object",
             &[],
-        ));
+        )));
     };
     for key in object.keys() {
         if !KNOWN.contains(&key.as_str()) && !key.ends_with("__c") {
-            return Err(sf_error(
+            return Err(Box::new(sf_error(
                 400,
                 "INVALID_FIELD",
                 &format!("No such column '{key}' on sobject of type Case"),
                 &[],
-            ));
+            )));
         }
     }
     if object
@@ -353,22 +353,22 @@ fn validate(fields: &Value) -> Result<BTreeMap<String, Value>, Response<Full<Byt
         .and_then(Value::as_str)
         .is_some_and(|s| s.chars().count() > 255)
     {
-        return Err(sf_error(
+        return Err(Box::new(sf_error(
             400,
             "STRING_TOO_LONG",
             "Subject: data value too large",
             &["Subject"],
-        ));
+        )));
     }
     if let Some(email) = object.get("SuppliedEmail").and_then(Value::as_str)
         && !(email.contains('@') && email.contains('.'))
     {
-        return Err(sf_error(
+        return Err(Box::new(sf_error(
             400,
             "INVALID_EMAIL_ADDRESS",
             &format!("Web Email: invalid email address: {email}"),
             &["SuppliedEmail"],
-        ));
+        )));
     }
     Ok(object.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
 }
@@ -439,7 +439,7 @@ async fn rest(
         ("POST", ["sobjects", "Case"]) => {
             let fields = match validate(&parsed()) {
                 Ok(fields) => fields,
-                Err(response) => return response,
+                Err(response) => return *response,
             };
             let id = new_id(&mut state);
             state.cases.insert(
@@ -465,7 +465,7 @@ async fn rest(
             }
             let fields = match validate(&parsed()) {
                 Ok(fields) => fields,
-                Err(response) => return response,
+                Err(response) => return *response,
             };
             let key = (field.to_string(), value.to_string());
             let matches: Vec<String> = state
