@@ -441,3 +441,54 @@ async fn agents_get_a_usersig_for_their_im_account() {
     let (status, _) = w.apex("agent-usersig", &body, "wrong", now()).await;
     assert_eq!(status, 401);
 }
+
+#[tokio::test]
+async fn the_jwt_bearer_flow_logs_in_with_a_signed_assertion() {
+    let keys = root().join("crates/salesforce/testdata");
+    let private_key = std::fs::read_to_string(keys.join("jwt-test-key.pem")).unwrap();
+    let public_key = std::fs::read_to_string(keys.join("jwt-test-key.pub.pem")).unwrap();
+    let org = salesforce_emulator::SalesforceEmulator::start(
+        salesforce_emulator::SalesforceConfig {
+            jwt_public_key_pem: Some(public_key),
+            ..Default::default()
+        },
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let settings = org.config().clone();
+    let mut config = config(root().join("spin.toml"), "sf-jwt");
+    for v in [
+        format!("salesforce_login_url={}", org.url()),
+        "salesforce_auth=jwt_bearer".to_string(),
+        format!("salesforce_client_id={}", settings.client_id),
+        format!("salesforce_username={}", settings.username),
+        "salesforce_jwt_audience=https://login.salesforce.com".to_string(),
+        format!("salesforce_inbound_secret={EMULATOR_SALESFORCE_INBOUND_SECRET}"),
+    ] {
+        config.variables.add_command_line(&v).unwrap();
+    }
+    config.variables.environment.insert(
+        "SPIN_VARIABLE_SALESFORCE_JWT_PRIVATE_KEY".into(),
+        private_key,
+    );
+    let backends = Backends::start(&mut config, EmulatorAddrs::any())
+        .await
+        .unwrap();
+    assert!(
+        backends.salesforce.is_none(),
+        "a configured org must not be replaced by the emulator"
+    );
+    let runner = Runner::start(&config).await.unwrap();
+    let w = World { runner, backends };
+    let (status, body) = w
+        .create("alice", Some(&usersig("alice")), &request(Some("j1")))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let state = org.state();
+    assert_eq!(
+        state.logins,
+        ["urn:ietf:params:oauth:grant-type:jwt-bearer"]
+    );
+    assert_eq!(state.cases.len(), 1);
+}
