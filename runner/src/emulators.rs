@@ -5,6 +5,7 @@ use crate::AppConfig;
 use crate::manifest::LoadedManifest;
 use anyhow::Result;
 use im_emulator::{EmulatorConfig, ImEmulator};
+use llm_emulator::LlmEmulator;
 use salesforce_emulator::{SalesforceConfig, SalesforceEmulator};
 use std::net::SocketAddr;
 use zendesk_emulator::{ZendeskConfig, ZendeskEmulator};
@@ -18,6 +19,8 @@ pub struct Backends {
     pub zendesk: Option<ZendeskEmulator>,
     /// The Salesforce emulator, when started.
     pub salesforce: Option<SalesforceEmulator>,
+    /// The LLM provider emulator, when started.
+    pub llm: Option<LlmEmulator>,
 }
 
 /// Where the built-in emulators listen.
@@ -29,6 +32,8 @@ pub struct EmulatorAddrs {
     pub zendesk: SocketAddr,
     /// The Salesforce emulator.
     pub salesforce: SocketAddr,
+    /// The LLM emulator.
+    pub llm: SocketAddr,
 }
 
 impl EmulatorAddrs {
@@ -39,6 +44,7 @@ impl EmulatorAddrs {
             im: any,
             zendesk: any,
             salesforce: any,
+            llm: any,
         }
     }
 }
@@ -54,6 +60,8 @@ pub const EMULATOR_EXTERNAL_ID_FIELD: &str = "Switchboard_Request_Id__c";
 
 /// Accounts the IM emulator knows from the start.
 pub const DEMO_ACCOUNTS: [&str; 2] = ["alice", "bob"];
+/// The robot the IM emulator knows from the start (the default `chatbot_robots`).
+pub const DEMO_ROBOT: &str = "@RBT#assistant";
 
 /// The callback token the IM emulator signs webhooks with.
 pub const EMULATOR_CALLBACK_TOKEN: &str = "switchboard-emulator-callback-token";
@@ -107,6 +115,31 @@ impl Backends {
             fill(config, &declared, &values);
             backends.salesforce = Some(salesforce);
         }
+        if declared("llm_openai_url") && config.variables.value("llm_openai_url").is_none() {
+            let llm = LlmEmulator::start(addrs.llm).await?;
+            let mut values = Vec::new();
+            for (kind, path) in [
+                ("openai", "/v1"),
+                ("compat", "/v1"),
+                ("anthropic", ""),
+                ("minimax", ""),
+            ] {
+                if config.variables.value(&format!("llm_{kind}_url")).is_none() {
+                    values.push((format!("llm_{kind}_url"), llm.url()));
+                    values.push((format!("llm_{kind}_path"), path.to_string()));
+                    values.push((
+                        format!("llm_{kind}_api_key"),
+                        llm_emulator::API_KEY.to_string(),
+                    ));
+                }
+            }
+            let values: Vec<(&str, String)> = values
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.clone()))
+                .collect();
+            fill(config, &declared, &values);
+            backends.llm = Some(llm);
+        }
         Ok(backends)
     }
 
@@ -121,6 +154,7 @@ impl Backends {
         for account in DEMO_ACCOUNTS {
             im.import_account(account);
         }
+        im.create_robot(DEMO_ROBOT);
         let values = [
             ("im_sdk_app_id", emulator_config.sdk_app_id.to_string()),
             ("im_secret_key", emulator_config.secret_key.clone()),
@@ -168,6 +202,12 @@ impl Backends {
                 zendesk.url(),
                 zendesk.config().client_id,
                 zendesk.url()
+            ));
+        }
+        if let Some(llm) = &self.llm {
+            lines.push(format!(
+                "LLM emulator (OpenAI-compatible, Anthropic, MiniMax): {} — deterministic answers",
+                llm.url()
             ));
         }
         if let Some(salesforce) = &self.salesforce {

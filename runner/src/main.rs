@@ -102,6 +102,9 @@ struct UpArgs {
     /// Where the built-in Salesforce emulator listens (default: three ports after --listen's).
     #[arg(long)]
     salesforce_emulator_listen: Option<SocketAddr>,
+    /// Where the built-in LLM emulator listens (default: four ports after --listen's).
+    #[arg(long)]
+    llm_emulator_listen: Option<SocketAddr>,
     /// Never start the built-in emulators, even when no credentials are set.
     #[arg(long)]
     no_emulators: bool,
@@ -174,6 +177,7 @@ async fn up(args: UpArgs) -> Result<()> {
             im: args.im_emulator_listen.unwrap_or_else(|| next(1)),
             zendesk: args.zendesk_emulator_listen.unwrap_or_else(|| next(2)),
             salesforce: args.salesforce_emulator_listen.unwrap_or_else(|| next(3)),
+            llm: args.llm_emulator_listen.unwrap_or_else(|| next(4)),
         };
         Backends::start(&mut config, addrs).await?
     };

@@ -8,6 +8,7 @@
 //! - [`state`] (feature `spin`): JSON records in the key-value store.
 //! - [`im`] (feature `spin`): IM settings, client, and opening a group.
 //! - [`request`]: the support request end users send to a bridge.
+//! - [`screen`]: a word-list screen for outgoing text.
 
 #![allow(
     clippy::result_large_err,
@@ -24,5 +25,6 @@ pub mod outbound;
 #[cfg(feature = "spin")]
 pub mod reply;
 pub mod request;
+pub mod screen;
 #[cfg(feature = "spin")]
 pub mod state;

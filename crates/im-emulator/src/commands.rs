@@ -123,6 +123,7 @@ async fn dispatch(shared: &Arc<Shared>, command: &str, identifier: &str, req: Va
         "openim/admin_msgwithdraw" => admin_msgwithdraw(shared, &req),
         "im_open_login_svc/account_import" => account_import(shared, &req),
         "openim_robot_http_svc/create_robot" => create_robot(shared, &req),
+        "openim_robot_http_svc/send_stream_msg" => send_stream_msg(shared, &req),
         _ => fail(60009, format!("unknown command {command}")),
     }
 }
@@ -620,6 +621,7 @@ async fn c2c_send(shared: &Arc<Shared>, send: C2cSend) -> Value {
         body: body.clone(),
         time,
         recalled: false,
+        stream: None,
     });
     let mut after = event;
     after["MsgBody"] = body;
@@ -636,6 +638,61 @@ async fn c2c_send(shared: &Arc<Shared>, send: C2cSend) -> Value {
         spawn_after(shared, Some(("Bot.OnC2CMessage", after)), send.platform);
     }
     ok(json!({ "MsgTime": time, "MsgKey": key }))
+}
+
+/// A robot's streamed reply: the first chunk creates the message (and its
+/// `MsgKey`), later ones append, `Finish: 1` closes it.
+fn send_stream_msg(shared: &Shared, req: &Value) -> Value {
+    let (Some(from), Some(to)) = (str_field(req, "From_Account"), str_field(req, "To_Account"))
+    else {
+        return fail(90001, "From_Account and To_Account are required");
+    };
+    let chunk = str_field(req, "Chunk").unwrap_or("");
+    let finish = req["Finish"].as_u64() == Some(1);
+    let mut state = shared.state();
+    if !state.robots.contains(from) {
+        return fail(90001, format!("`{from}` is not a robot"));
+    }
+    match str_field(req, "MsgKey") {
+        None => {
+            if !state.exists(to, &shared.config().admins) {
+                return fail(90012, format!("To_Account `{to}` is not registered"));
+            }
+            state.next_c2c_seq += 1;
+            let time = now();
+            let key = format!("{}_{}_{time}", state.next_c2c_seq, tim::rest::random_u32());
+            state.c2c.push(C2cMessage {
+                key: key.clone(),
+                from: from.to_string(),
+                to: to.to_string(),
+                body: json!([{ "MsgType": "TIMTextElem", "MsgContent": { "Text": chunk } }]),
+                time,
+                recalled: false,
+                stream: Some((1, finish)),
+            });
+            ok(json!({ "MsgKey": key, "MsgTime": time }))
+        }
+        Some(key) => match state
+            .c2c
+            .iter_mut()
+            .find(|m| m.key == key && m.from == from)
+        {
+            None => fail(20022, "no such stream message"),
+            Some(m) if m.stream.is_some_and(|(_, done)| done) => {
+                fail(20023, "the stream is already finished")
+            }
+            Some(m) => {
+                let text = format!(
+                    "{}{chunk}",
+                    m.body[0]["MsgContent"]["Text"].as_str().unwrap_or("")
+                );
+                m.body[0]["MsgContent"]["Text"] = json!(text);
+                let chunks = m.stream.map(|(n, _)| n).unwrap_or(0) + 1;
+                m.stream = Some((chunks, finish));
+                ok(json!({ "MsgKey": key }))
+            }
+        },
+    }
 }
 
 fn admin_msgwithdraw(shared: &Shared, req: &Value) -> Value {

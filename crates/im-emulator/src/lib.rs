@@ -159,6 +159,25 @@ impl ImEmulator {
             .push_back(code);
     }
 
+    /// Creates a robot account, as `create_robot` would.
+    pub fn create_robot(&self, robot: &str) {
+        self.shared.state().robots.insert(robot.to_string());
+    }
+
+    /// Adds members to a group directly (as if they joined through the SDK).
+    pub fn join_group(&self, group_id: &str, accounts: &[&str]) -> bool {
+        let mut state = self.shared.state();
+        let Some(group) = state.groups.get_mut(group_id) else {
+            return false;
+        };
+        for account in accounts {
+            if !group.members.iter().any(|m| m == account) {
+                group.members.push(account.to_string());
+            }
+        }
+        true
+    }
+
     /// Imports an account, as `account_import` would.
     pub fn import_account(&self, account: &str) {
         self.shared.state().accounts.insert(account.to_string());

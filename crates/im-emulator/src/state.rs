@@ -62,6 +62,9 @@ pub struct C2cMessage {
     pub time: u64,
     /// Recalled since.
     pub recalled: bool,
+    /// For streamed messages (`send_stream_msg`): chunks received, and
+    /// whether the last one (`Finish: 1`) came.
+    pub stream: Option<(u32, bool)>,
 }
 
 /// One webhook delivery and what came of it.

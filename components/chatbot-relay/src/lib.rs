@@ -1,0 +1,107 @@
+//! AI chatbot relay: answers IM robot webhooks (`Bot.OnC2CMessage`,
+//! `Bot.OnGroupMessage`) with an LLM, replying through the IM REST API as
+//! the robot.
+//!
+//! Reached from the IM gateway by service chaining (private route: the
+//! gateway has verified the webhook). IM waits at most 2 s and an LLM takes
+//! longer, so the webhook is acknowledged at once and the work continues
+//! after the response (`spin_sdk::wasip3::spawn`).
+
+mod config;
+mod relay;
+mod stream;
+
+use connector::reply::{self, JsonResponse};
+use http_body_util::BodyExt;
+use relay::Incoming;
+use spin_sdk::http::{Request, StatusCode};
+use spin_sdk::http_service;
+use tim::events::{Answer, Event};
+use tim::message::{MsgElement, joined_text};
+
+#[http_service]
+async fn relay_webhook(req: Request) -> JsonResponse {
+    let query = req.uri().query().unwrap_or("").to_string();
+    let command = match tim::webhook::WebhookQuery::parse(&query) {
+        Ok(q) => q.callback_command,
+        Err(e) => return reply::bad_field("CallbackCommand", e.to_string()),
+    };
+    let body = match req.into_body().collect().await {
+        Ok(body) => body.to_bytes(),
+        Err(e) => return reply::bad_field("body", format!("cannot read the body: {e:?}")),
+    };
+    let event = match Event::parse(&command, &body) {
+        Ok(event) => event,
+        Err(e) => return reply::bad_field("body", format!("not a {command} body: {e}")),
+    };
+    let config = match config::Config::load().await {
+        Ok(config) => config,
+        Err(message) => {
+            eprintln!("{message}");
+            return reply::error(StatusCode::INTERNAL_SERVER_ERROR, message);
+        }
+    };
+    let incoming = messages(event);
+    if !incoming.is_empty() {
+        spin_sdk::wasip3::spawn(async move {
+            for message in incoming {
+                relay::handle(&config, message).await;
+            }
+        });
+    }
+    reply::raw_json(StatusCode::OK, Answer::ok().to_json())
+}
+
+/// The messages to answer: one per addressed robot. Messages from robots are
+/// never answered (no robot-to-robot loops).
+fn messages(event: Event) -> Vec<Incoming> {
+    let non_text =
+        |body: &[MsgElement]| !body.is_empty() && body.iter().all(|e| e.as_text().is_none());
+    match event {
+        Event::BotC2cMessage(m) if !m.from.starts_with("@RBT#") => {
+            let message_id = m.msg_key.clone().unwrap_or_else(|| {
+                format!(
+                    "{}_{}_{}",
+                    m.from,
+                    m.msg_seq.unwrap_or(0),
+                    m.msg_random.unwrap_or(0)
+                )
+            });
+            vec![Incoming {
+                robot: m.to,
+                user: m.from,
+                group: None,
+                message_id,
+                text: joined_text(&m.body).trim().to_string(),
+                non_text: non_text(&m.body),
+            }]
+        }
+        Event::BotGroupMessage(m) if !m.from.starts_with("@RBT#") => {
+            let text = joined_text(&m.body);
+            m.at_robots
+                .iter()
+                .map(|robot| {
+                    let mut own = text.replace(&format!("@{robot}"), "");
+                    own = own.trim().to_string();
+                    Incoming {
+                        robot: robot.clone(),
+                        user: m.from.clone(),
+                        group: Some(m.group_id.clone()),
+                        message_id: format!("{}:{}", m.group_id, m.msg_seq.unwrap_or(0)),
+                        text: own,
+                        non_text: non_text(&m.body),
+                    }
+                })
+                .collect()
+        }
+        Event::BotC2cMessage(m) => {
+            eprintln!("chatbot: message from robot {} ignored", m.from);
+            Vec::new()
+        }
+        Event::BotGroupMessage(m) => {
+            eprintln!("chatbot: message from robot {} ignored", m.from);
+            Vec::new()
+        }
+        _ => Vec::new(),
+    }
+}

@@ -1,0 +1,281 @@
+//! Answering one message to one robot: after the webhook was acknowledged.
+
+use crate::config::{Config, GroupMemory, Robot, Screening};
+use connector::outbound::SpinHttp;
+use connector::state::Records;
+use llm::{ChatRequest, Message, RetryPolicy, Role};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use tim::message::{MsgElement, split_text};
+use tim::rest::{FORBID_SEND_CALLBACKS, GroupAt, SendGroupMsg, SendMsg};
+
+/// Bytes per reply message; IM's limit is 12 KB for the whole message.
+const PIECE_BYTES: usize = 10_000;
+
+/// A message to a robot, as the webhook described it.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    /// The robot account.
+    pub robot: String,
+    /// The sender.
+    pub user: String,
+    /// The group, for group messages.
+    pub group: Option<String>,
+    /// Identity of the message for deduplication.
+    pub message_id: String,
+    /// The text (mentions of the robot removed).
+    pub text: String,
+    /// Whether the message had non-text elements only.
+    pub non_text: bool,
+}
+
+#[derive(Default, Serialize, Deserialize)]
+struct Memory {
+    updated: u64,
+    messages: Vec<Message>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Bucket {
+    tokens: f64,
+    updated: u64,
+}
+
+fn now() -> u64 {
+    connector::reply::unix_now()
+}
+
+fn memory_key(robot: &Robot, incoming: &Incoming) -> String {
+    match &incoming.group {
+        None => format!("bot:mem:{}:c2c:{}", robot.id, incoming.user),
+        Some(group) if robot.memory.group_scope == GroupMemory::Group => {
+            format!("bot:mem:{}:g:{group}", robot.id)
+        }
+        Some(group) => format!("bot:mem:{}:g:{group}:{}", robot.id, incoming.user),
+    }
+}
+
+/// Handles one message; every failure ends in a log line and, where the
+/// user is waiting for an answer, a short apology.
+pub async fn handle(config: &Config, incoming: Incoming) {
+    let Some(robot) = config.robot(&incoming.robot) else {
+        eprintln!(
+            "chatbot: message to unknown robot `{}` ignored",
+            incoming.robot
+        );
+        return;
+    };
+    let records = match Records::open().await {
+        Ok(records) => records,
+        Err(e) => {
+            eprintln!("chatbot: {e}");
+            return;
+        }
+    };
+    // A redelivered webhook never produces a second answer.
+    let seen = format!("bot:seen:{}:{}", robot.id, incoming.message_id);
+    match records.has(&seen).await {
+        Ok(true) => {
+            eprintln!(
+                "chatbot: duplicate delivery of {} to {} ignored",
+                incoming.message_id, robot.id
+            );
+            return;
+        }
+        Ok(false) => {}
+        Err(e) => {
+            eprintln!("chatbot: {e}");
+            return;
+        }
+    }
+    if let Err(e) = records.put(&seen, &now()).await {
+        eprintln!("chatbot: {e}");
+        return;
+    }
+    if incoming.non_text || incoming.text.trim().is_empty() {
+        send(config, robot, &incoming, &robot.non_text_hint).await;
+        return;
+    }
+    let key = memory_key(robot, &incoming);
+    if incoming.text.trim() == robot.clear_command {
+        if let Err(e) = records.put(&key, &Memory::default()).await {
+            eprintln!("chatbot: {e}");
+        }
+        send(config, robot, &incoming, &robot.cleared_reply).await;
+        return;
+    }
+    match take_token(&records, robot, &incoming.user).await {
+        Ok(true) => {}
+        Ok(false) => {
+            send(config, robot, &incoming, &robot.rate_limited_reply).await;
+            return;
+        }
+        Err(e) => eprintln!("chatbot: rate limit state unavailable ({e}); answering anyway"),
+    }
+    let mut memory: Memory = records.get(&key).await.ok().flatten().unwrap_or_default();
+    if now().saturating_sub(memory.updated) > robot.memory.idle_secs {
+        memory.messages.clear();
+    }
+    memory.messages.push(Message {
+        role: Role::User,
+        content: incoming.text.clone(),
+    });
+    let request = ChatRequest {
+        system: robot.system_prompt.clone(),
+        messages: memory.messages.clone(),
+        max_tokens: robot.max_tokens,
+        temperature: robot.temperature,
+        safety_identifier: llm::safety_identifier(&incoming.user),
+    };
+    let streamed = if robot.stream && incoming.group.is_none() {
+        crate::stream::answer(config, robot, &incoming, &request).await
+    } else {
+        None
+    };
+    let answer = match streamed {
+        Some(text) => text,
+        None => {
+            let timeout = Duration::from_secs(robot.timeout_secs);
+            match llm::complete_with_fallback(
+                &SpinHttp,
+                &robot.providers,
+                &request,
+                RetryPolicy::default(),
+                timeout,
+            )
+            .await
+            {
+                Ok(completion) => {
+                    let text = screen(config, robot, &completion.text);
+                    send(config, robot, &incoming, &text).await;
+                    completion.text
+                }
+                Err(errors) => {
+                    for error in &errors {
+                        eprintln!("chatbot: {} for {}: {error}", robot.id, incoming.message_id);
+                    }
+                    send(config, robot, &incoming, &robot.apology).await;
+                    return;
+                }
+            }
+        }
+    };
+    memory.messages.push(Message {
+        role: Role::Assistant,
+        content: answer,
+    });
+    trim(
+        &mut memory.messages,
+        robot.memory.max_messages,
+        robot.memory.max_chars,
+    );
+    memory.updated = now();
+    if let Err(e) = records.put(&key, &memory).await {
+        eprintln!("chatbot: {e}");
+    }
+}
+
+/// Drops the oldest messages beyond the bounds, keeping at least the last.
+fn trim(messages: &mut Vec<Message>, max_messages: usize, max_chars: usize) {
+    while messages.len() > 1
+        && (messages.len() > max_messages
+            || messages
+                .iter()
+                .map(|m| m.content.chars().count())
+                .sum::<usize>()
+                > max_chars)
+    {
+        messages.remove(0);
+    }
+}
+
+async fn take_token(records: &Records, robot: &Robot, user: &str) -> Result<bool, String> {
+    let key = format!("bot:rate:{}:{user}", robot.id);
+    let now = now();
+    let limits = &robot.rate_limit;
+    let mut bucket: Bucket = records.get(&key).await?.unwrap_or(Bucket {
+        tokens: limits.capacity,
+        updated: now,
+    });
+    let refill = now.saturating_sub(bucket.updated) as f64 * limits.per_minute / 60.0;
+    bucket.tokens = (bucket.tokens + refill).min(limits.capacity);
+    bucket.updated = now;
+    let allowed = bucket.tokens >= 1.0;
+    if allowed {
+        bucket.tokens -= 1.0;
+    }
+    records.put(&key, &bucket).await?;
+    Ok(allowed)
+}
+
+/// Applies the robot's screening to an answer.
+pub fn screen(config: &Config, robot: &Robot, text: &str) -> String {
+    if robot.screening == Screening::Off || config.blocked_words.is_empty() {
+        return text.to_string();
+    }
+    let (masked, found) = connector::screen::mask_words(text, &config.blocked_words);
+    match (found, robot.screening) {
+        (true, Screening::Block) => robot.blocked_reply.clone(),
+        (true, _) => masked,
+        (false, _) => text.to_string(),
+    }
+}
+
+/// Sends `text` as the robot, split into IM-sized messages in order; in a
+/// group, @-mentioning the asker.
+pub async fn send(config: &Config, robot: &Robot, incoming: &Incoming, text: &str) {
+    let im = config.im.client();
+    for (i, piece) in split_text(text, PIECE_BYTES).into_iter().enumerate() {
+        let result = match &incoming.group {
+            Some(group) => {
+                let (body, group_at) = if i == 0 {
+                    (
+                        format!("@{} {piece}", incoming.user),
+                        vec![GroupAt {
+                            all: 0,
+                            account: Some(incoming.user.clone()),
+                        }],
+                    )
+                } else {
+                    (piece, Vec::new())
+                };
+                im.send_group_msg(&SendGroupMsg {
+                    group_id: group.clone(),
+                    random: tim::rest::random_u32(),
+                    body: vec![MsgElement::text(body)],
+                    from: Some(robot.id.clone()),
+                    forbid_callback_control: FORBID_SEND_CALLBACKS
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect(),
+                    group_at,
+                    cloud_custom_data: None,
+                })
+                .await
+                .map(|_| ())
+            }
+            None => im
+                .send_msg(&SendMsg {
+                    sync_other_machine: Some(2),
+                    from: Some(robot.id.clone()),
+                    to: incoming.user.clone(),
+                    random: tim::rest::random_u32(),
+                    body: vec![MsgElement::text(piece)],
+                    forbid_callback_control: FORBID_SEND_CALLBACKS
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect(),
+                    cloud_custom_data: None,
+                })
+                .await
+                .map(|_| ()),
+        };
+        if let Err(e) = result {
+            eprintln!(
+                "chatbot: {} could not reply to {}: {e}",
+                robot.id, incoming.message_id
+            );
+            return;
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! Streaming answers to one-to-one chats: the LLM's SSE deltas go to IM with
+//! `send_stream_msg` as they arrive (flushed at word boundaries, so the
+//! word-list screen sees whole words), the last with `Finish: 1`.
+
+use crate::config::Config;
+use crate::config::Robot;
+use crate::relay::{Incoming, screen};
+use http_body_util::BodyExt;
+use llm::ChatRequest;
+use spin_sdk::http::{FullBody, Request};
+
+/// Flush once this many characters are buffered (at a word boundary).
+const FLUSH_CHARS: usize = 48;
+
+/// Streams the answer of the first provider. `None` when streaming did not
+/// start (not OpenAI-compatible, or the request failed before any text):
+/// the caller then answers the ordinary way, with fallback providers.
+pub async fn answer(
+    config: &Config,
+    robot: &Robot,
+    incoming: &Incoming,
+    request: &ChatRequest,
+) -> Option<String> {
+    let provider = robot.providers.first()?;
+    let http = llm::stream_request(provider, request)?;
+    let mut builder = Request::builder().method(http.method).uri(&http.url);
+    for (name, value) in &http.headers {
+        builder = builder.header(name.as_str(), value.as_str());
+    }
+    let outbound = builder
+        .body(FullBody::new(bytes::Bytes::from(http.body)))
+        .ok()?;
+    let response = match spin_sdk::http::send(outbound).await {
+        Ok(response) if response.status().is_success() => response,
+        Ok(response) => {
+            eprintln!(
+                "chatbot: {} stream from {} answered {}",
+                robot.id,
+                provider.label(),
+                response.status()
+            );
+            return None;
+        }
+        Err(e) => {
+            eprintln!(
+                "chatbot: {} stream from {} failed: {e:?}",
+                robot.id,
+                provider.label()
+            );
+            return None;
+        }
+    };
+    let im = config.im.client();
+    let mut body = response.into_body();
+    let mut sse = String::new();
+    let mut pending = String::new();
+    let mut full = String::new();
+    let mut key: Option<String> = None;
+    loop {
+        let (deltas, done) = match body.frame().await {
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(data) => {
+                    sse.push_str(&String::from_utf8_lossy(&data));
+                    llm::parse_sse_text(&mut sse)
+                }
+                Err(_) => (Vec::new(), false),
+            },
+            Some(Err(e)) => {
+                eprintln!("chatbot: {} stream interrupted: {e:?}", robot.id);
+                (Vec::new(), true)
+            }
+            None => (Vec::new(), true),
+        };
+        for delta in deltas {
+            pending.push_str(&delta);
+            full.push_str(&delta);
+        }
+        let cut = if done {
+            pending.len()
+        } else if pending.chars().count() >= FLUSH_CHARS {
+            pending
+                .rfind(char::is_whitespace)
+                .map(|i| i + 1)
+                .unwrap_or(0)
+        } else {
+            0
+        };
+        if cut > 0 || (done && key.is_some()) {
+            let chunk: String = pending.drain(..cut).collect();
+            let chunk = screen(config, robot, &chunk);
+            match im
+                .send_stream_msg(&robot.id, &incoming.user, &chunk, key.as_deref(), done)
+                .await
+            {
+                Ok(msg_key) => key = Some(msg_key),
+                Err(e) => {
+                    eprintln!("chatbot: {} stream to IM failed: {e}", robot.id);
+                    return key.map(|_| full);
+                }
+            }
+        }
+        if done {
+            break;
+        }
+    }
+    // No chunk reached IM: let the caller answer the ordinary way.
+    key.map(|_| full)
+}

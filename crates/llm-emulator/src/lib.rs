@@ -1,0 +1,410 @@
+//! A loopback emulator of three LLM APIs for tests and `switchboard up`:
+//! OpenAI-compatible `POST /v1/chat/completions` (with SSE streaming),
+//! Anthropic `POST /v1/messages` and MiniMax `POST /v1/text/chatcompletion_v2`.
+//!
+//! Answers are deterministic, derived from the input:
+//! `"<model> (turn <n>): <last user message>"`, where `n` counts the user
+//! messages sent — so a test sees whether conversation memory was carried.
+//! A last message `LONG:<n>` is answered with `n` characters of numbered
+//! sentences. Latency, 429 with `retry-after`, quota errors and 5xx can be
+//! injected per provider; every request is recorded.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
+use hyper::body::Frame;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::collections::{HashMap, VecDeque};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// The key every provider accepts.
+pub const API_KEY: &str = "llm-emulator-api-key";
+
+/// An API family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Api {
+    /// OpenAI-compatible Chat Completions.
+    OpenAi,
+    /// Anthropic Messages.
+    Anthropic,
+    /// MiniMax chatcompletion_v2.
+    MiniMax,
+}
+
+/// A failure to inject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// 429 rate limit with `retry-after-ms`.
+    RateLimited {
+        /// Milliseconds to ask for.
+        retry_after_ms: u64,
+    },
+    /// Quota / balance exhausted.
+    Quota,
+    /// HTTP 500.
+    ServerError,
+}
+
+/// One request received.
+#[derive(Debug, Clone, Serialize)]
+pub struct Recorded {
+    /// Which API.
+    pub api: Api,
+    /// The JSON body.
+    pub body: Value,
+    /// HTTP status answered.
+    pub status: u16,
+}
+
+impl Recorded {
+    /// The user/assistant messages sent (system prompt excluded).
+    pub fn conversation(&self) -> Vec<(String, String)> {
+        self.body["messages"]
+            .as_array()
+            .map(|messages| {
+                messages
+                    .iter()
+                    .filter(|m| m["role"] != "system")
+                    .map(|m| {
+                        (
+                            m["role"].as_str().unwrap_or("").to_string(),
+                            m["content"].as_str().unwrap_or("").to_string(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+#[derive(Default)]
+struct Knobs {
+    failures: HashMap<Api, VecDeque<Failure>>,
+    latency: Duration,
+    chunk_delay: Duration,
+}
+
+struct Shared {
+    knobs: Mutex<Knobs>,
+    recorded: Mutex<Vec<Recorded>>,
+}
+
+/// A running emulator; stops when dropped.
+pub struct LlmEmulator {
+    url: String,
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+}
+
+impl Drop for LlmEmulator {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+impl LlmEmulator {
+    /// Starts it on `listen` (port 0 for any free port).
+    pub async fn start(listen: SocketAddr) -> anyhow::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(listen).await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let shared = Arc::new(Shared {
+            knobs: Mutex::new(Knobs {
+                chunk_delay: Duration::from_millis(20),
+                ..Knobs::default()
+            }),
+            recorded: Mutex::default(),
+        });
+        let (stop, mut stopped) = watch::channel(false);
+        let server = shared.clone();
+        tokio::spawn(async move {
+            loop {
+                let (stream, _) = tokio::select! {
+                    accepted = listener.accept() => match accepted { Ok(pair) => pair, Err(_) => continue },
+                    _ = stopped.changed() => break,
+                };
+                let _ = stream.set_nodelay(true);
+                let shared = server.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |request| {
+                        let shared = shared.clone();
+                        async move { Ok::<_, Infallible>(route(&shared, request).await) }
+                    });
+                    let _ = http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Ok(Self { url, shared, stop })
+    }
+
+    /// `http://<addr>` (Anthropic and MiniMax base URL).
+    pub fn url(&self) -> String {
+        self.url.clone()
+    }
+
+    /// `http://<addr>/v1` (OpenAI-compatible base URL).
+    pub fn openai_url(&self) -> String {
+        format!("{}/v1", self.url)
+    }
+
+    /// Delays every answer.
+    pub fn set_latency(&self, latency: Duration) {
+        self.shared.knobs.lock().unwrap().latency = latency;
+    }
+
+    /// The next request to `api` fails this way (queued).
+    pub fn fail_next(&self, api: Api, failure: Failure) {
+        self.shared
+            .knobs
+            .lock()
+            .unwrap()
+            .failures
+            .entry(api)
+            .or_default()
+            .push_back(failure);
+    }
+
+    /// Every request received so far.
+    pub fn recorded(&self) -> Vec<Recorded> {
+        self.shared.recorded.lock().unwrap().clone()
+    }
+}
+
+/// The deterministic answer to a conversation.
+pub fn answer_for(model: &str, body: &Value) -> String {
+    let messages = body["messages"].as_array().cloned().unwrap_or_default();
+    let users: Vec<&str> = messages
+        .iter()
+        .filter(|m| m["role"] == "user")
+        .filter_map(|m| m["content"].as_str())
+        .collect();
+    let last = users.last().copied().unwrap_or("");
+    if let Some(n) = last
+        .strip_prefix("LONG:")
+        .and_then(|n| n.trim().parse::<usize>().ok())
+    {
+        let mut text = String::new();
+        let mut i = 1;
+        while text.len() < n {
+            text.push_str(&format!("Sentence number {i} of the long answer. "));
+            i += 1;
+        }
+        text.truncate(n);
+        return text;
+    }
+    format!("{model} (turn {}): {last}", users.len())
+}
+
+type Body = BoxBody<Bytes, Infallible>;
+
+fn full(status: u16, headers: &[(&str, String)], body: Value) -> Response<Body> {
+    let mut response = Response::new(Full::new(Bytes::from(body.to_string())).boxed());
+    *response.status_mut() =
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let h = response.headers_mut();
+    h.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    h.insert(
+        "x-request-id",
+        http::HeaderValue::from_static("req-emulated"),
+    );
+    for (name, value) in headers {
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(name.as_bytes()),
+            http::HeaderValue::from_str(value),
+        ) {
+            h.insert(name, value);
+        }
+    }
+    response
+}
+
+async fn route(shared: &Shared, request: Request<hyper::body::Incoming>) -> Response<Body> {
+    let path = request.uri().path().to_string();
+    let api = match path.as_str() {
+        "/v1/chat/completions" | "/chat/completions" => Api::OpenAi,
+        "/v1/messages" => Api::Anthropic,
+        "/v1/text/chatcompletion_v2" => Api::MiniMax,
+        _ => {
+            return full(
+                404,
+                &[],
+                json!({ "error": { "message": format!("no route {path}") } }),
+            );
+        }
+    };
+    let key_ok = match api {
+        Api::Anthropic => {
+            request
+                .headers()
+                .get("x-api-key")
+                .and_then(|v| v.to_str().ok())
+                == Some(API_KEY)
+        }
+        _ => {
+            request
+                .headers()
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                == Some(&format!("Bearer {API_KEY}"))
+        }
+    };
+    let body: Value = match request.into_body().collect().await {
+        Ok(b) => serde_json::from_slice(&b.to_bytes()).unwrap_or(Value::Null),
+        Err(_) => Value::Null,
+    };
+    let (latency, failure, chunk_delay) = {
+        let mut knobs = shared.knobs.lock().unwrap();
+        let failure = knobs.failures.get_mut(&api).and_then(VecDeque::pop_front);
+        (knobs.latency, failure, knobs.chunk_delay)
+    };
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let response = respond(api, key_ok, failure, &body, chunk_delay);
+    shared.recorded.lock().unwrap().push(Recorded {
+        api,
+        body,
+        status: response.status().as_u16(),
+    });
+    response
+}
+
+fn respond(
+    api: Api,
+    key_ok: bool,
+    failure: Option<Failure>,
+    body: &Value,
+    chunk_delay: Duration,
+) -> Response<Body> {
+    if !key_ok {
+        return full(
+            401,
+            &[],
+            json!({ "error": { "type": "authentication_error", "message": "invalid api key" } }),
+        );
+    }
+    let model = body["model"].as_str().unwrap_or("model");
+    match (api, failure) {
+        (Api::MiniMax, Some(Failure::RateLimited { .. })) => {
+            return full(
+                200,
+                &[],
+                json!({ "base_resp": { "status_code": 1002, "status_msg": "rate limit" } }),
+            );
+        }
+        (Api::MiniMax, Some(Failure::Quota)) => {
+            return full(
+                200,
+                &[],
+                json!({ "base_resp": { "status_code": 1008, "status_msg": "insufficient balance" } }),
+            );
+        }
+        (_, Some(Failure::RateLimited { retry_after_ms })) => {
+            return full(
+                429,
+                &[("retry-after-ms", retry_after_ms.to_string())],
+                json!({ "type": "error", "error": { "type": "rate_limit_error", "code": "rate_limit_exceeded", "message": "Rate limit reached" } }),
+            );
+        }
+        (Api::Anthropic, Some(Failure::Quota)) => {
+            return full(
+                400,
+                &[],
+                json!({ "type": "error", "error": { "type": "billing_error", "message": "Your credit balance is too low" } }),
+            );
+        }
+        (_, Some(Failure::Quota)) => {
+            return full(
+                429,
+                &[],
+                json!({ "error": { "type": "insufficient_quota", "code": "insufficient_quota", "message": "You exceeded your current quota" } }),
+            );
+        }
+        (_, Some(Failure::ServerError)) => {
+            return full(
+                500,
+                &[],
+                json!({ "error": { "type": "api_error", "message": "emulated server error" } }),
+            );
+        }
+        _ => {}
+    }
+    if api == Api::Anthropic && body["max_tokens"].as_u64().is_none() {
+        return full(
+            400,
+            &[],
+            json!({ "type": "error", "error": { "type": "invalid_request_error", "message": "max_tokens: Field required" } }),
+        );
+    }
+    let text = answer_for(model, body);
+    match api {
+        Api::OpenAi if body["stream"] == true => stream(model, text, chunk_delay),
+        Api::OpenAi => full(
+            200,
+            &[],
+            json!({
+                "id": "chatcmpl-emu", "object": "chat.completion", "model": model,
+                "choices": [{ "index": 0, "message": { "role": "assistant", "content": text }, "finish_reason": "stop" }],
+            }),
+        ),
+        Api::Anthropic => full(
+            200,
+            &[],
+            json!({
+                "id": "msg_emu", "type": "message", "role": "assistant", "model": model,
+                "content": [{ "type": "text", "text": text }], "stop_reason": "end_turn",
+            }),
+        ),
+        Api::MiniMax => full(
+            200,
+            &[],
+            json!({
+                "id": "mm-emu", "object": "chat.completion", "model": model,
+                "choices": [{ "index": 0, "message": { "role": "assistant", "content": text }, "finish_reason": "stop" }],
+                "base_resp": { "status_code": 0, "status_msg": "" },
+            }),
+        ),
+    }
+}
+
+/// An SSE stream of the answer, word by word, `delay` apart.
+fn stream(model: &str, text: String, delay: Duration) -> Response<Body> {
+    let model = model.to_string();
+    let mut pieces: Vec<String> = text.split_inclusive(' ').map(String::from).collect();
+    pieces.push(String::new());
+    let events = futures::stream::iter(pieces.into_iter().enumerate()).then(move |(i, piece)| {
+        let model = model.clone();
+        async move {
+            if i > 0 {
+                tokio::time::sleep(delay).await;
+            }
+            let data = if piece.is_empty() {
+                "data: [DONE]\n\n".to_string()
+            } else {
+                let chunk = json!({ "object": "chat.completion.chunk", "model": model,
+                    "choices": [{ "index": 0, "delta": { "content": piece }, "finish_reason": null }] });
+                format!("data: {chunk}\n\n")
+            };
+            Ok::<_, Infallible>(Frame::data(Bytes::from(data)))
+        }
+    });
+    let mut response = Response::new(BodyExt::boxed(StreamBody::new(events)));
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/event-stream"),
+    );
+    response
+}
+
+use futures::StreamExt as _;
