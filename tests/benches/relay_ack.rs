@@ -9,16 +9,7 @@
 
 use std::time::{Duration, Instant};
 use switchboard::emulators::{Backends, EMULATOR_CALLBACK_TOKEN, EmulatorAddrs};
-use switchboard_tests::{Runner, config, root};
-
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use switchboard_tests::{Runner, bench_arg, config, root};
 
 fn now() -> u64 {
     std::time::SystemTime::now()
@@ -28,8 +19,8 @@ fn now() -> u64 {
 }
 
 fn main() {
-    let requests = arg("--requests", 200);
-    let rounds = arg("--rounds", 3);
+    let requests = bench_arg("--requests", 200);
+    let rounds = bench_arg("--rounds", 3);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

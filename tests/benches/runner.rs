@@ -11,7 +11,7 @@
 
 use std::time::{Duration, Instant};
 use switchboard::{AppConfig, ReusePolicy};
-use switchboard_tests::{Runner, config, fixture};
+use switchboard_tests::{Runner, bench_arg, config, fixture};
 
 struct Figures {
     p50: Duration,
@@ -85,18 +85,9 @@ async fn round(config: &AppConfig, requests: usize) -> Figures {
     }
 }
 
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn main() {
-    let requests = arg("--requests", 2000);
-    let rounds = arg("--rounds", 5);
+    let requests = bench_arg("--requests", 2000);
+    let rounds = bench_arg("--rounds", 5);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -91,39 +91,29 @@ pub struct Upstream {
     pub addr: SocketAddr,
     /// Requests received.
     pub hits: Arc<AtomicUsize>,
+    _server: loopback::Server,
 }
 
 impl Upstream {
     /// Starts it on a free port.
     pub async fn start(body: &'static str) -> Self {
-        use hyper::server::conn::http1;
-        use hyper::service::service_fn;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
         let hits = Arc::new(AtomicUsize::new(0));
         let counter = hits.clone();
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let _ = stream.set_nodelay(true);
-                let counter = counter.clone();
-                tokio::spawn(async move {
-                    let service = service_fn(move |_req| {
-                        counter.fetch_add(1, Ordering::SeqCst);
-                        async move {
-                            Ok::<_, std::convert::Infallible>(hyper::Response::new(
-                                http_body_util::Full::new(bytes::Bytes::from_static(
-                                    body.as_bytes(),
-                                )),
-                            ))
-                        }
-                    });
-                    let _ = http1::Builder::new()
-                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                        .await;
-                });
+        let server = loopback::serve("127.0.0.1:0".parse().unwrap(), move |_request| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async move {
+                hyper::Response::new(http_body_util::Full::new(bytes::Bytes::from_static(
+                    body.as_bytes(),
+                )))
             }
-        });
-        Self { addr, hits }
+        })
+        .await
+        .unwrap();
+        Self {
+            addr: server.addr(),
+            hits,
+            _server: server,
+        }
     }
 }
 
@@ -171,6 +161,7 @@ pub struct CallbackServer {
     pub url: String,
     /// (query, body) of each call.
     pub received: Arc<std::sync::Mutex<Vec<(String, serde_json::Value)>>>,
+    _server: loopback::Server,
 }
 
 type Answerer = Arc<dyn Fn(&str, &serde_json::Value) -> serde_json::Value + Send + Sync>;
@@ -181,40 +172,89 @@ impl CallbackServer {
         answer: impl Fn(&str, &serde_json::Value) -> serde_json::Value + Send + Sync + 'static,
     ) -> Self {
         use http_body_util::BodyExt;
-        use hyper::server::conn::http1;
-        use hyper::service::service_fn;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/callback", listener.local_addr().unwrap());
         let received: Arc<std::sync::Mutex<Vec<(String, serde_json::Value)>>> = Arc::default();
         let answer: Answerer = Arc::new(answer);
         let log = received.clone();
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let _ = stream.set_nodelay(true);
+        let server = loopback::serve(
+            "127.0.0.1:0".parse().unwrap(),
+            move |req: hyper::Request<hyper::body::Incoming>| {
                 let (log, answer) = (log.clone(), answer.clone());
-                tokio::spawn(async move {
-                    let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                        let (log, answer) = (log.clone(), answer.clone());
-                        async move {
-                            let query = req.uri().query().unwrap_or("").to_string();
-                            let bytes = req.into_body().collect().await.unwrap().to_bytes();
-                            let body: serde_json::Value =
-                                serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
-                            let command =
-                                body["CallbackCommand"].as_str().unwrap_or("").to_string();
-                            let reply = answer(&command, &body);
-                            log.lock().unwrap().push((query, body));
-                            Ok::<_, std::convert::Infallible>(hyper::Response::new(
-                                http_body_util::Full::new(bytes::Bytes::from(reply.to_string())),
-                            ))
-                        }
-                    });
-                    let _ = http1::Builder::new()
-                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-        Self { url, received }
+                async move {
+                    let query = req.uri().query().unwrap_or("").to_string();
+                    let bytes = req
+                        .into_body()
+                        .collect()
+                        .await
+                        .map(|b| b.to_bytes())
+                        .unwrap_or_default();
+                    let body: serde_json::Value =
+                        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+                    let command = body["CallbackCommand"].as_str().unwrap_or("").to_string();
+                    let reply = answer(&command, &body);
+                    log.lock().unwrap().push((query, body));
+                    hyper::Response::new(http_body_util::Full::new(bytes::Bytes::from(
+                        reply.to_string(),
+                    )))
+                }
+            },
+        )
+        .await
+        .unwrap();
+        Self {
+            url: format!("{}/callback", server.url()),
+            received,
+            _server: server,
+        }
     }
+}
+
+/// The shipped application as `switchboard up` runs it: the runner with the
+/// built-in emulators as backends.
+pub struct Stack {
+    /// The runner.
+    pub runner: Runner,
+    /// The emulators.
+    pub backends: switchboard::emulators::Backends,
+}
+
+impl Stack {
+    /// Starts the shipped `spin.toml` with `variables` (`name=value`) set.
+    pub async fn start(label: &str, variables: &[&str]) -> Self {
+        let mut config = config(root().join("spin.toml"), label);
+        for variable in variables {
+            config.variables.add_command_line(variable).unwrap();
+        }
+        Self::start_with(config).await
+    }
+
+    /// Starts from a prepared configuration.
+    pub async fn start_with(mut config: AppConfig) -> Self {
+        let backends = switchboard::emulators::Backends::start(
+            &mut config,
+            switchboard::emulators::EmulatorAddrs::any(),
+        )
+        .await
+        .unwrap();
+        let runner = Runner::start(&config).await.unwrap();
+        backends.connect(&runner.url, &config);
+        Self { runner, backends }
+    }
+
+    /// The IM emulator.
+    pub fn im(&self) -> &im_emulator::ImEmulator {
+        self.backends
+            .im
+            .as_ref()
+            .expect("the IM emulator is running")
+    }
+}
+
+/// A `--name value` argument of a benchmark binary.
+pub fn bench_arg(name: &str, default: usize) -> usize {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }

@@ -4,8 +4,8 @@
 use llm_emulator::{Api, Failure};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-use switchboard::emulators::{Backends, EMULATOR_CALLBACK_TOKEN, EmulatorAddrs};
-use switchboard_tests::{ReqwestTransport, Runner, config, root};
+use switchboard::emulators::{Backends, EMULATOR_CALLBACK_TOKEN};
+use switchboard_tests::{ReqwestTransport, Runner, Stack};
 
 const ROBOTS: &str = r#"[
   {"id": "@RBT#helper", "providers": [{"kind": "openai", "model": "gpt-emu"}, {"kind": "anthropic", "model": "claude-emu"}],
@@ -24,20 +24,9 @@ struct World {
 
 impl World {
     async fn start(label: &str) -> Self {
-        let mut config = config(root().join("spin.toml"), label);
-        config
-            .variables
-            .add_command_line(&format!("chatbot_robots={ROBOTS}"))
-            .unwrap();
-        config
-            .variables
-            .add_command_line("chatbot_blocked_words=secret")
-            .unwrap();
-        let backends = Backends::start(&mut config, EmulatorAddrs::any())
-            .await
-            .unwrap();
-        let runner = Runner::start(&config).await.unwrap();
-        backends.connect(&runner.url, &config);
+        let robots = format!("chatbot_robots={ROBOTS}");
+        let Stack { runner, backends } =
+            Stack::start(label, &[&robots, "chatbot_blocked_words=secret"]).await;
         let im = backends.im.as_ref().unwrap();
         for robot in [
             "@RBT#helper",

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 use switchboard::emulators::{Backends, EMULATOR_SALESFORCE_INBOUND_SECRET, EmulatorAddrs};
-use switchboard_tests::{Runner, config, root};
+use switchboard_tests::{Runner, Stack, config, root};
 use tim::usersig::Signer;
 
 struct World {
@@ -18,15 +18,7 @@ const QUEUE: &str = "00GEMU000000000001";
 
 impl World {
     async fn start(label: &str, variables: &[&str]) -> Self {
-        let mut config = config(root().join("spin.toml"), label);
-        for v in variables {
-            config.variables.add_command_line(v).unwrap();
-        }
-        let backends = Backends::start(&mut config, EmulatorAddrs::any())
-            .await
-            .unwrap();
-        let runner = Runner::start(&config).await.unwrap();
-        backends.connect(&runner.url, &config);
+        let Stack { runner, backends } = Stack::start(label, variables).await;
         Self { runner, backends }
     }
 

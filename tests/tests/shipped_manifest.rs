@@ -2,19 +2,10 @@
 //! emulator as the default backend.
 
 use switchboard::emulators::{Backends, EmulatorAddrs};
-use switchboard_tests::{Runner, config, root};
+use switchboard_tests::{Runner, Stack, config, root};
 
 async fn start(label: &str) -> (Runner, Backends) {
-    let mut config = config(root().join("spin.toml"), label);
-    config
-        .variables
-        .add_command_line("application_name=acme-support")
-        .unwrap();
-    let backends = Backends::start(&mut config, EmulatorAddrs::any())
-        .await
-        .unwrap();
-    let runner = Runner::start(&config).await.unwrap();
-    backends.connect(&runner.url, &config);
+    let Stack { runner, backends } = Stack::start(label, &["application_name=acme-support"]).await;
     (runner, backends)
 }
 

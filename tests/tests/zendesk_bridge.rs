@@ -3,8 +3,8 @@
 
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-use switchboard::emulators::{Backends, EMULATOR_APP_AUDIENCE, EMULATOR_APP_SECRET, EmulatorAddrs};
-use switchboard_tests::{Runner, config, root};
+use switchboard::emulators::{Backends, EMULATOR_APP_AUDIENCE, EMULATOR_APP_SECRET};
+use switchboard_tests::{Runner, Stack};
 use tim::usersig::Signer;
 use zendesk::webhook::{format_timestamp, sign};
 
@@ -15,12 +15,7 @@ struct World {
 
 impl World {
     async fn start(label: &str) -> Self {
-        let mut config = config(root().join("spin.toml"), label);
-        let backends = Backends::start(&mut config, EmulatorAddrs::any())
-            .await
-            .unwrap();
-        let runner = Runner::start(&config).await.unwrap();
-        backends.connect(&runner.url, &config);
+        let Stack { runner, backends } = Stack::start(label, &[]).await;
         Self { runner, backends }
     }
 

@@ -12,12 +12,14 @@ mod relay;
 mod stream;
 
 use connector::reply::{self, JsonResponse};
-use http_body_util::BodyExt;
 use relay::Incoming;
 use spin_sdk::http::{Request, StatusCode};
 use spin_sdk::http_service;
 use tim::events::{Answer, Event};
 use tim::message::{MsgElement, joined_text};
+
+/// IM bodies are at most a 12 KB message plus envelope.
+const MAX_BODY: usize = 256 * 1024;
 
 #[http_service]
 async fn relay_webhook(req: Request) -> JsonResponse {
@@ -26,9 +28,10 @@ async fn relay_webhook(req: Request) -> JsonResponse {
         Ok(q) => q.callback_command,
         Err(e) => return reply::bad_field("CallbackCommand", e.to_string()),
     };
-    let body = match req.into_body().collect().await {
-        Ok(body) => body.to_bytes(),
-        Err(e) => return reply::bad_field("body", format!("cannot read the body: {e:?}")),
+    let (parts, body) = req.into_parts();
+    let body = match reply::read_body(&parts.headers, body, MAX_BODY).await {
+        Ok(body) => body,
+        Err(response) => return response,
     };
     let event = match Event::parse(&command, &body) {
         Ok(event) => event,
@@ -41,7 +44,28 @@ async fn relay_webhook(req: Request) -> JsonResponse {
             return reply::error(StatusCode::INTERNAL_SERVER_ERROR, message);
         }
     };
-    let incoming = messages(event);
+    let records = match connector::state::Records::open().await {
+        Ok(records) => records,
+        Err(e) => return reply::error(StatusCode::INTERNAL_SERVER_ERROR, e),
+    };
+    let mut incoming = Vec::new();
+    for message in messages(event) {
+        if config.robot(&message.robot).is_none() {
+            eprintln!(
+                "chatbot: message to unknown robot `{}` ignored",
+                message.robot
+            );
+            continue;
+        }
+        match relay::claim(&records, &message).await {
+            Ok(true) => incoming.push(message),
+            Ok(false) => eprintln!(
+                "chatbot: duplicate delivery of {} to {} ignored",
+                message.message_id, message.robot
+            ),
+            Err(e) => return reply::error(StatusCode::INTERNAL_SERVER_ERROR, e),
+        }
+    }
     if !incoming.is_empty() {
         spin_sdk::wasip3::spawn(async move {
             for message in incoming {

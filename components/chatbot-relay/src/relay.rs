@@ -55,6 +55,20 @@ fn memory_key(robot: &Robot, incoming: &Incoming) -> String {
     }
 }
 
+/// Marks a message as being answered; `false` when it already was (a
+/// redelivered webhook). Called before the webhook is acknowledged, so a
+/// redelivery — which IM only makes after an earlier attempt ended — always
+/// finds the mark. (The key-value interface has no compare-and-set, so two
+/// deliveries racing in the same instant could both pass.)
+pub async fn claim(records: &Records, incoming: &Incoming) -> Result<bool, String> {
+    let seen = format!("bot:seen:{}:{}", incoming.robot, incoming.message_id);
+    if records.has(&seen).await? {
+        return Ok(false);
+    }
+    records.put(&seen, &now()).await?;
+    Ok(true)
+}
+
 /// Handles one message; every failure ends in a log line and, where the
 /// user is waiting for an answer, a short apology.
 pub async fn handle(config: &Config, incoming: Incoming) {
@@ -72,26 +86,6 @@ pub async fn handle(config: &Config, incoming: Incoming) {
             return;
         }
     };
-    // A redelivered webhook never produces a second answer.
-    let seen = format!("bot:seen:{}:{}", robot.id, incoming.message_id);
-    match records.has(&seen).await {
-        Ok(true) => {
-            eprintln!(
-                "chatbot: duplicate delivery of {} to {} ignored",
-                incoming.message_id, robot.id
-            );
-            return;
-        }
-        Ok(false) => {}
-        Err(e) => {
-            eprintln!("chatbot: {e}");
-            return;
-        }
-    }
-    if let Err(e) = records.put(&seen, &now()).await {
-        eprintln!("chatbot: {e}");
-        return;
-    }
     if incoming.non_text || incoming.text.trim().is_empty() {
         send(config, robot, &incoming, &robot.non_text_hint).await;
         return;

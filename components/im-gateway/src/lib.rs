@@ -9,7 +9,6 @@
 //! `OK` so IM is never blocked. Forged or stale calls get 401 and are never
 //! dispatched.
 
-use bytes::Bytes;
 use connector::dispatch::DispatchTable;
 use connector::reply::{self, JsonResponse};
 use http_body_util::BodyExt;
@@ -73,7 +72,8 @@ async fn webhook(req: Request) -> JsonResponse {
     if let Err(e) = settings.verifier.verify(&query, reply::unix_now()) {
         return unauthorized(&e.to_string());
     }
-    let body = match read_body(req).await {
+    let (parts, body) = req.into_parts();
+    let body = match reply::read_body(&parts.headers, body, MAX_BODY).await {
         Ok(body) => body,
         Err(response) => return response,
     };
@@ -120,31 +120,4 @@ fn dispatch_failed(command: &str, component: &str, error: &str) -> JsonResponse 
         StatusCode::BAD_GATEWAY,
         format!("{command}: component `{component}` did not answer: {error}"),
     )
-}
-
-async fn read_body(req: Request) -> Result<Bytes, JsonResponse> {
-    let too_large = || {
-        reply::error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("webhook body over {MAX_BODY} bytes"),
-        )
-    };
-    let length = req
-        .headers()
-        .get("content-length")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if length.is_some_and(|l| l > MAX_BODY) {
-        return Err(too_large());
-    }
-    let body = req
-        .into_body()
-        .collect()
-        .await
-        .map_err(|e| reply::bad_field("body", format!("cannot read the body: {e:?}")))?
-        .to_bytes();
-    if body.len() > MAX_BODY {
-        return Err(too_large());
-    }
-    Ok(body)
 }

@@ -8,11 +8,6 @@ use connector::state::Records;
 use salesforce::api::{NewCase, Session};
 use spin_sdk::http::StatusCode;
 
-fn upstream(what: &str, error: impl std::fmt::Display) -> JsonResponse {
-    eprintln!("{what}: {error}");
-    reply::error(StatusCode::BAD_GATEWAY, format!("{what}: {error}"))
-}
-
 /// Creates the Case and the group, resuming an earlier attempt of the same
 /// request (same idempotency key, or same content without one).
 pub async fn handle(config: &Config, user: &str, body: &[u8]) -> JsonResponse {
@@ -83,7 +78,7 @@ async fn run(
                     .await
                     .map_err(internal)?;
             }
-            let id = created.map_err(|e| upstream("Salesforce Case creation failed", e))?;
+            let id = created.map_err(|e| reply::upstream("Salesforce Case creation failed", e))?;
             record.case_id = Some(id.clone());
             records.put(&key, &record).await.map_err(internal)?;
             let case = CaseRecord {
@@ -109,7 +104,7 @@ async fn run(
             &request.name,
         )
         .await
-        .map_err(|e| upstream("IM group creation failed", e))?;
+        .map_err(|e| reply::upstream("IM group creation failed", e))?;
         record.group_ready = true;
         records.put(&key, &record).await.map_err(internal)?;
     }

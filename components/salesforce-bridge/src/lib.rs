@@ -19,7 +19,6 @@ mod records;
 use config::{Config, Inbound, is_salesforce_id};
 use connector::reply::{self, JsonResponse};
 use connector::state::Records;
-use http_body_util::BodyExt;
 use salesforce::inbound::{self, InboundError};
 use spin_sdk::http::{HeaderMap, Method, Request, StatusCode};
 use spin_sdk::http_service;
@@ -60,16 +59,10 @@ async fn bridge(req: Request) -> JsonResponse {
     } else {
         None
     };
-    let body = match req.into_body().collect().await {
-        Ok(body) => body.to_bytes(),
-        Err(e) => return reply::bad_field("body", format!("cannot read the body: {e:?}")),
+    let body = match reply::read_body(&headers, req.into_body(), MAX_BODY).await {
+        Ok(body) => body,
+        Err(response) => return response,
     };
-    if body.len() > MAX_BODY {
-        return reply::error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("body over {MAX_BODY} bytes"),
-        );
-    }
     if let Some(user) = user {
         return create::handle(&config, &user, &body).await;
     }

@@ -8,11 +8,6 @@ use connector::state::Records;
 use spin_sdk::http::StatusCode;
 use zendesk::api::{NewTicket, ZendeskError};
 
-fn upstream(what: &str, error: impl std::fmt::Display) -> JsonResponse {
-    eprintln!("{what}: {error}");
-    reply::error(StatusCode::BAD_GATEWAY, format!("{what}: {error}"))
-}
-
 /// Creates the ticket, the group and the greeting, resuming any earlier
 /// attempt with the same idempotency key.
 pub async fn handle(config: &Config, user: &str, body: &[u8]) -> JsonResponse {
@@ -97,7 +92,7 @@ async fn run(
                     StatusCode::CONFLICT,
                     &serde_json::json!({"error": "Zendesk already saw this idempotency_key with a different request", "field": "idempotency_key"}),
                 ),
-                other => upstream("Zendesk ticket creation failed", other),
+                other => reply::upstream("Zendesk ticket creation failed", other),
             })?;
             record.ticket_id = Some(created.ticket_id);
             records.put(&key, &record).await.map_err(internal)?;
@@ -122,7 +117,7 @@ async fn run(
         let name = format!("Ticket #{ticket_id}");
         connector::im::open_group(&im, &group_id, &name, user, &request.name)
             .await
-            .map_err(|e| upstream("IM group creation failed", e))?;
+            .map_err(|e| reply::upstream("IM group creation failed", e))?;
         record.group_ready = true;
         records.put(&key, &record).await.map_err(internal)?;
     }
@@ -131,7 +126,7 @@ async fn run(
     if !record.greeted {
         im.send_group_system_notification(&group_id, &config.greeting, &[])
             .await
-            .map_err(|e| upstream("IM greeting failed", e))?;
+            .map_err(|e| reply::upstream("IM greeting failed", e))?;
         record.greeted = true;
         records.put(&key, &record).await.map_err(internal)?;
     }

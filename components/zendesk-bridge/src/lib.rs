@@ -18,7 +18,6 @@ mod session;
 mod webhook;
 
 use connector::reply::{self, JsonResponse};
-use http_body_util::BodyExt;
 use spin_sdk::http::{Method, Request, StatusCode};
 use spin_sdk::http_service;
 
@@ -56,16 +55,10 @@ async fn bridge(req: Request) -> JsonResponse {
     } else {
         None
     };
-    let body = match req.into_body().collect().await {
-        Ok(body) => body.to_bytes(),
-        Err(e) => return reply::bad_field("body", format!("cannot read the body: {e:?}")),
+    let body = match reply::read_body(&headers, req.into_body(), MAX_BODY).await {
+        Ok(body) => body,
+        Err(response) => return response,
     };
-    if body.len() > MAX_BODY {
-        return reply::error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("body over {MAX_BODY} bytes"),
-        );
-    }
     match (path.as_str(), user) {
         ("/requests", Some(user)) => create::handle(&config, &user, &body).await,
         ("/webhook", _) => webhook::handle(&config, &headers, &body, now).await,

@@ -37,6 +37,49 @@ pub fn bad_field(field: &str, message: impl std::fmt::Display) -> JsonResponse {
     )
 }
 
+/// Reads a request body of at most `max` bytes: 413 above it (checked on
+/// `content-length` first, then on what arrived), 400 when it cannot be read.
+pub async fn read_body<B>(
+    headers: &spin_sdk::http::HeaderMap,
+    body: B,
+    max: usize,
+) -> Result<Bytes, JsonResponse>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: std::fmt::Debug,
+{
+    use http_body_util::BodyExt;
+    let too_large = || {
+        error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the body is over {max} bytes"),
+        )
+    };
+    let declared = headers
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > max) {
+        return Err(too_large());
+    }
+    let bytes = body
+        .collect()
+        .await
+        .map_err(|e| bad_field("body", format!("cannot read the body: {e:?}")))?
+        .to_bytes();
+    if bytes.len() > max {
+        return Err(too_large());
+    }
+    Ok(bytes)
+}
+
+/// Logs and answers `502 {"error": "<what>: <error>"}` for a failed upstream
+/// call, so the caller sees which system failed and how.
+pub fn upstream(what: &str, failure: impl std::fmt::Display) -> JsonResponse {
+    eprintln!("{what}: {failure}");
+    error(StatusCode::BAD_GATEWAY, format!("{what}: {failure}"))
+}
+
 /// `400 {"error", "field"}` for a [`crate::request::FieldError`].
 pub fn field_error(error: &crate::request::FieldError) -> JsonResponse {
     bad_field(error.field, &error.message)

@@ -20,13 +20,10 @@ pub use state::{C2cMessage, Delivery, Group, GroupMessage, State, text_of};
 use anyhow::{Context, Result};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use tokio::sync::watch;
 
 /// The app the emulator plays.
 #[derive(Clone, Debug)]
@@ -78,24 +75,13 @@ impl Shared {
 
 /// A running emulator; stops when dropped.
 pub struct ImEmulator {
-    addr: SocketAddr,
+    server: loopback::Server,
     shared: Arc<Shared>,
-    stop: watch::Sender<bool>,
-}
-
-impl Drop for ImEmulator {
-    fn drop(&mut self) {
-        let _ = self.stop.send(true);
-    }
 }
 
 impl ImEmulator {
     /// Starts it on `listen` (port 0 for any free port).
     pub async fn start(config: EmulatorConfig, listen: SocketAddr) -> Result<Self> {
-        let listener = tokio::net::TcpListener::bind(listen)
-            .await
-            .with_context(|| format!("IM emulator cannot listen on {listen}"))?;
-        let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             config: Mutex::new(config),
             state: Mutex::new(State::default()),
@@ -104,38 +90,24 @@ impl ImEmulator {
                 .build()?,
             failures: Mutex::default(),
         });
-        let (stop, mut stopped) = watch::channel(false);
-        let server_shared = shared.clone();
-        tokio::spawn(async move {
-            loop {
-                let (stream, _) = tokio::select! {
-                    accepted = listener.accept() => match accepted { Ok(pair) => pair, Err(_) => continue },
-                    _ = stopped.changed() => break,
-                };
-                let _ = stream.set_nodelay(true);
-                let shared = server_shared.clone();
-                tokio::spawn(async move {
-                    let service = service_fn(move |request| {
-                        let shared = shared.clone();
-                        async move { Ok::<_, std::convert::Infallible>(route(shared, request).await) }
-                    });
-                    let _ = http1::Builder::new()
-                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-        Ok(Self { addr, shared, stop })
+        let handler_shared = shared.clone();
+        let server = loopback::serve(listen, move |request| {
+            let shared = handler_shared.clone();
+            async move { route(shared, request).await }
+        })
+        .await
+        .with_context(|| "IM emulator")?;
+        Ok(Self { server, shared })
     }
 
     /// Its address.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     /// `http://<addr>`: the REST base URL to configure.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.url()
     }
 
     /// A copy of the whole state.

@@ -12,8 +12,6 @@
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
 use hyper::body::Frame;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -22,7 +20,6 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::watch;
 
 /// The key every provider accepts.
 pub const API_KEY: &str = "llm-emulator-api-key";
@@ -98,22 +95,13 @@ struct Shared {
 
 /// A running emulator; stops when dropped.
 pub struct LlmEmulator {
-    url: String,
+    server: loopback::Server,
     shared: Arc<Shared>,
-    stop: watch::Sender<bool>,
-}
-
-impl Drop for LlmEmulator {
-    fn drop(&mut self) {
-        let _ = self.stop.send(true);
-    }
 }
 
 impl LlmEmulator {
     /// Starts it on `listen` (port 0 for any free port).
     pub async fn start(listen: SocketAddr) -> anyhow::Result<Self> {
-        let listener = tokio::net::TcpListener::bind(listen).await?;
-        let url = format!("http://{}", listener.local_addr()?);
         let shared = Arc::new(Shared {
             knobs: Mutex::new(Knobs {
                 chunk_delay: Duration::from_millis(20),
@@ -121,38 +109,23 @@ impl LlmEmulator {
             }),
             recorded: Mutex::default(),
         });
-        let (stop, mut stopped) = watch::channel(false);
-        let server = shared.clone();
-        tokio::spawn(async move {
-            loop {
-                let (stream, _) = tokio::select! {
-                    accepted = listener.accept() => match accepted { Ok(pair) => pair, Err(_) => continue },
-                    _ = stopped.changed() => break,
-                };
-                let _ = stream.set_nodelay(true);
-                let shared = server.clone();
-                tokio::spawn(async move {
-                    let service = service_fn(move |request| {
-                        let shared = shared.clone();
-                        async move { Ok::<_, Infallible>(route(&shared, request).await) }
-                    });
-                    let _ = http1::Builder::new()
-                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-        Ok(Self { url, shared, stop })
+        let handler_shared = shared.clone();
+        let server = loopback::serve(listen, move |request| {
+            let shared = handler_shared.clone();
+            async move { route(&shared, request).await }
+        })
+        .await?;
+        Ok(Self { server, shared })
     }
 
     /// `http://<addr>` (Anthropic and MiniMax base URL).
     pub fn url(&self) -> String {
-        self.url.clone()
+        self.server.url()
     }
 
     /// `http://<addr>/v1` (OpenAI-compatible base URL).
     pub fn openai_url(&self) -> String {
-        format!("{}/v1", self.url)
+        format!("{}/v1", self.server.url())
     }
 
     /// Delays every answer.

@@ -11,8 +11,6 @@
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -20,7 +18,6 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::watch;
 
 /// The org the emulator plays.
 #[derive(Clone, Debug)]
@@ -98,47 +95,37 @@ impl Shared {
 /// A running emulator; stops when dropped.
 pub struct SalesforceEmulator {
     shared: Arc<Shared>,
-    stop: watch::Sender<bool>,
-}
-
-impl Drop for SalesforceEmulator {
-    fn drop(&mut self) {
-        let _ = self.stop.send(true);
-    }
+    _server: loopback::Server,
 }
 
 impl SalesforceEmulator {
     /// Starts it on `listen` (port 0 for any free port).
     pub async fn start(config: SalesforceConfig, listen: SocketAddr) -> anyhow::Result<Self> {
-        let listener = tokio::net::TcpListener::bind(listen).await?;
+        // The instance URL is the emulator's own address, known once bound;
+        // the handler reads it from `Shared`, set right after.
+        let slot: Arc<std::sync::OnceLock<Arc<Shared>>> = Arc::default();
+        let handler_slot = slot.clone();
+        let server = loopback::serve(listen, move |request| {
+            let shared = handler_slot.get().cloned();
+            async move {
+                match shared {
+                    Some(shared) => route(&shared, request).await,
+                    None => sf_error(503, "SERVER_UNAVAILABLE", "starting", &[]),
+                }
+            }
+        })
+        .await?;
         let shared = Arc::new(Shared {
-            url: format!("http://{}", listener.local_addr()?),
+            url: server.url(),
             config,
             state: Mutex::default(),
             injected: Mutex::default(),
         });
-        let (stop, mut stopped) = watch::channel(false);
-        let server = shared.clone();
-        tokio::spawn(async move {
-            loop {
-                let (stream, _) = tokio::select! {
-                    accepted = listener.accept() => match accepted { Ok(pair) => pair, Err(_) => continue },
-                    _ = stopped.changed() => break,
-                };
-                let _ = stream.set_nodelay(true);
-                let shared = server.clone();
-                tokio::spawn(async move {
-                    let service = service_fn(move |request| {
-                        let shared = shared.clone();
-                        async move { Ok::<_, std::convert::Infallible>(route(&shared, request).await) }
-                    });
-                    let _ = http1::Builder::new()
-                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-        Ok(Self { shared, stop })
+        let _ = slot.set(shared.clone());
+        Ok(Self {
+            shared,
+            _server: server,
+        })
     }
 
     /// `http://<addr>`: both the login URL and the instance URL.

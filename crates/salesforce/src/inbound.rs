@@ -18,10 +18,6 @@
 //! assert!(verify_hmac("s3cret", Some("1764147600"), Some(&signature), b"{}", 1764147610, 300).is_err());
 //! ```
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 /// Timestamp header.
@@ -57,17 +53,9 @@ pub enum InboundError {
     Replayed,
 }
 
-fn mac(secret: &str, timestamp: &str, body: &[u8]) -> Hmac<Sha256> {
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
-    mac.update(timestamp.as_bytes());
-    mac.update(body);
-    mac
-}
-
 /// The signature Apex computes: base64(HMAC-SHA256(secret, timestamp + body)).
 pub fn sign(secret: &str, timestamp: &str, body: &[u8]) -> String {
-    STANDARD.encode(mac(secret, timestamp, body).finalize().into_bytes())
+    webhook_signature::sign(secret, &[timestamp.as_bytes(), body])
 }
 
 /// Checks an HMAC-signed call. The caller then records the signature to
@@ -90,12 +78,11 @@ pub fn verify_hmac(
     if skew > window {
         return Err(InboundError::Stale { skew, window });
     }
-    let presented = STANDARD
-        .decode(signature.trim())
-        .map_err(|_| InboundError::BadSignature)?;
-    mac(secret, timestamp, body)
-        .verify_slice(&presented)
-        .map_err(|_| InboundError::BadSignature)
+    if webhook_signature::verify(secret, &[timestamp.as_bytes(), body], signature) {
+        Ok(())
+    } else {
+        Err(InboundError::BadSignature)
+    }
 }
 
 /// Checks `Authorization: Bearer <secret>` in constant time.

@@ -13,8 +13,6 @@
 use base64::Engine as _;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -22,7 +20,6 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::watch;
 
 /// The account the emulator plays.
 #[derive(Clone, Debug)]
@@ -147,15 +144,8 @@ impl Shared {
 
 /// A running emulator; stops when dropped.
 pub struct ZendeskEmulator {
-    addr: SocketAddr,
+    server: loopback::Server,
     shared: Arc<Shared>,
-    stop: watch::Sender<bool>,
-}
-
-impl Drop for ZendeskEmulator {
-    fn drop(&mut self) {
-        let _ = self.stop.send(true);
-    }
 }
 
 fn now() -> u64 {
@@ -168,8 +158,6 @@ fn now() -> u64 {
 impl ZendeskEmulator {
     /// Starts it on `listen` (port 0 for any free port).
     pub async fn start(config: ZendeskConfig, listen: SocketAddr) -> anyhow::Result<Self> {
-        let listener = tokio::net::TcpListener::bind(listen).await?;
-        let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             config: Mutex::new(config),
             state: Mutex::new(State {
@@ -181,33 +169,18 @@ impl ZendeskEmulator {
                 .timeout(Duration::from_secs(10))
                 .build()?,
         });
-        let (stop, mut stopped) = watch::channel(false);
-        let server = shared.clone();
-        tokio::spawn(async move {
-            loop {
-                let (stream, _) = tokio::select! {
-                    accepted = listener.accept() => match accepted { Ok(pair) => pair, Err(_) => continue },
-                    _ = stopped.changed() => break,
-                };
-                let _ = stream.set_nodelay(true);
-                let shared = server.clone();
-                tokio::spawn(async move {
-                    let service = service_fn(move |request| {
-                        let shared = shared.clone();
-                        async move { Ok::<_, std::convert::Infallible>(route(&shared, request).await) }
-                    });
-                    let _ = http1::Builder::new()
-                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-        Ok(Self { addr, shared, stop })
+        let handler_shared = shared.clone();
+        let server = loopback::serve(listen, move |request| {
+            let shared = handler_shared.clone();
+            async move { route(&shared, request).await }
+        })
+        .await?;
+        Ok(Self { server, shared })
     }
 
     /// `http://<addr>`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.url()
     }
 
     /// A copy of the state.
