@@ -59,6 +59,8 @@ struct AppShared {
     components: HashMap<String, ComponentHandler>,
     variables: ResolvedVariables,
     logger: Logger,
+    /// `[component.<id>.tool.switchboard] examples`, by component.
+    examples: Vec<(String, Vec<String>)>,
 }
 
 impl App {
@@ -107,6 +109,23 @@ impl App {
             compiled.push((id.clone(), component.clone(), wasm, allow));
         }
 
+        let examples = manifest
+            .component
+            .iter()
+            .filter_map(|(id, component)| {
+                let list = component
+                    .tool
+                    .as_ref()?
+                    .get("switchboard")?
+                    .get("examples")?
+                    .as_array()?;
+                let list: Vec<String> = list
+                    .iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect();
+                Some((id.clone(), list))
+            })
+            .collect();
         let logger = config.logger.clone();
         let reuse = config.reuse;
         let mut error = None;
@@ -145,6 +164,7 @@ impl App {
                 components,
                 variables,
                 logger: logger.clone(),
+                examples,
             }
         });
         if let Some(e) = error {
@@ -161,6 +181,17 @@ impl App {
             .iter()
             .map(|e| (e.pattern.raw().to_string(), e.component.clone()))
             .collect()
+    }
+
+    /// Ready-to-paste example commands of a component
+    /// (`[component.<id>.tool.switchboard] examples`, `{url}` = the app URL).
+    pub fn examples(&self, component: &str) -> Vec<String> {
+        self.shared
+            .examples
+            .iter()
+            .find(|(id, _)| id == component)
+            .map(|(_, list)| list.clone())
+            .unwrap_or_default()
     }
 
     /// The resolved variables (secret values hidden by their `Debug`).

@@ -192,7 +192,7 @@ impl Backends {
                 im.url()
             ));
             lines.push(format!(
-                "  send as alice: curl -s -X POST {}/emulator/c2c -H 'content-type: application/json' -d                  '{{\"From_Account\":\"alice\",\"To_Account\":\"bob\",\"MsgBody\":[{{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{{\"Text\":\"hello\"}}}}]}}'",
+                "  ask the robot as alice: curl -s -X POST {}/emulator/c2c -H 'content-type: application/json' -d '{{\"From_Account\":\"alice\",\"To_Account\":\"@RBT#assistant\",\"MsgBody\":[{{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{{\"Text\":\"hello\"}}}}]}}'",
                 im.url()
             ));
         }

@@ -206,10 +206,18 @@ fn print_banner(app: &switchboard::App, url: &str, backends: &Backends) {
     }
     println!();
     println!("Try:");
-    for (route, _) in app.routes() {
-        let path = route.trim_end_matches("/...");
-        let path = if path.is_empty() { "/" } else { path };
-        println!("  curl -i {url}{path}");
+    let mut shown = std::collections::HashSet::new();
+    for (route, component) in app.routes() {
+        let examples = app.examples(&component);
+        if examples.is_empty() {
+            let path = route.trim_end_matches("/...");
+            let path = if path.is_empty() { "/" } else { path };
+            println!("  curl -i {url}{path}");
+        } else if shown.insert(component.clone()) {
+            for example in examples {
+                println!("  {}", example.replace("{url}", url));
+            }
+        }
     }
     let vars = &app.variables().application;
     if !vars.is_empty() {
