@@ -17,9 +17,21 @@
 //! assert_eq!(moderation::mask(text, &hits), "what the *******, i love shitake");
 //! ```
 
+pub mod lexicon_file;
 pub mod normalize;
 
 pub use normalize::{Normalized, Options};
+
+/// What a match calls for (the moderator maps it to IM's answer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Deliver with the match masked.
+    Mask,
+    /// Refuse the message; the sender is told.
+    Reject,
+    /// Drop the message silently; the sender believes it was sent.
+    Drop,
+}
 
 use daachorse::{CharwiseDoubleArrayAhoCorasick, CharwiseDoubleArrayAhoCorasickBuilder, MatchKind};
 
@@ -32,6 +44,8 @@ pub struct Term {
     pub category: String,
     /// Severity, higher is worse.
     pub severity: u8,
+    /// What a match calls for.
+    pub action: Action,
     /// Match only as a whole word (Latin-script terms).
     pub whole_word: bool,
 }
@@ -43,6 +57,7 @@ impl Term {
             text: text.to_string(),
             category: category.to_string(),
             severity,
+            action: Action::Mask,
             whole_word: false,
         }
     }
@@ -59,6 +74,8 @@ pub struct Hit {
     pub category: String,
     /// Its severity.
     pub severity: u8,
+    /// Its action.
+    pub action: Action,
 }
 
 /// Terms and allowlist entries compiled into one automaton.
@@ -164,6 +181,7 @@ impl Lexicon {
                 term: term as usize,
                 category: t.category.clone(),
                 severity: t.severity,
+                action: t.action,
             });
         }
         chosen.sort_by_key(|h| h.span.start);

@@ -1,0 +1,166 @@
+//! The plain-text lexicon format: one term per line, grouped by file, with a
+//! header of `# key: value` lines that apply to every term below them.
+//!
+//! ```text
+//! # category: profanity
+//! # severity: 2
+//! # action: mask
+//! # whole_word: true
+//! # source: written for Switchboard (CC0)
+//! shit
+//! !shitake
+//! ```
+//!
+//! - `category` (required before the first term), `severity` (0–255,
+//!   default 1), `action` (`mask`, `reject`, `drop`; default `mask`),
+//!   `whole_word` (`true`/`false`, default `false`; meaningful for Latin
+//!   terms), `source` (attribution, kept for the record).
+//! - A header line may appear again later to change the values for the
+//!   terms after it.
+//! - `!term` is an allowlist entry; blank lines and `#` lines without a
+//!   known key are ignored.
+
+use crate::{Action, Term};
+
+/// Terms and allowlist entries read from lexicon files.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Parsed {
+    /// Terms with their metadata.
+    pub terms: Vec<Term>,
+    /// Allowlist entries.
+    pub allow: Vec<String>,
+    /// `source` attributions seen.
+    pub sources: Vec<String>,
+}
+
+/// A line that cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LexiconError {
+    /// 1-based line number.
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for LexiconError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+impl std::error::Error for LexiconError {}
+
+/// Reads one lexicon file's text into `into`.
+pub fn parse(text: &str, into: &mut Parsed) -> Result<(), LexiconError> {
+    let mut category: Option<String> = None;
+    let mut severity = 1u8;
+    let mut action = Action::Mask;
+    let mut whole_word = false;
+    for (number, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        let error = |message: String| LexiconError {
+            line: number + 1,
+            message,
+        };
+        if line.is_empty() {
+            continue;
+        }
+        if let Some(comment) = line.strip_prefix('#') {
+            let Some((key, value)) = comment.split_once(':') else {
+                continue;
+            };
+            let value = value.trim();
+            match key.trim() {
+                "category" if !value.is_empty() => category = Some(value.to_string()),
+                "category" => return Err(error("empty category".into())),
+                "severity" => {
+                    severity = value
+                        .parse()
+                        .map_err(|_| error(format!("severity `{value}` is not 0–255")))?
+                }
+                "action" => {
+                    action = match value {
+                        "mask" => Action::Mask,
+                        "reject" => Action::Reject,
+                        "drop" => Action::Drop,
+                        other => {
+                            return Err(error(format!(
+                                "action `{other}`: use mask, reject or drop"
+                            )));
+                        }
+                    }
+                }
+                "whole_word" => {
+                    whole_word = match value {
+                        "true" => true,
+                        "false" => false,
+                        other => {
+                            return Err(error(format!("whole_word `{other}`: use true or false")));
+                        }
+                    }
+                }
+                "source" => into.sources.push(value.to_string()),
+                _ => {}
+            }
+            continue;
+        }
+        if let Some(allowed) = line.strip_prefix('!') {
+            into.allow.push(allowed.trim().to_string());
+            continue;
+        }
+        let category = category
+            .clone()
+            .ok_or_else(|| error("a term before any `# category:` line".into()))?;
+        into.terms.push(Term {
+            text: line.to_string(),
+            category,
+            severity,
+            action,
+            whole_word,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_apply_to_the_terms_below() {
+        let mut parsed = Parsed::default();
+        parse(
+            "# source: test\n# category: profanity\n# severity: 2\n# whole_word: true\nass\n!assess\n\n# category: spam\n# action: reject\n# whole_word: false\n代开发票\n",
+            &mut parsed,
+        )
+        .unwrap();
+        assert_eq!(parsed.terms.len(), 2);
+        assert_eq!(
+            (
+                parsed.terms[0].category.as_str(),
+                parsed.terms[0].severity,
+                parsed.terms[0].whole_word
+            ),
+            ("profanity", 2, true)
+        );
+        assert_eq!(
+            (parsed.terms[1].category.as_str(), parsed.terms[1].action),
+            ("spam", Action::Reject)
+        );
+        assert_eq!(parsed.allow, ["assess"]);
+        assert_eq!(parsed.sources, ["test"]);
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let mut parsed = Parsed::default();
+        assert_eq!(parse("word\n", &mut parsed).unwrap_err().line, 1);
+        assert_eq!(
+            parse("# category: x\n# action: explode\n", &mut parsed)
+                .unwrap_err()
+                .line,
+            2
+        );
+        assert!(parse("# category: x\n# severity: 300\n", &mut parsed).is_err());
+    }
+}
