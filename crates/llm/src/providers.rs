@@ -259,52 +259,8 @@ pub fn parse_sse_text(buffer: &mut String) -> (Vec<String>, bool) {
 mod tests {
     use super::*;
     use crate::{Message, RetryPolicy, complete, complete_with_fallback};
-    use std::cell::RefCell;
-    use std::collections::VecDeque;
     use std::time::Duration;
-
-    struct Scripted {
-        answers: RefCell<VecDeque<HttpResponse>>,
-        sent: RefCell<Vec<HttpRequest>>,
-        slept: RefCell<Vec<Duration>>,
-    }
-
-    impl transport::Transport for &Scripted {
-        async fn send(&self, request: HttpRequest) -> Result<HttpResponse, String> {
-            self.sent.borrow_mut().push(request);
-            self.answers
-                .borrow_mut()
-                .pop_front()
-                .ok_or_else(|| "no answer".to_string())
-        }
-        async fn sleep(&self, d: Duration) {
-            // Timeouts in these tests are long; only record backoffs.
-            if d < Duration::from_secs(100) {
-                self.slept.borrow_mut().push(d);
-            } else {
-                std::future::pending::<()>().await
-            }
-        }
-    }
-
-    fn answer(status: u16, headers: &[(&str, &str)], body: Value) -> HttpResponse {
-        HttpResponse {
-            status,
-            headers: headers
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            body: body.to_string().into_bytes(),
-        }
-    }
-
-    fn scripted(answers: Vec<HttpResponse>) -> Scripted {
-        Scripted {
-            answers: RefCell::new(answers.into()),
-            sent: RefCell::default(),
-            slept: RefCell::default(),
-        }
-    }
+    use transport::testing::{Scripted, answer, block_on};
 
     fn provider(kind: ProviderKind) -> Provider {
         Provider {
@@ -338,22 +294,11 @@ mod tests {
         }
     }
 
-    fn block_on<F: std::future::Future>(f: F) -> F::Output {
-        let mut f = std::pin::pin!(f);
-        match f
-            .as_mut()
-            .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
-        {
-            std::task::Poll::Ready(v) => v,
-            std::task::Poll::Pending => panic!("pending"),
-        }
-    }
-
     const LONG: Duration = Duration::from_secs(1000);
 
     #[test]
     fn openai_request_and_answer() {
-        let t = scripted(vec![answer(
+        let t = Scripted::new(vec![answer(
             200,
             &[],
             json!({"choices": [{"message": {"content": "Sure."}, "finish_reason": "stop"}]}),
@@ -367,7 +312,7 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(done.text, "Sure.");
-        let sent = &t.sent.borrow()[0];
+        let sent = &t.sent()[0];
         assert_eq!(sent.url, "https://llm.test/v1/chat/completions");
         let body: Value = serde_json::from_slice(&sent.body).unwrap();
         assert_eq!(
@@ -387,7 +332,7 @@ mod tests {
 
     #[test]
     fn anthropic_request_and_answer() {
-        let t = scripted(vec![answer(
+        let t = Scripted::new(vec![answer(
             200,
             &[],
             json!({"content": [{"type": "text", "text": "A"}, {"type": "text", "text": "B"}], "stop_reason": "end_turn"}),
@@ -400,7 +345,7 @@ mod tests {
                 .text,
             "AB"
         );
-        let sent = &t.sent.borrow()[0];
+        let sent = &t.sent()[0];
         assert_eq!(sent.url, "https://api.anthropic.com/v1/messages");
         assert!(
             sent.headers
@@ -418,7 +363,7 @@ mod tests {
 
     #[test]
     fn retries_honour_retry_after_and_quota_is_final() {
-        let t = scripted(vec![
+        let t = Scripted::new(vec![
             answer(
                 429,
                 &[("retry-after-ms", "250"), ("x-request-id", "req-1")],
@@ -444,11 +389,11 @@ mod tests {
             "ok"
         );
         assert_eq!(
-            *t.slept.borrow(),
+            *t.slept(),
             [Duration::from_millis(250), Duration::from_secs(1)]
         );
 
-        let t = scripted(vec![answer(
+        let t = Scripted::new(vec![answer(
             429,
             &[("x-request-id", "req-9")],
             json!({"error": {"message": "You exceeded your current quota", "type": "insufficient_quota", "code": "insufficient_quota"}}),
@@ -462,7 +407,7 @@ mod tests {
         ))
         .unwrap_err();
         assert!(matches!(&error, LlmError::Quota { request_id: Some(id), .. } if id == "req-9"));
-        assert_eq!(t.sent.borrow().len(), 1, "quota must not be retried");
+        assert_eq!(t.sent().len(), 1, "quota must not be retried");
         assert!(!error.to_string().contains("sk-secret"));
     }
 
@@ -470,17 +415,17 @@ mod tests {
     fn minimax_errors_hide_in_http_200() {
         let mm = provider(ProviderKind::MiniMax);
         let base = |code: u64| json!({"base_resp": {"status_code": code, "status_msg": "x"}});
-        let t = scripted(vec![answer(200, &[], base(1008))]);
+        let t = Scripted::new(vec![answer(200, &[], base(1008))]);
         assert!(matches!(
             block_on(complete(&&t, &mm, &request(), RetryPolicy::default(), LONG)),
             Err(LlmError::Quota { .. })
         ));
-        let t = scripted(vec![answer(200, &[], base(1027))]);
+        let t = Scripted::new(vec![answer(200, &[], base(1027))]);
         assert!(matches!(
             block_on(complete(&&t, &mm, &request(), RetryPolicy::default(), LONG)),
             Err(LlmError::Sensitive { .. })
         ));
-        let t = scripted(vec![
+        let t = Scripted::new(vec![
             answer(200, &[], base(1002)),
             answer(
                 200,
@@ -495,14 +440,14 @@ mod tests {
             "fine"
         );
         assert_eq!(
-            t.sent.borrow()[0].url,
+            t.sent()[0].url,
             "https://llm.test/v1/v1/text/chatcompletion_v2"
         );
     }
 
     #[test]
     fn fallback_uses_the_next_provider() {
-        let t = scripted(vec![
+        let t = Scripted::new(vec![
             answer(400, &[], json!({"error": {"message": "bad model"}})),
             answer(
                 200,

@@ -407,50 +407,7 @@ impl<T: Transport> Client<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::cell::RefCell;
-    use std::collections::VecDeque;
-
-    struct Scripted {
-        answers: RefCell<VecDeque<Result<HttpResponse, String>>>,
-        sent: RefCell<Vec<HttpRequest>>,
-    }
-
-    impl Transport for &Scripted {
-        async fn send(&self, request: HttpRequest) -> Result<HttpResponse, String> {
-            self.sent.borrow_mut().push(request);
-            self.answers
-                .borrow_mut()
-                .pop_front()
-                .expect("no scripted answer")
-        }
-        async fn sleep(&self, _: Duration) {}
-    }
-
-    fn answer(status: u16, body: Value) -> Result<HttpResponse, String> {
-        Ok(HttpResponse {
-            status,
-            headers: vec![],
-            body: body.to_string().into_bytes(),
-        })
-    }
-
-    fn scripted(answers: Vec<Result<HttpResponse, String>>) -> Scripted {
-        Scripted {
-            answers: RefCell::new(answers.into()),
-            sent: RefCell::default(),
-        }
-    }
-
-    fn block_on<F: std::future::Future>(f: F) -> F::Output {
-        let mut f = std::pin::pin!(f);
-        match f
-            .as_mut()
-            .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
-        {
-            std::task::Poll::Ready(v) => v,
-            std::task::Poll::Pending => panic!("pending"),
-        }
-    }
+    use transport::testing::{Scripted, answer, block_on};
 
     fn case() -> NewCase {
         NewCase {
@@ -479,22 +436,24 @@ mod tests {
     fn token(n: u32) -> Result<HttpResponse, String> {
         answer(
             200,
+            &[],
             serde_json::json!({"access_token": format!("tok{n}"), "instance_url": "https://acme.my.salesforce.com", "token_type": "Bearer"}),
         )
     }
 
     #[test]
     fn logs_in_and_creates() {
-        let t = scripted(vec![
+        let t = Scripted::new(vec![
             token(1),
             answer(
                 201,
+                &[],
                 serde_json::json!({"id": "500A", "success": true, "errors": []}),
             ),
         ]);
         let mut c = client(&t, None);
         assert_eq!(block_on(c.create_case(&case())).unwrap(), "500A");
-        let sent = t.sent.borrow();
+        let sent = t.sent();
         assert_eq!(
             sent[0].url,
             "https://acme.my.salesforce.com/services/oauth2/token"
@@ -524,6 +483,7 @@ mod tests {
         let expired = || {
             answer(
                 401,
+                &[],
                 serde_json::json!([{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]),
             )
         };
@@ -531,30 +491,31 @@ mod tests {
             access_token: "old".into(),
             instance_url: "https://acme.my.salesforce.com".into(),
         };
-        let t = scripted(vec![
+        let t = Scripted::new(vec![
             expired(),
             token(2),
-            answer(201, serde_json::json!({"id": "500B"})),
+            answer(201, &[], serde_json::json!({"id": "500B"})),
         ]);
         let mut c = client(&t, Some(cached.clone()));
         assert_eq!(block_on(c.create_case(&case())).unwrap(), "500B");
         assert_eq!(c.session().unwrap().access_token, "tok2");
         // Still 401 after one re-login: the error, not a loop.
-        let t = scripted(vec![expired(), token(3), expired()]);
+        let t = Scripted::new(vec![expired(), token(3), expired()]);
         let mut c = client(&t, Some(cached));
         assert!(matches!(
             block_on(c.create_case(&case())),
             Err(SalesforceError::Api { status: 401, .. })
         ));
-        assert_eq!(t.sent.borrow().len(), 3);
+        assert_eq!(t.sent().len(), 3);
     }
 
     #[test]
     fn errors_are_typed() {
-        let t = scripted(vec![
+        let t = Scripted::new(vec![
             token(1),
             answer(
                 403,
+                &[],
                 serde_json::json!([{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]),
             ),
         ]);
@@ -562,10 +523,11 @@ mod tests {
             block_on(client(&t, None).create_case(&case())),
             Err(SalesforceError::LimitExceeded(_))
         ));
-        let t = scripted(vec![
+        let t = Scripted::new(vec![
             token(1),
             answer(
                 400,
+                &[],
                 serde_json::json!([{"message": "bad value", "errorCode": "INVALID_EMAIL_ADDRESS", "fields": ["SuppliedEmail"]}]),
             ),
         ]);
@@ -574,8 +536,9 @@ mod tests {
             err.to_string(),
             "Salesforce answered 400: INVALID_EMAIL_ADDRESS: bad value (fields: SuppliedEmail)"
         );
-        let t = scripted(vec![answer(
+        let t = Scripted::new(vec![answer(
             400,
+            &[],
             serde_json::json!({"error": "invalid_client", "error_description": "invalid client credentials"}),
         )]);
         assert!(matches!(
@@ -583,21 +546,21 @@ mod tests {
             Err(SalesforceError::Login { status: 400, .. })
         ));
         // A create is never retried after a network failure.
-        let t = scripted(vec![token(1), Err("reset".into())]);
+        let t = Scripted::new(vec![token(1), Err("reset".into())]);
         assert!(matches!(
             block_on(client(&t, None).create_case(&case())),
             Err(SalesforceError::Transport(_))
         ));
-        assert_eq!(t.sent.borrow().len(), 2);
+        assert_eq!(t.sent().len(), 2);
     }
 
     #[test]
     fn upsert_is_retried_and_reports_created() {
-        let t = scripted(vec![
+        let t = Scripted::new(vec![
             token(1),
             Err("reset".into()),
-            answer(503, serde_json::json!([])),
-            answer(201, serde_json::json!({"id": "500C", "created": true})),
+            answer(503, &[], serde_json::json!([])),
+            answer(201, &[], serde_json::json!({"id": "500C", "created": true})),
         ]);
         let mut c = client(&t, None);
         assert_eq!(
@@ -605,14 +568,15 @@ mod tests {
             ("500C".into(), true)
         );
         assert_eq!(
-            t.sent.borrow()[3].url,
+            t.sent()[3].url,
             "https://acme.my.salesforce.com/services/data/v67.0/sobjects/Case/Switchboard_Request_Id__c/r1"
         );
-        assert_eq!(t.sent.borrow()[3].method, "PATCH");
-        let t = scripted(vec![
+        assert_eq!(t.sent()[3].method, "PATCH");
+        let t = Scripted::new(vec![
             token(1),
             answer(
                 300,
+                &[],
                 serde_json::json!([
                     "/services/data/v67.0/sobjects/Case/1",
                     "/services/data/v67.0/sobjects/Case/2"
@@ -628,7 +592,7 @@ mod tests {
     #[test]
     fn jwt_bearer_signs_an_rs256_assertion() {
         let pem = include_str!("../testdata/jwt-test-key.pem");
-        let t = scripted(vec![token(1)]);
+        let t = Scripted::new(vec![token(1)]);
         let mut c = Client::new(
             &t,
             "https://login.salesforce.com",
@@ -643,7 +607,7 @@ mod tests {
             None,
         );
         block_on(c.login()).unwrap();
-        let body = String::from_utf8(t.sent.borrow()[0].body.clone()).unwrap();
+        let body = String::from_utf8(t.sent()[0].body.clone()).unwrap();
         let assertion = body.split("assertion=").nth(1).unwrap();
         let header = jsonwebtoken::decode_header(assertion).unwrap();
         assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256);

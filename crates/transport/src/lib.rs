@@ -48,3 +48,80 @@ pub trait Transport {
     /// Waits before a retry.
     async fn sleep(&self, duration: Duration);
 }
+
+/// A scripted [`Transport`] for unit tests of the clients: answers from a
+/// list, records what was sent and every wait, never blocks.
+pub mod testing {
+    use super::{HttpRequest, HttpResponse, Transport};
+    use std::cell::RefCell;
+    use std::collections::VecDeque;
+    use std::time::Duration;
+
+    /// Answers in order; `Err` plays a network failure.
+    #[derive(Default)]
+    pub struct Scripted {
+        answers: RefCell<VecDeque<Result<HttpResponse, String>>>,
+        sent: RefCell<Vec<HttpRequest>>,
+        slept: RefCell<Vec<Duration>>,
+    }
+
+    impl Scripted {
+        /// A script of answers.
+        pub fn new(answers: Vec<Result<HttpResponse, String>>) -> Self {
+            Self {
+                answers: RefCell::new(answers.into()),
+                ..Self::default()
+            }
+        }
+
+        /// The requests sent so far.
+        pub fn sent(&self) -> Vec<HttpRequest> {
+            self.sent.borrow().clone()
+        }
+
+        /// The waits asked for so far.
+        pub fn slept(&self) -> Vec<Duration> {
+            self.slept.borrow().clone()
+        }
+    }
+
+    impl Transport for &Scripted {
+        async fn send(&self, request: HttpRequest) -> Result<HttpResponse, String> {
+            self.sent.borrow_mut().push(request);
+            self.answers
+                .borrow_mut()
+                .pop_front()
+                .unwrap_or_else(|| Err("the script has no answer left".into()))
+        }
+
+        async fn sleep(&self, duration: Duration) {
+            self.slept.borrow_mut().push(duration);
+        }
+    }
+
+    /// An answer whose body is `body`'s text (e.g. a `serde_json::Value`).
+    pub fn answer(
+        status: u16,
+        headers: &[(&str, &str)],
+        body: impl std::fmt::Display,
+    ) -> Result<HttpResponse, String> {
+        Ok(HttpResponse {
+            status,
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            body: body.to_string().into_bytes(),
+        })
+    }
+
+    /// Runs a future that never waits (the scripted transport never does).
+    pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+        let mut future = std::pin::pin!(future);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match future.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(value) => value,
+            std::task::Poll::Pending => panic!("a scripted exchange waited"),
+        }
+    }
+}

@@ -387,57 +387,7 @@ fn answer_error(status: u16, body: &[u8]) -> ZendeskError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::cell::RefCell;
-    use std::collections::VecDeque;
-
-    struct Scripted {
-        answers: RefCell<VecDeque<Result<HttpResponse, String>>>,
-        sent: RefCell<Vec<HttpRequest>>,
-        slept: RefCell<Vec<Duration>>,
-    }
-
-    fn answer(status: u16, headers: &[(&str, &str)], body: Value) -> Result<HttpResponse, String> {
-        Ok(HttpResponse {
-            status,
-            headers: headers
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            body: body.to_string().into_bytes(),
-        })
-    }
-
-    impl Transport for &Scripted {
-        async fn send(&self, request: HttpRequest) -> Result<HttpResponse, String> {
-            self.sent.borrow_mut().push(request);
-            self.answers
-                .borrow_mut()
-                .pop_front()
-                .expect("no scripted answer")
-        }
-        async fn sleep(&self, d: Duration) {
-            self.slept.borrow_mut().push(d);
-        }
-    }
-
-    fn scripted(answers: Vec<Result<HttpResponse, String>>) -> Scripted {
-        Scripted {
-            answers: RefCell::new(answers.into()),
-            sent: RefCell::default(),
-            slept: RefCell::default(),
-        }
-    }
-
-    fn block_on<F: std::future::Future>(f: F) -> F::Output {
-        let mut f = std::pin::pin!(f);
-        match f
-            .as_mut()
-            .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
-        {
-            std::task::Poll::Ready(v) => v,
-            std::task::Poll::Pending => panic!("pending"),
-        }
-    }
+    use transport::testing::{Scripted, answer, block_on};
 
     fn oauth() -> Auth {
         Auth::OAuth {
@@ -460,7 +410,7 @@ mod tests {
 
     #[test]
     fn fetches_a_token_then_creates_with_the_idempotency_key() {
-        let t = scripted(vec![
+        let t = Scripted::new(vec![
             answer(
                 200,
                 &[],
@@ -486,7 +436,7 @@ mod tests {
                 replayed: false
             })
         );
-        let sent = t.sent.borrow();
+        let sent = t.sent();
         assert_eq!(sent[0].url, "https://acme.zendesk.com/oauth/tokens");
         let token_body: Value = serde_json::from_slice(&sent[0].body).unwrap();
         assert_eq!(token_body["grant_type"], "client_credentials");
@@ -508,7 +458,7 @@ mod tests {
 
     #[test]
     fn expired_token_is_refreshed_once() {
-        let t = scripted(vec![
+        let t = Scripted::new(vec![
             answer(401, &[], serde_json::json!({"error": "invalid_token"})),
             answer(200, &[], serde_json::json!({"access_token": "tok-2"})),
             answer(
@@ -536,7 +486,7 @@ mod tests {
 
     #[test]
     fn retry_after_is_honoured_within_the_budget() {
-        let t = scripted(vec![
+        let t = Scripted::new(vec![
             answer(429, &[("retry-after", "2")], serde_json::json!({})),
             answer(201, &[], serde_json::json!({"ticket": {"id": 9}})),
         ]);
@@ -551,9 +501,9 @@ mod tests {
             block_on(c.create_ticket(&ticket(), "k")).unwrap().ticket_id,
             9
         );
-        assert_eq!(*t.slept.borrow(), [Duration::from_secs(2)]);
+        assert_eq!(*t.slept(), [Duration::from_secs(2)]);
 
-        let t = scripted(vec![answer(
+        let t = Scripted::new(vec![answer(
             429,
             &[("retry-after", "60")],
             serde_json::json!({}),
@@ -569,12 +519,12 @@ mod tests {
             block_on(c.create_ticket(&ticket(), "k")),
             Err(ZendeskError::RateLimited { retry_after: 60 })
         );
-        assert!(t.slept.borrow().is_empty());
+        assert!(t.slept().is_empty());
     }
 
     #[test]
     fn idempotency_mismatch_and_api_errors() {
-        let t = scripted(vec![answer(
+        let t = Scripted::new(vec![answer(
             400,
             &[],
             serde_json::json!({"error": "IdempotentRequestError", "description": "Request parameters don't match the given idempotency key"}),
@@ -584,7 +534,7 @@ mod tests {
             block_on(c.create_ticket(&ticket(), "k")),
             Err(ZendeskError::IdempotencyMismatch)
         );
-        let t = scripted(vec![answer(
+        let t = Scripted::new(vec![answer(
             422,
             &[],
             serde_json::json!({"error": "RecordInvalid", "description": "Record validation errors"}),
@@ -598,7 +548,7 @@ mod tests {
 
     #[test]
     fn legacy_api_token_uses_basic_auth() {
-        let t = scripted(vec![answer(
+        let t = Scripted::new(vec![answer(
             200,
             &[],
             serde_json::json!({"ticket": {"id": 3, "status": "open", "assignee_id": 7}}),
@@ -614,7 +564,7 @@ mod tests {
             base64::engine::general_purpose::STANDARD.encode("a@x.com/token:T")
         );
         assert!(
-            t.sent.borrow()[0]
+            t.sent()[0]
                 .headers
                 .contains(&("authorization".into(), expected))
         );
