@@ -20,7 +20,7 @@ use config::{Config, Inbound, is_salesforce_id};
 use connector::reply::{self, JsonResponse};
 use connector::state::Records;
 use salesforce::inbound::{self, InboundError};
-use spin_sdk::http::{HeaderMap, Method, Request, StatusCode};
+use spin_sdk::http::{HeaderMap, Request, StatusCode};
 use spin_sdk::http_service;
 
 /// Bodies above this are refused.
@@ -30,40 +30,23 @@ const AGENT_USERSIG_SECS: u64 = 86_400;
 
 #[http_service]
 async fn bridge(req: Request) -> JsonResponse {
-    let path = req
-        .headers()
-        .get("spin-path-info")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    if req.method() != Method::POST {
-        return reply::error(StatusCode::METHOD_NOT_ALLOWED, "use POST");
-    }
-    if !matches!(path.as_str(), "/requests" | "/events" | "/agent-usersig") {
-        return reply::error(StatusCode::NOT_FOUND, format!("no route /salesforce{path}"));
-    }
-    let config = match Config::load().await {
-        Ok(config) => config,
-        Err(message) => {
-            eprintln!("{message}");
-            return reply::error(StatusCode::INTERNAL_SERVER_ERROR, message);
-        }
-    };
-    let now = reply::unix_now();
-    let headers = req.headers().clone();
-    let user = if path == "/requests" {
-        match connector::auth::end_user(&headers, &config.im.signer, now) {
-            Ok(user) => Some(user),
-            Err(response) => return response,
-        }
-    } else {
-        None
-    };
-    let body = match reply::read_body(&headers, req.into_body(), MAX_BODY).await {
-        Ok(body) => body,
+    let routes = ["/requests", "/events", "/agent-usersig"];
+    let prepared = connector::bridge::prepare(
+        req,
+        "/salesforce",
+        &routes,
+        "/requests",
+        MAX_BODY,
+        Config::load,
+        |config: &Config| &config.im.signer,
+    )
+    .await;
+    let p = match prepared {
+        Ok(p) => p,
         Err(response) => return response,
     };
-    if let Some(user) = user {
+    let (config, headers, body, now) = (p.config, p.headers, p.body, p.now);
+    if let Some(user) = p.user {
         return create::handle(&config, &user, &body).await;
     }
     let records = match Records::open().await {
@@ -74,7 +57,7 @@ async fn bridge(req: Request) -> JsonResponse {
         eprintln!("rejected Salesforce call: {e}");
         return reply::error(StatusCode::UNAUTHORIZED, e.to_string());
     }
-    if path == "/events" {
+    if p.route == "/events" {
         events::handle(&config, &records, &body).await
     } else {
         agent_usersig(&config, &body, now).await

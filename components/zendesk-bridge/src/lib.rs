@@ -17,8 +17,8 @@ mod records;
 mod session;
 mod webhook;
 
-use connector::reply::{self, JsonResponse};
-use spin_sdk::http::{Method, Request, StatusCode};
+use connector::reply::JsonResponse;
+use spin_sdk::http::Request;
 use spin_sdk::http_service;
 
 /// Bodies above this are refused before parsing.
@@ -26,42 +26,24 @@ const MAX_BODY: usize = 128 * 1024;
 
 #[http_service]
 async fn bridge(req: Request) -> JsonResponse {
-    let path = req
-        .headers()
-        .get("spin-path-info")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    if req.method() != Method::POST {
-        return reply::error(StatusCode::METHOD_NOT_ALLOWED, "use POST");
-    }
-    if !matches!(path.as_str(), "/requests" | "/webhook" | "/app/session") {
-        return reply::error(StatusCode::NOT_FOUND, format!("no route /zendesk{path}"));
-    }
-    let config = match config::Config::load().await {
-        Ok(config) => config,
-        Err(message) => {
-            eprintln!("{message}");
-            return reply::error(StatusCode::INTERNAL_SERVER_ERROR, message);
-        }
-    };
-    let now = reply::unix_now();
-    let headers = req.headers().clone();
-    let user = if path == "/requests" {
-        match connector::auth::end_user(&headers, &config.im.signer, now) {
-            Ok(user) => Some(user),
-            Err(response) => return response,
-        }
-    } else {
-        None
-    };
-    let body = match reply::read_body(&headers, req.into_body(), MAX_BODY).await {
-        Ok(body) => body,
+    let routes = ["/requests", "/webhook", "/app/session"];
+    let prepared = connector::bridge::prepare(
+        req,
+        "/zendesk",
+        &routes,
+        "/requests",
+        MAX_BODY,
+        config::Config::load,
+        |config: &config::Config| &config.im.signer,
+    )
+    .await;
+    let p = match prepared {
+        Ok(p) => p,
         Err(response) => return response,
     };
-    match (path.as_str(), user) {
-        ("/requests", Some(user)) => create::handle(&config, &user, &body).await,
-        ("/webhook", _) => webhook::handle(&config, &headers, &body, now).await,
-        _ => session::handle(&config, &headers, &body, now).await,
+    match (p.route.as_str(), p.user) {
+        ("/requests", Some(user)) => create::handle(&p.config, &user, &p.body).await,
+        ("/webhook", _) => webhook::handle(&p.config, &p.headers, &p.body, p.now).await,
+        _ => session::handle(&p.config, &p.headers, &p.body, p.now).await,
     }
 }

@@ -2,6 +2,7 @@
 //!
 //! - [`dispatch`]: the IM gateway's command → component table.
 //! - [`auth`] (feature `spin`): end users authenticated by their IM UserSig.
+//! - [`bridge`] (feature `spin`): the checks every ticket-bridge route shares.
 //! - [`reply`] (feature `spin`): JSON responses and errors for components.
 //! - [`outbound`] (feature `spin`): Spin's outbound HTTP as the transport of
 //!   the `tim`, Zendesk and Salesforce clients.
@@ -17,6 +18,8 @@
 
 #[cfg(feature = "spin")]
 pub mod auth;
+#[cfg(feature = "spin")]
+pub mod bridge;
 pub mod dispatch;
 #[cfg(feature = "spin")]
 pub mod im;
