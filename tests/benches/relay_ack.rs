@@ -9,14 +9,7 @@
 
 use std::time::{Duration, Instant};
 use switchboard::emulators::{Backends, EMULATOR_CALLBACK_TOKEN, EmulatorAddrs};
-use switchboard_tests::{Runner, bench_arg, config, root};
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
+use switchboard_tests::{Runner, bench_arg, config, now, root};
 
 fn main() {
     let requests = bench_arg("--requests", 200);

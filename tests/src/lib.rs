@@ -249,6 +249,36 @@ impl Stack {
     }
 }
 
+/// Current Unix time in seconds.
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+impl Runner {
+    /// POSTs an end user's JSON request to `path`, as their chat app does:
+    /// `x-im-user-id` plus, when given, `Authorization: UserSig <usersig>`.
+    pub async fn post_as_user(
+        &self,
+        path: &str,
+        user: &str,
+        usersig: Option<&str>,
+        body: &serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.url))
+            .header("x-im-user-id", user)
+            .json(body);
+        if let Some(sig) = usersig {
+            request = request.header("authorization", format!("UserSig {sig}"));
+        }
+        self.send(request).await
+    }
+}
+
 /// A `--name value` argument of a benchmark binary.
 pub fn bench_arg(name: &str, default: usize) -> usize {
     let args: Vec<String> = std::env::args().collect();

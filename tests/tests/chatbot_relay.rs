@@ -5,7 +5,7 @@ use llm_emulator::{Api, Failure};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use switchboard::emulators::{Backends, EMULATOR_CALLBACK_TOKEN};
-use switchboard_tests::{ReqwestTransport, Runner, Stack};
+use switchboard_tests::{ReqwestTransport, Runner, Stack, now};
 
 const ROBOTS: &str = r#"[
   {"id": "@RBT#helper", "providers": [{"kind": "openai", "model": "gpt-emu"}, {"kind": "anthropic", "model": "claude-emu"}],
@@ -107,13 +107,6 @@ impl World {
             .await;
         (status, answer, started.elapsed())
     }
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
 }
 
 #[tokio::test]

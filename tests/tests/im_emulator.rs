@@ -4,7 +4,7 @@
 use im_emulator::{EmulatorConfig, ImEmulator};
 use serde_json::json;
 use std::time::Duration;
-use switchboard_tests::{CallbackServer, ReqwestTransport};
+use switchboard_tests::{CallbackServer, ReqwestTransport, now};
 use tim::rest::{
     Client, CreateGroup, ImConfig, ImError, MemberAccount, Outcome, RetryPolicy, SendGroupMsg,
     SendMsg,
@@ -31,6 +31,23 @@ fn client(im: &ImEmulator, key: &str) -> Client<ReqwestTransport> {
             },
         },
     )
+}
+
+/// A REST call with a hand-made UserSig and raw body, bypassing the client.
+async fn raw_call(im: &ImEmulator, command: &str, usersig: &str, body: &str) -> serde_json::Value {
+    let url = format!(
+        "{}/v4/{command}?sdkappid=1400000000&identifier=administrator&usersig={usersig}&random=1&contenttype=json",
+        im.url()
+    );
+    reqwest::Client::new()
+        .post(url)
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 fn group(id: &str, members: &[&str]) -> CreateGroup {
@@ -64,19 +81,7 @@ async fn admin_usersig_is_checked_with_the_real_algorithm() {
     // An expired UserSig, built by hand.
     let signer = Signer::new(1400000000, &EmulatorConfig::default().secret_key);
     let expired = signer.generate("administrator", 1_000, 60);
-    let url = format!(
-        "{}/v4/group_open_http_svc/destroy_group?sdkappid=1400000000&identifier=administrator&usersig={expired}&random=1&contenttype=json",
-        im.url()
-    );
-    let answer: serde_json::Value = reqwest::Client::new()
-        .post(url)
-        .body("{}")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let answer = raw_call(&im, "group_open_http_svc/destroy_group", &expired, "{}").await;
     assert_eq!(answer["ErrorCode"], 70001);
     assert!(im.state().calls.iter().all(|(_, code)| *code != 0));
 }
@@ -169,31 +174,12 @@ async fn bad_requests_get_ims_codes() {
         now(),
         600,
     );
-    let url = format!(
-        "{}/v4/openim/sendmsg?sdkappid=1400000000&identifier=administrator&usersig={sig}&random=1&contenttype=json",
-        im.url()
-    );
-    let answer: serde_json::Value = reqwest::Client::new()
-        .post(url)
-        .body("{oops")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let answer = raw_call(&im, "openim/sendmsg", &sig, "{oops").await;
     assert_eq!(answer["ErrorCode"], 90001);
     assert!(matches!(
         c.create_robot("robot-1", None).await,
         Err(ImError::InvalidRequest(_))
     ));
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
 }
 
 #[tokio::test]

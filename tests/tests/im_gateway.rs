@@ -1,17 +1,10 @@
 //! The IM gateway (real wasm in the runner): forged, stale, wrong-app and
 //! valid webhooks; dispatch to a component; unknown commands answered OK.
 
-use switchboard_tests::{Runner, config, fixture};
+use switchboard_tests::{Runner, config, fixture, now};
 use tim::webhook::sign;
 
 const TOKEN: &str = "test-callback-token";
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
 
 fn url(runner: &Runner, app: &str, command: &str, signature: Option<(String, u64)>) -> String {
     let mut url = format!(

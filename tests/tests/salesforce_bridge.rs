@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 use switchboard::emulators::{Backends, EMULATOR_SALESFORCE_INBOUND_SECRET, EmulatorAddrs};
-use switchboard_tests::{Runner, Stack, config, root};
+use switchboard_tests::{Runner, Stack, config, now, root};
 use tim::usersig::Signer;
 
 struct World {
@@ -31,16 +31,9 @@ impl World {
     }
 
     async fn create(&self, user: &str, usersig: Option<&str>, body: &Value) -> (u16, Value) {
-        let mut request = self
-            .runner
-            .client
-            .post(format!("{}/salesforce/requests", self.runner.url))
-            .header("x-im-user-id", user)
-            .json(body);
-        if let Some(sig) = usersig {
-            request = request.header("authorization", format!("UserSig {sig}"));
-        }
-        self.runner.send(request).await
+        self.runner
+            .post_as_user("/salesforce/requests", user, usersig, body)
+            .await
     }
 
     /// POSTs `body` to an Apex route, signed with `secret` at `timestamp`.
@@ -84,13 +77,6 @@ impl World {
             body["group_id"].as_str().unwrap().to_string(),
         )
     }
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
 }
 
 fn signer() -> Signer {

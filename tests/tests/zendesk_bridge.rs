@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use switchboard::emulators::{Backends, EMULATOR_APP_AUDIENCE, EMULATOR_APP_SECRET};
-use switchboard_tests::{Runner, Stack};
+use switchboard_tests::{Runner, Stack, now};
 use tim::usersig::Signer;
 use zendesk::webhook::{format_timestamp, sign};
 
@@ -28,16 +28,9 @@ impl World {
     }
 
     async fn create(&self, user: &str, usersig: Option<&str>, body: &Value) -> (u16, Value) {
-        let mut request = self
-            .runner
-            .client
-            .post(format!("{}/zendesk/requests", self.runner.url))
-            .header("x-im-user-id", user)
-            .json(body);
-        if let Some(sig) = usersig {
-            request = request.header("authorization", format!("UserSig {sig}"));
-        }
-        self.runner.send(request).await
+        self.runner
+            .post_as_user("/zendesk/requests", user, usersig, body)
+            .await
     }
 
     async fn webhook(&self, headers: &[(&str, String)], body: &str) -> (u16, Value) {
@@ -80,13 +73,6 @@ fn signer() -> Signer {
         1400000000,
         &im_emulator::EmulatorConfig::default().secret_key,
     )
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
 }
 
 fn request(key: &str) -> Value {
