@@ -63,6 +63,10 @@ pub const DEMO_ACCOUNTS: [&str; 2] = ["alice", "bob"];
 /// The robot the IM emulator knows from the start (the default `chatbot_robots`).
 pub const DEMO_ROBOT: &str = "@RBT#assistant";
 
+/// The moderation admin token `switchboard up` uses when the IM emulator
+/// runs and none is set (local development only: it is public).
+pub const EMULATOR_MODERATION_ADMIN_TOKEN: &str = "switchboard-local-moderation-admin";
+
 /// The callback token the IM emulator signs webhooks with.
 pub const EMULATOR_CALLBACK_TOKEN: &str = "switchboard-emulator-callback-token";
 
@@ -133,6 +137,14 @@ impl Backends {
                     ));
                 }
             }
+            if config.variables.value("moderation_api_url").is_none() {
+                values.push(("moderation_api_url".into(), llm.url()));
+                values.push(("moderation_api_path".into(), "/v1".into()));
+                values.push((
+                    "moderation_api_key".into(),
+                    llm_emulator::API_KEY.to_string(),
+                ));
+            }
             let values: Vec<(&str, String)> = values
                 .iter()
                 .map(|(k, v)| (k.as_str(), v.clone()))
@@ -161,6 +173,10 @@ impl Backends {
             ("im_admin", emulator_config.admins[0].clone()),
             ("im_callback_token", EMULATOR_CALLBACK_TOKEN.to_string()),
             ("im_base_url", im.url()),
+            (
+                "moderation_admin_token",
+                EMULATOR_MODERATION_ADMIN_TOKEN.to_string(),
+            ),
         ];
         fill(config, declared, &values);
         Ok(im)
@@ -195,6 +211,9 @@ impl Backends {
                 "  ask the robot as alice: curl -s -X POST {}/emulator/c2c -H 'content-type: application/json' -d '{{\"From_Account\":\"alice\",\"To_Account\":\"@RBT#assistant\",\"MsgBody\":[{{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{{\"Text\":\"hello\"}}}}]}}'",
                 im.url()
             ));
+            lines.push(format!(
+                "  moderation admin token (local only): {EMULATOR_MODERATION_ADMIN_TOKEN}"
+            ));
         }
         if let Some(zendesk) = &self.zendesk {
             lines.push(format!(
@@ -206,7 +225,7 @@ impl Backends {
         }
         if let Some(llm) = &self.llm {
             lines.push(format!(
-                "LLM emulator (OpenAI-compatible, Anthropic, MiniMax): {} — deterministic answers",
+                "LLM emulator (OpenAI-compatible, Anthropic, MiniMax, OpenAI moderations): {} — deterministic answers",
                 llm.url()
             ));
         }

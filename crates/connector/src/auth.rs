@@ -1,4 +1,6 @@
-//! Authenticating an end user's chat app by the user's own IM UserSig:
+//! Authenticating callers.
+//!
+//! End users' chat apps present the user's own IM UserSig:
 //! `Authorization: UserSig <usersig>` plus `X-IM-User-Id: <user id>`. The
 //! UserSig is verified locally with the app's secret key, so the user id a
 //! handler acts for is the one the credential was issued to — nobody can act
@@ -6,6 +8,7 @@
 
 use crate::reply::{self, JsonResponse};
 use spin_sdk::http::{HeaderMap, StatusCode};
+use subtle::ConstantTimeEq;
 use tim::usersig::Signer;
 
 /// Header naming the user the UserSig is for.
@@ -31,4 +34,35 @@ pub fn end_user(headers: &HeaderMap, signer: &Signer, now: u64) -> Result<String
         .verify(user, usersig, now)
         .map(|claims| claims.identifier)
         .map_err(|e| unauthorized(e.to_string()))
+}
+
+/// Checks `Authorization: Bearer <token>` against `expected` in constant
+/// time (operators' admin endpoints). An empty `expected` means the
+/// endpoint is switched off: 503 naming `variable`, never an open door.
+pub fn bearer(headers: &HeaderMap, expected: &str, variable: &str) -> Result<(), JsonResponse> {
+    if expected.is_empty() {
+        return Err(reply::error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("this endpoint is off until `{variable}` is set"),
+        ));
+    }
+    let presented = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or_else(|| {
+            reply::error(
+                StatusCode::UNAUTHORIZED,
+                "missing `Authorization: Bearer <token>` header",
+            )
+        })?;
+    if bool::from(presented.as_bytes().ct_eq(expected.as_bytes())) {
+        Ok(())
+    } else {
+        Err(reply::error(
+            StatusCode::UNAUTHORIZED,
+            format!("the bearer token does not match `{variable}`"),
+        ))
+    }
 }

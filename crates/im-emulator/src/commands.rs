@@ -788,3 +788,31 @@ pub(crate) async fn client_send_group(
     )
     .await
 }
+
+/// An end user creates a group from the SDK: `Group.CallbackBeforeCreateGroup`
+/// runs first, and a non-zero `ErrorCode` refuses the creation (10016), as
+/// IM does.
+pub(crate) async fn client_create_group(
+    shared: &Arc<Shared>,
+    owner: &str,
+    group_id: Option<&str>,
+    name: &str,
+    group_type: &str,
+) -> Value {
+    let event = json!({
+        "Operator_Account": owner, "Owner_Account": owner, "Type": group_type,
+        "Name": name, "CreateGroupNum": 0, "MemberList": [{"Member_Account": owner}],
+        "EventTime": (now() * 1000).to_string(),
+    });
+    match webhooks::before_send(shared, "Group.CallbackBeforeCreateGroup", event, "Web").await {
+        Verdict::Deliver(_) => {}
+        Verdict::Drop | Verdict::Reject(..) => {
+            return fail(10016, "the app backend refused the group in its callback");
+        }
+    }
+    let mut request = json!({ "Owner_Account": owner, "Type": group_type, "Name": name });
+    if let Some(id) = group_id {
+        request["GroupId"] = json!(id);
+    }
+    create_group(shared, owner, &request)
+}

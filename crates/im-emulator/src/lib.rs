@@ -9,7 +9,8 @@
 //!   replace, after-send callbacks, `Bot.OnC2CMessage`, `Bot.OnGroupMessage`),
 //!   signed with `Sign`/`RequestTime` when a token is set.
 //! - Control: `POST /emulator/c2c` and `POST /emulator/group` send as an end
-//!   user would from the SDK; `GET /emulator/state` returns the whole state.
+//!   user would from the SDK, `POST /emulator/create_group` creates a group
+//!   as a user (running `Group.CallbackBeforeCreateGroup`); `GET /emulator/state` returns the whole state.
 
 mod commands;
 mod state;
@@ -172,6 +173,18 @@ impl ImEmulator {
     ) -> Value {
         commands::client_send_group(&self.shared, from, group_id, body, at).await
     }
+
+    /// An end user creates a group from the SDK (with the before-create
+    /// callback); returns IM's answer envelope (with `GroupId`).
+    pub async fn user_create_group(
+        &self,
+        owner: &str,
+        group_id: Option<&str>,
+        name: &str,
+        group_type: &str,
+    ) -> Value {
+        commands::client_create_group(&self.shared, owner, group_id, name, group_type).await
+    }
 }
 
 async fn route(
@@ -229,6 +242,23 @@ async fn route(
                     .unwrap_or_default();
                 commands::client_send_group(&shared, &from, &group, msg_body, at).await
             };
+            json_response(StatusCode::OK, answer)
+        }
+        ("POST", "/emulator/create_group") => {
+            let Ok(input) = serde_json::from_slice::<Value>(&body) else {
+                return json_response(
+                    StatusCode::BAD_REQUEST,
+                    json!({ "error": "body must be JSON" }),
+                );
+            };
+            let answer = commands::client_create_group(
+                &shared,
+                input["Owner_Account"].as_str().unwrap_or(""),
+                input["GroupId"].as_str(),
+                input["Name"].as_str().unwrap_or(""),
+                input["Type"].as_str().unwrap_or("Public"),
+            )
+            .await;
             json_response(StatusCode::OK, answer)
         }
         _ => json_response(

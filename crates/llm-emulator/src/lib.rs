@@ -6,7 +6,10 @@
 //! `"<model> (turn <n>): <last user message>"`, where `n` counts the user
 //! messages sent — so a test sees whether conversation memory was carried.
 //! A last message `LONG:<n>` is answered with `n` characters of numbered
-//! sentences. Latency, 429 with `retry-after`, quota errors and 5xx can be
+//! sentences. `POST /v1/moderations` (OpenAI) flags an input — text, or
+//! an image URL — that contains `unsafe-<category>` (`unsafe-sexual`,
+//! `unsafe-violence`, …) with score 0.97 for that category; everything else
+//! scores 0.001. Latency, 429 with `retry-after`, quota errors and 5xx can be
 //! injected per provider; every request is recorded.
 
 use bytes::Bytes;
@@ -33,6 +36,8 @@ pub enum Api {
     Anthropic,
     /// MiniMax chatcompletion_v2.
     MiniMax,
+    /// OpenAI `POST /v1/moderations`.
+    Moderation,
 }
 
 /// A failure to inject.
@@ -85,6 +90,7 @@ impl Recorded {
 struct Knobs {
     failures: HashMap<Api, VecDeque<Failure>>,
     latency: Duration,
+    moderation_latency: Duration,
     chunk_delay: Duration,
 }
 
@@ -134,6 +140,11 @@ impl LlmEmulator {
     }
 
     /// The next request to `api` fails this way (queued).
+    /// Delay before every moderation answer (chat latency is separate).
+    pub fn set_moderation_latency(&self, latency: Duration) {
+        self.shared.knobs.lock().unwrap().moderation_latency = latency;
+    }
+
     pub fn fail_next(&self, api: Api, failure: Failure) {
         self.shared
             .knobs
@@ -208,6 +219,7 @@ async fn route(shared: &Shared, request: Request<hyper::body::Incoming>) -> Resp
         "/v1/chat/completions" | "/chat/completions" => Api::OpenAi,
         "/v1/messages" => Api::Anthropic,
         "/v1/text/chatcompletion_v2" => Api::MiniMax,
+        "/v1/moderations" | "/moderations" => Api::Moderation,
         _ => {
             return full(
                 404,
@@ -239,7 +251,12 @@ async fn route(shared: &Shared, request: Request<hyper::body::Incoming>) -> Resp
     let (latency, failure, chunk_delay) = {
         let mut knobs = shared.knobs.lock().unwrap();
         let failure = knobs.failures.get_mut(&api).and_then(VecDeque::pop_front);
-        (knobs.latency, failure, knobs.chunk_delay)
+        let latency = if api == Api::Moderation {
+            knobs.moderation_latency
+        } else {
+            knobs.latency
+        };
+        (latency, failure, knobs.chunk_delay)
     };
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
@@ -313,6 +330,7 @@ fn respond(
         }
         _ => {}
     }
+
     if api == Api::Anthropic && body["max_tokens"].as_u64().is_none() {
         return full(
             400,
@@ -322,6 +340,7 @@ fn respond(
     }
     let text = answer_for(model, body);
     match api {
+        Api::Moderation => full(200, &[], moderation(model, &body["input"])),
         Api::OpenAi if body["stream"] == true => stream(model, text, chunk_delay),
         Api::OpenAi => full(
             200,
@@ -381,3 +400,60 @@ fn stream(model: &str, text: String, delay: Duration) -> Response<Body> {
 }
 
 use futures::StreamExt as _;
+
+/// Every category `omni-moderation-latest` reports.
+const MODERATION_CATEGORIES: &[&str] = &[
+    "harassment",
+    "harassment/threatening",
+    "hate",
+    "hate/threatening",
+    "illicit",
+    "illicit/violent",
+    "self-harm",
+    "self-harm/instructions",
+    "self-harm/intent",
+    "sexual",
+    "sexual/minors",
+    "violence",
+    "violence/graphic",
+];
+
+/// A moderation answer: one result per input for strings and string
+/// arrays, one result for a multi-modal input array (as OpenAI does).
+fn moderation(model: &str, input: &Value) -> Value {
+    let groups: Vec<Vec<String>> = match input {
+        Value::String(text) => vec![vec![text.clone()]],
+        Value::Array(items) if items.iter().all(Value::is_string) => items
+            .iter()
+            .map(|i| vec![i.as_str().unwrap_or("").to_string()])
+            .collect(),
+        Value::Array(items) => vec![
+            items
+                .iter()
+                .map(|i| match i["type"].as_str() {
+                    Some("image_url") => i["image_url"]["url"].as_str().unwrap_or("").to_string(),
+                    _ => i["text"].as_str().unwrap_or("").to_string(),
+                })
+                .collect(),
+        ],
+        _ => vec![],
+    };
+    let results: Vec<Value> = groups
+        .iter()
+        .map(|parts| {
+            let mut categories = serde_json::Map::new();
+            let mut scores = serde_json::Map::new();
+            let mut flagged = false;
+            for category in MODERATION_CATEGORIES {
+                let hit = parts
+                    .iter()
+                    .any(|p| p.contains(&format!("unsafe-{category}")));
+                flagged |= hit;
+                categories.insert(category.to_string(), json!(hit));
+                scores.insert(category.to_string(), json!(if hit { 0.97 } else { 0.001 }));
+            }
+            json!({ "flagged": flagged, "categories": categories, "category_scores": scores })
+        })
+        .collect();
+    json!({ "id": "modr-emulator", "model": model, "results": results })
+}

@@ -15,6 +15,7 @@
 //! billing) never is. [`complete_with_fallback`] walks an ordered provider
 //! list.
 
+pub mod moderations;
 mod providers;
 
 pub use providers::{ProviderKind, parse_sse_text};

@@ -9,6 +9,7 @@
 //! # source: written for Switchboard (CC0)
 //! shit
 //! !shitake
+//! re:https?://\S+
 //! ```
 //!
 //! - `category` (required before the first term), `severity` (0–255,
@@ -17,6 +18,8 @@
 //!   terms), `source` (attribution, kept for the record).
 //! - A header line may appear again later to change the values for the
 //!   terms after it.
+//! - `re:pattern` is a regular-expression rule (Rust `regex` syntax) with
+//!   the same metadata, for URLs, e-mail addresses, phone numbers.
 //! - `!term` is an allowlist entry; blank lines and `#` lines without a
 //!   known key are ignored.
 
@@ -79,16 +82,9 @@ pub fn parse(text: &str, into: &mut Parsed) -> Result<(), LexiconError> {
                         .map_err(|_| error(format!("severity `{value}` is not 0–255")))?
                 }
                 "action" => {
-                    action = match value {
-                        "mask" => Action::Mask,
-                        "reject" => Action::Reject,
-                        "drop" => Action::Drop,
-                        other => {
-                            return Err(error(format!(
-                                "action `{other}`: use mask, reject or drop"
-                            )));
-                        }
-                    }
+                    action = Action::from_name(value).ok_or_else(|| {
+                        error(format!("action `{value}`: use mask, reject or drop"))
+                    })?
                 }
                 "whole_word" => {
                     whole_word = match value {
@@ -111,12 +107,20 @@ pub fn parse(text: &str, into: &mut Parsed) -> Result<(), LexiconError> {
         let category = category
             .clone()
             .ok_or_else(|| error("a term before any `# category:` line".into()))?;
+        let (text, regex) = match line.strip_prefix("re:") {
+            Some(pattern) => (pattern.trim(), true),
+            None => (line, false),
+        };
+        if regex && let Err(e) = regex::Regex::new(text) {
+            return Err(error(format!("regular expression: {e}")));
+        }
         into.terms.push(Term {
-            text: line.to_string(),
+            text: text.to_string(),
             category,
             severity,
             action,
             whole_word,
+            regex,
         });
     }
     Ok(())
@@ -162,5 +166,11 @@ mod tests {
             2
         );
         assert!(parse("# category: x\n# severity: 300\n", &mut parsed).is_err());
+        let bad_regex = parse("# category: x\nok\nre:(unclosed\n", &mut parsed).unwrap_err();
+        assert_eq!(bad_regex.line, 3);
+        assert!(
+            bad_regex.message.contains("regular expression"),
+            "{bad_regex}"
+        );
     }
 }

@@ -9,7 +9,8 @@
 //! let lexicon = Lexicon::new(
 //!     vec![Term::new("shit", "profanity", 2)],
 //!     vec!["shitake".to_string()],
-//! );
+//! )
+//! .unwrap();
 //! let text = "what the s.h.i.t, i love shitake";
 //! let hits = lexicon.scan(text);
 //! assert_eq!(hits.len(), 1);
@@ -19,26 +20,59 @@
 
 pub mod lexicon_file;
 pub mod normalize;
+pub mod overlay;
+#[cfg(feature = "synthetic")]
+pub mod synthetic;
+mod wire;
 
 pub use normalize::{Normalized, Options};
+pub use wire::WireError;
+
+use daachorse::{CharwiseDoubleArrayAhoCorasick, CharwiseDoubleArrayAhoCorasickBuilder, MatchKind};
+use std::ops::Range;
 
 /// What a match calls for (the moderator maps it to IM's answer).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// Ordered by strength: when a message has several hits, the strongest
+/// action wins (a refusal tells the sender, so it beats a silent drop).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Action {
     /// Deliver with the match masked.
     Mask,
-    /// Refuse the message; the sender is told.
-    Reject,
     /// Drop the message silently; the sender believes it was sent.
     Drop,
+    /// Refuse the message; the sender is told.
+    Reject,
 }
 
-use daachorse::{CharwiseDoubleArrayAhoCorasick, CharwiseDoubleArrayAhoCorasickBuilder, MatchKind};
+impl Action {
+    /// The name used in lexicon files and configuration.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Mask => "mask",
+            Action::Drop => "drop",
+            Action::Reject => "reject",
+        }
+    }
 
-/// A sensitive term.
+    /// Reads `mask`, `drop` or `reject`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "mask" => Some(Action::Mask),
+            "drop" => Some(Action::Drop),
+            "reject" => Some(Action::Reject),
+            _ => None,
+        }
+    }
+}
+
+/// A sensitive term, or a regular-expression rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Term {
-    /// The term as written in the lexicon.
+    /// The term as written in the lexicon (a pattern when `regex` is set).
     pub text: String,
     /// Category (`profanity`, `spam`, …), for per-category actions.
     pub category: String,
@@ -48,10 +82,15 @@ pub struct Term {
     pub action: Action,
     /// Match only as a whole word (Latin-script terms).
     pub whole_word: bool,
+    /// `text` is a regular expression (URLs, e-mail addresses, phone
+    /// numbers), matched against the text with only width, case, format
+    /// characters and numerals normalized — separators stay, since they
+    /// are what such patterns are made of.
+    pub regex: bool,
 }
 
 impl Term {
-    /// A term matched anywhere.
+    /// A term matched anywhere, masked.
     pub fn new(text: &str, category: &str, severity: u8) -> Self {
         Self {
             text: text.to_string(),
@@ -59,6 +98,7 @@ impl Term {
             severity,
             action: Action::Mask,
             whole_word: false,
+            regex: false,
         }
     }
 }
@@ -67,8 +107,11 @@ impl Term {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hit {
     /// Byte range in the original text.
-    pub span: std::ops::Range<usize>,
-    /// Index of the term in the lexicon.
+    pub span: Range<usize>,
+    /// Which lexicon matched: 0 for the one scanned, 1 for the overlay
+    /// passed to [`Lexicon::scan_with`].
+    pub layer: usize,
+    /// Index of the term in that lexicon (a stable rule id for logs).
     pub term: usize,
     /// Its category.
     pub category: String,
@@ -78,30 +121,74 @@ pub struct Hit {
     pub action: Action,
 }
 
-/// Terms and allowlist entries compiled into one automaton.
+/// A lexicon that cannot be compiled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildError {
+    /// The offending term.
+    pub term: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl std::fmt::Display for BuildError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "rule `{}`: {}", self.term, self.message)
+    }
+}
+
+impl std::error::Error for BuildError {}
+
+/// Terms, rules and allowlist entries compiled into one automaton.
+///
+/// Build it once (at compile time for the shipped lexicons, see
+/// [`Lexicon::to_bytes`]) and scan many texts; it is immutable and can be
+/// shared between callers.
 pub struct Lexicon {
     terms: Vec<Term>,
     options: Options,
-    /// Values: term index, or `u32::MAX - i` for allowlist entry `i`.
+    allow_count: u32,
+    /// Values: term index, or `ALLOW + i` for allowlist entry `i`.
     automaton: Option<CharwiseDoubleArrayAhoCorasick<u32>>,
+    regexes: Vec<(usize, regex::Regex)>,
 }
 
 const ALLOW: u32 = u32::MAX / 2;
 
+impl std::fmt::Debug for Lexicon {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lexicon")
+            .field("terms", &self.terms.len())
+            .field("allow", &self.allow_count)
+            .field("regexes", &self.regexes.len())
+            .field("options", &self.options)
+            .finish()
+    }
+}
+
 impl Lexicon {
     /// Compiles terms and allowlist entries with the default normalization.
-    pub fn new(terms: Vec<Term>, allow: Vec<String>) -> Self {
+    pub fn new(terms: Vec<Term>, allow: Vec<String>) -> Result<Self, BuildError> {
         Self::with_options(terms, allow, Options::default())
     }
 
     /// Compiles with explicit normalization options (applied to terms and
     /// text alike, so they always meet in the same form).
-    pub fn with_options(terms: Vec<Term>, allow: Vec<String>, options: Options) -> Self {
+    pub fn with_options(
+        terms: Vec<Term>,
+        allow: Vec<String>,
+        options: Options,
+    ) -> Result<Self, BuildError> {
         let mut patterns: Vec<(String, u32)> = Vec::new();
         let mut seen = std::collections::HashSet::new();
-        for (i, term) in terms.iter().enumerate() {
+        for (i, term) in terms.iter().enumerate().filter(|(_, t)| !t.regex) {
             let normalized = normalize::normalize(&term.text, &options).text;
-            if !normalized.is_empty() && seen.insert(normalized.clone()) {
+            if normalized.is_empty() {
+                return Err(BuildError {
+                    term: term.text.clone(),
+                    message: "nothing left after normalization".into(),
+                });
+            }
+            if seen.insert(normalized.clone()) {
                 patterns.push((normalized, i as u32));
             }
         }
@@ -111,74 +198,99 @@ impl Lexicon {
                 patterns.push((normalized, ALLOW + i as u32));
             }
         }
-        let automaton = (!patterns.is_empty()).then(|| {
-            CharwiseDoubleArrayAhoCorasickBuilder::new()
-                .match_kind(MatchKind::Standard)
-                .build_with_values(patterns)
-                .expect("distinct, non-empty patterns always build")
-        });
-        Self {
+        let automaton = build_automaton(patterns)?;
+        let regexes = compile_regexes(&terms)?;
+        Ok(Self {
+            allow_count: allow.len() as u32,
             terms,
             options,
             automaton,
-        }
+            regexes,
+        })
     }
 
-    /// The terms.
+    /// The terms and rules, in rule-id order.
     pub fn terms(&self) -> &[Term] {
         &self.terms
+    }
+
+    /// The normalization this lexicon was compiled with.
+    pub fn options(&self) -> &Options {
+        &self.options
     }
 
     /// Every non-overlapping hit in `text`, in order. An allowlist entry
     /// overlapping a hit suppresses it (`shitake` is not `shit`); among
     /// overlapping hits the longer, then the more severe, wins.
     pub fn scan(&self, text: &str) -> Vec<Hit> {
-        let Some(automaton) = &self.automaton else {
-            return Vec::new();
-        };
-        let normalized = normalize::normalize(text, &self.options);
-        let mut allowed: Vec<std::ops::Range<usize>> = Vec::new();
-        let mut candidates: Vec<(std::ops::Range<usize>, u32)> = Vec::new();
-        for m in automaton.find_overlapping_iter(&normalized.text) {
-            if m.value() >= ALLOW {
-                allowed.push(m.start()..m.end());
-            } else {
-                candidates.push((m.start()..m.end(), m.value()));
+        self.scan_with(None, text)
+    }
+
+    /// Like [`scan`](Self::scan), with a second lexicon layered on top
+    /// (terms and allowlist entries added at run time). Both layers'
+    /// allowlists apply to both layers' hits. The overlay should be
+    /// compiled with the same [`Options`]; the text is normalized once,
+    /// with this lexicon's.
+    pub fn scan_with(&self, overlay: Option<&Lexicon>, text: &str) -> Vec<Hit> {
+        let layers: Vec<&Lexicon> = std::iter::once(self).chain(overlay).collect();
+        let mut allowed: Vec<Range<usize>> = Vec::new();
+        let mut candidates: Vec<(Range<usize>, usize, usize)> = Vec::new();
+        if layers.iter().any(|l| l.automaton.is_some()) {
+            let normalized = normalize::normalize(text, &self.options);
+            for (layer, lexicon) in layers.iter().enumerate() {
+                let Some(automaton) = &lexicon.automaton else {
+                    continue;
+                };
+                for m in automaton.find_overlapping_iter(&normalized.text) {
+                    let Some(span) = normalized.original_span(m.start(), m.end()) else {
+                        continue;
+                    };
+                    if m.value() >= ALLOW {
+                        allowed.push(span);
+                    } else {
+                        candidates.push((span, layer, m.value() as usize));
+                    }
+                }
             }
         }
-        candidates.retain(|(range, _)| {
-            !allowed
-                .iter()
-                .any(|a| a.start < range.end && range.start < a.end)
-        });
-        candidates.sort_by(|(a, ta), (b, tb)| {
+        if layers.iter().any(|l| !l.regexes.is_empty()) {
+            let light = normalize::normalize(text, &self.options.for_patterns());
+            for (layer, lexicon) in layers.iter().enumerate() {
+                for (term, regex) in &lexicon.regexes {
+                    for m in regex.find_iter(&light.text) {
+                        if let Some(span) = light.original_span(m.start(), m.end()) {
+                            candidates.push((span, layer, *term));
+                        }
+                    }
+                }
+            }
+        }
+        if candidates.is_empty() {
+            return Vec::new();
+        }
+        candidates.retain(|(span, _, _)| !allowed.iter().any(|a| overlaps(a, span)));
+        let term = |layer: usize, index: usize| &layers[layer].terms[index];
+        candidates.sort_by(|(a, la, ta), (b, lb, tb)| {
             (b.end - b.start)
                 .cmp(&(a.end - a.start))
-                .then(
-                    self.terms[*tb as usize]
-                        .severity
-                        .cmp(&self.terms[*ta as usize].severity),
-                )
+                .then(term(*lb, *tb).severity.cmp(&term(*la, *ta).severity))
                 .then(a.start.cmp(&b.start))
         });
         let mut chosen: Vec<Hit> = Vec::new();
-        for (range, term) in candidates {
-            let Some(span) = normalized.original_span(range.start, range.end) else {
-                continue;
-            };
-            if chosen
-                .iter()
-                .any(|h| h.span.start < span.end && span.start < h.span.end)
-            {
+        for (span, layer, index) in candidates {
+            if chosen.iter().any(|h| overlaps(&h.span, &span)) {
                 continue;
             }
-            let t = &self.terms[term as usize];
-            if t.whole_word && !whole_word(text, &span) {
+            let t = term(layer, index);
+            if (t.whole_word || (!t.regex && bridges_a_gap(text, &span)))
+                && !whole_word(text, &span)
+            {
                 continue;
             }
             chosen.push(Hit {
                 span,
-                term: term as usize,
+                layer,
+                term: index,
                 category: t.category.clone(),
                 severity: t.severity,
                 action: t.action,
@@ -189,11 +301,63 @@ impl Lexicon {
     }
 }
 
+fn build_automaton(
+    patterns: Vec<(String, u32)>,
+) -> Result<Option<CharwiseDoubleArrayAhoCorasick<u32>>, BuildError> {
+    if patterns.is_empty() {
+        return Ok(None);
+    }
+    CharwiseDoubleArrayAhoCorasickBuilder::new()
+        .match_kind(MatchKind::Standard)
+        .build_with_values(patterns)
+        .map(Some)
+        .map_err(|e| BuildError {
+            term: String::new(),
+            message: format!("the automaton cannot be built: {e}"),
+        })
+}
+
+fn compile_regexes(terms: &[Term]) -> Result<Vec<(usize, regex::Regex)>, BuildError> {
+    terms
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.regex)
+        .map(|(i, t)| {
+            regex::Regex::new(&t.text)
+                .map(|r| (i, r))
+                .map_err(|e| BuildError {
+                    term: t.text.clone(),
+                    message: e.to_string(),
+                })
+        })
+        .collect()
+}
+
+fn overlaps(a: &Range<usize>, b: &Range<usize>) -> bool {
+    a.start < b.end && b.start < a.end
+}
+
+/// Whether a match was made by skipping a visible separator (`s h i t`,
+/// `f.u.c.k`). Such a match must also stand as a word on its own, or
+/// ordinary text would match across word boundaries (`this hit`).
+fn bridges_a_gap(text: &str, span: &Range<usize>) -> bool {
+    text[span.clone()]
+        .chars()
+        .any(normalize::is_visible_separator)
+}
+
 /// Whether `span` of `text` is not glued to letters or digits on either side.
-fn whole_word(text: &str, span: &std::ops::Range<usize>) -> bool {
+fn whole_word(text: &str, span: &Range<usize>) -> bool {
+    // Only Latin letters and digits glue: Chinese has no spaces between
+    // words, so a CJK neighbour says nothing about word boundaries.
+    let glued = |c: char| c.is_alphanumeric() && !is_cjk(c);
     let before = text[..span.start].chars().next_back();
     let after = text[span.end..].chars().next();
-    !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+    !before.is_some_and(glued) && !after.is_some_and(glued)
+}
+
+fn is_cjk(c: char) -> bool {
+    matches!(c, '\u{2E80}'..='\u{9FFF}' | '\u{AC00}'..='\u{D7AF}' | '\u{F900}'..='\u{FAFF}' | '\u{20000}'..='\u{3134F}')
 }
 
 /// `text` with every hit replaced by `*`, one per character; everything
@@ -233,6 +397,7 @@ mod tests {
             ],
             vec!["shitake".into()],
         )
+        .unwrap()
     }
 
     #[test]
@@ -250,6 +415,27 @@ mod tests {
             assert_eq!(hits.len(), 1, "{text}: {hits:?}");
             assert_eq!(&text[hits[0].span.clone()], found);
         }
+    }
+
+    #[test]
+    fn separators_do_not_join_ordinary_words() {
+        let l = lexicon();
+        assert!(l.scan("this hit song").is_empty(), "s hit across words");
+        assert!(l.scan("a classic ass").len() == 1);
+        assert_eq!(l.scan("你是傻@逼吗").len(), 1, "CJK neighbours do not glue");
+        assert_eq!(l.scan("so s.h.i.t!").len(), 1);
+    }
+
+    #[test]
+    fn regex_rules_and_action_order() {
+        let mut url = Term::new(r"https?://\S+", "contact", 1);
+        url.regex = true;
+        let l = Lexicon::new(vec![url], vec!["https://example.com".into()]).unwrap();
+        let text = "see ＨＴＴＰＳ://evil.test/x and https://example.com";
+        let hits = l.scan(text);
+        assert_eq!(hits.len(), 1, "{hits:?}");
+        assert_eq!(&text[hits[0].span.clone()], "ＨＴＴＰＳ://evil.test/x");
+        assert!(Action::Reject > Action::Drop && Action::Drop > Action::Mask);
     }
 
     #[test]

@@ -50,6 +50,57 @@ impl Default for Options {
     }
 }
 
+impl Options {
+    /// The subset used for regular-expression rules: width, case, format
+    /// characters and numerals, but separators, repeats and leetspeak kept
+    /// (`.`, `@` and digits are what URLs, addresses and numbers are made
+    /// of) and no script conversion.
+    pub fn for_patterns(&self) -> Self {
+        Self {
+            traditional_to_simplified: false,
+            confusables: false,
+            leetspeak: false,
+            skip_separators: false,
+            collapse_repeats: false,
+            ..*self
+        }
+    }
+
+    /// The switches as bits, in field order (for the compiled form).
+    pub(crate) fn bits(&self) -> u16 {
+        [
+            self.traditional_to_simplified,
+            self.compatibility,
+            self.case_fold,
+            self.confusables,
+            self.numerals,
+            self.leetspeak,
+            self.strip_format,
+            self.skip_separators,
+            self.collapse_repeats,
+        ]
+        .iter()
+        .enumerate()
+        .fold(0, |bits, (i, on)| bits | (u16::from(*on) << i))
+    }
+
+    /// The inverse of [`bits`](Self::bits).
+    pub(crate) fn from_bits(bits: u16) -> Self {
+        let on = |i: u16| bits & (1 << i) != 0;
+        Self {
+            traditional_to_simplified: on(0),
+            compatibility: on(1),
+            case_fold: on(2),
+            confusables: on(3),
+            numerals: on(4),
+            leetspeak: on(5),
+            strip_format: on(6),
+            skip_separators: on(7),
+            collapse_repeats: on(8),
+        }
+    }
+}
+
 /// Normalized text with its map back to the original.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Normalized {
@@ -138,6 +189,13 @@ fn leet(c: char) -> char {
     }
 }
 
+/// A character a reader sees as a gap between letters: whitespace, or
+/// punctuation and symbols that are not leetspeak letters. Zero-width
+/// characters are not: they are invisible, an evasion rather than a gap.
+pub(crate) fn is_visible_separator(c: char) -> bool {
+    c.is_whitespace() || (!c.is_alphanumeric() && !is_format(c) && leet(c) == c)
+}
+
 /// Zero-width and format characters (Unicode category Cf, the common ones).
 fn is_format(c: char) -> bool {
     matches!(c, '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
@@ -222,8 +280,10 @@ pub fn normalize(text: &str, options: &Options) -> Normalized {
                 origin.push((out.len(), span.clone()));
                 out.push(c);
             };
-        if options.compatibility {
-            for c in converted.to_string().nfkc() {
+        // ASCII is its own compatibility form; skipping the decomposer for it
+        // keeps Latin text fast.
+        if options.compatibility && !converted.is_ascii() {
+            for c in std::iter::once(converted).nfkc() {
                 push(c, &mut out, &mut origin);
             }
         } else {

@@ -1,0 +1,237 @@
+//! Sensitive-content moderator, reached from the IM gateway (private route:
+//! the gateway has verified the webhook).
+//!
+//! - `Group.CallbackBeforeSendMsg`, `C2C.CallbackBeforeSendMsg`: text (and,
+//!   by policy, custom elements) against the lexicons → allow, mask (a
+//!   replacement `MsgBody`), drop silently (`ErrorCode 2`) or reject
+//!   (`ErrorCode 1` or a custom code); optionally the external service too,
+//!   within a time budget, failing open or closed.
+//! - `Group.CallbackBeforeCreateGroup`: the group name; a match refuses it.
+//! - `Group.CallbackAfterSendMsg`, `C2C.CallbackAfterSendMsg`: images and
+//!   video thumbnails go to the external service after the answer; flagged
+//!   messages are recalled.
+//!
+//! Every non-allow decision is one JSON line on stdout: message key,
+//! category, outcome, rule id — the matched text only if the policy asks.
+
+mod lexicon;
+mod media;
+mod policy;
+mod screen;
+
+use connector::outbound::SpinHttp;
+use connector::reply::{self, JsonResponse};
+use llm::moderations::{self, Input};
+use policy::{Config, Outcome, TextCheck};
+use screen::{Finding, Layers, Verdict};
+use spin_sdk::http::{Request, StatusCode};
+use spin_sdk::http_service;
+use std::time::Duration;
+use tim::events::{Answer, Event, Scope};
+use tim::message::{MsgElement, joined_text};
+
+/// IM bodies are at most a 12 KB message plus envelope.
+const MAX_BODY: usize = 256 * 1024;
+
+#[http_service]
+async fn moderate(req: Request) -> JsonResponse {
+    let query = req.uri().query().unwrap_or("").to_string();
+    let command = match tim::webhook::WebhookQuery::parse(&query) {
+        Ok(q) => q.callback_command,
+        Err(e) => return reply::bad_field("CallbackCommand", e.to_string()),
+    };
+    let (parts, body) = req.into_parts();
+    let body = match reply::read_body(&parts.headers, body, MAX_BODY).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let event = match Event::parse(&command, &body) {
+        Ok(event) => event,
+        Err(e) => return reply::bad_field("body", format!("not a {command} body: {e}")),
+    };
+    let config = match Config::load().await {
+        Ok(config) => config,
+        Err(message) => {
+            eprintln!("moderator: configuration: {message}");
+            return reply::error(StatusCode::INTERNAL_SERVER_ERROR, message);
+        }
+    };
+    let overlay = match lexicon::overlay().await {
+        Ok(overlay) => overlay,
+        Err(message) => {
+            eprintln!("moderator: {message}");
+            return reply::error(StatusCode::INTERNAL_SERVER_ERROR, message);
+        }
+    };
+    let layers = Layers {
+        builtin: lexicon::builtin(),
+        overlay: overlay.as_deref(),
+    };
+    let answer = match event {
+        Event::GroupBeforeSendMsg(m) => {
+            let key = format!("group:{}:{}", m.group_id, m.random.unwrap_or(0));
+            before_send(&config, &layers, &command, &key, Scope::Group, &m.body).await
+        }
+        Event::C2cBeforeSendMsg(m) => {
+            let key = m.msg_key.clone().map_or_else(
+                || format!("c2c:{}:{}:{}", m.from, m.to, m.msg_random.unwrap_or(0)),
+                |k| format!("c2c:{k}"),
+            );
+            before_send(&config, &layers, &command, &key, Scope::C2c, &m.body).await
+        }
+        Event::GroupBeforeCreate(g) if config.policy.group_names => {
+            let verdict = layers.group_name(&config.policy, &g.name);
+            let key = format!("new-group:{}", g.operator);
+            log_verdict(&config, &command, &key, &verdict);
+            match verdict.outcome {
+                Outcome::Allow => Answer::ok(),
+                _ => Answer::reject(),
+            }
+        }
+        Event::GroupAfterSendMsg(m) => {
+            let delivered = media::Delivered::Group {
+                group_id: m.group_id.clone(),
+                seq: m.msg_seq.unwrap_or(0),
+            };
+            after_send(config, delivered, m.body);
+            Answer::ok()
+        }
+        Event::C2cAfterSendMsg(m) => {
+            if let Some(msg_key) = m.msg_key.clone() {
+                let delivered = media::Delivered::C2c {
+                    from: m.from.clone(),
+                    to: m.to.clone(),
+                    msg_key,
+                };
+                after_send(config, delivered, m.body);
+            }
+            Answer::ok()
+        }
+        _ => Answer::ok(),
+    };
+    reply::raw_json(StatusCode::OK, answer.to_json())
+}
+
+/// Lexicons first; then, if the policy asks and nothing already stops the
+/// message, the external service within its budget.
+async fn before_send(
+    config: &Config,
+    layers: &Layers<'_>,
+    command: &str,
+    key: &str,
+    scope: Scope,
+    body: &[MsgElement],
+) -> Answer {
+    let mut verdict = layers.message(&config.policy, body);
+    let text = joined_text(body);
+    let external = config.policy.external.text;
+    if external != TextCheck::Off
+        && verdict.outcome < Outcome::Drop
+        && !text.trim().is_empty()
+        && let Some(api) = &config.api
+    {
+        let budget = Duration::from_millis(config.policy.external.budget_ms);
+        match moderations::moderate(
+            &SpinHttp,
+            api,
+            &[Input::Text(text)],
+            &config.policy.external.thresholds,
+            budget,
+        )
+        .await
+        {
+            Ok(result) => {
+                if let Some((category, _)) = result.categories.first() {
+                    verdict.add(Finding::external(category, Outcome::Reject));
+                }
+            }
+            Err(e) if external == TextCheck::FailClosed => {
+                eprintln!("moderator: {key}: {e}; failing closed");
+                verdict.add(Finding::external("unavailable", Outcome::Reject));
+            }
+            Err(e) => eprintln!("moderator: {key}: {e}; failing open"),
+        }
+    }
+    log_verdict(config, command, key, &verdict);
+    match verdict.outcome {
+        Outcome::Allow => Answer::ok(),
+        Outcome::Mask => Answer::replace(verdict.masked.unwrap_or_else(|| body.to_vec())),
+        Outcome::Drop => Answer::silent_drop(),
+        Outcome::Reject => config.policy.reject_answer(scope),
+    }
+}
+
+/// Starts the media check after the answer, when there is media and a
+/// service to ask.
+fn after_send(config: Config, delivered: media::Delivered, body: Vec<MsgElement>) {
+    if config.policy.external.media
+        && config.api.is_some()
+        && !media::media_inputs(&body).is_empty()
+    {
+        spin_sdk::wasip3::spawn(media::check_and_recall(config, delivered, body));
+    }
+}
+
+fn log_verdict(config: &Config, command: &str, key: &str, verdict: &Verdict) {
+    let Some(deciding) = verdict
+        .findings
+        .iter()
+        .find(|f| f.outcome == verdict.outcome)
+    else {
+        return;
+    };
+    let excerpt = config.policy.log_text.then(|| {
+        verdict
+            .findings
+            .iter()
+            .map(|f| f.excerpt.as_str())
+            .collect::<Vec<_>>()
+            .join(" | ")
+    });
+    log_decision(&DecisionLog {
+        key,
+        command,
+        outcome: verdict.outcome.name(),
+        category: &deciding.category,
+        rule: &deciding.rule,
+        severity: deciding.severity,
+        score: None,
+        excerpt: excerpt.as_deref(),
+        error: None,
+    });
+}
+
+/// One decision, as logged.
+pub(crate) struct DecisionLog<'a> {
+    pub key: &'a str,
+    pub command: &'a str,
+    pub outcome: &'a str,
+    pub category: &'a str,
+    pub rule: &'a str,
+    pub severity: u8,
+    pub score: Option<f64>,
+    pub excerpt: Option<&'a str>,
+    pub error: Option<&'a str>,
+}
+
+/// Prints one JSON line (only fields that apply).
+pub(crate) fn log_decision(log: &DecisionLog) {
+    let mut line = serde_json::json!({
+        "moderation": log.outcome,
+        "key": log.key,
+        "command": log.command,
+        "category": log.category,
+        "rule": log.rule,
+        "severity": log.severity,
+    });
+    if let Some(score) = log.score {
+        line["score"] = score.into();
+    }
+    if let Some(excerpt) = log.excerpt {
+        line["text"] = excerpt.into();
+    }
+    if let Some(error) = log.error {
+        line["error"] = error.into();
+    }
+    println!("{line}");
+}

@@ -1,0 +1,139 @@
+//! Rich media cannot be judged inside IM's 2 s callback budget, so it is
+//! delivered and checked afterwards (`*.CallbackAfterSendMsg`): images and
+//! video thumbnails (with the message's text) go to the external
+//! moderation service, and a flagged message is recalled — a group message
+//! by `group_msg_recall`, a one-to-one message by `admin_msgwithdraw`.
+
+use crate::policy::Config;
+use connector::im::ImSettings;
+use connector::outbound::SpinHttp;
+use llm::moderations::{self, Input};
+use std::time::Duration;
+use tim::message::{MsgElement, joined_text};
+
+/// Media checks get longer than text checks: nobody is waiting on them.
+const MEDIA_DEADLINE: Duration = Duration::from_secs(10);
+
+/// Which delivered message to recall.
+#[derive(Debug, Clone)]
+pub enum Delivered {
+    /// A group message.
+    Group {
+        /// Group.
+        group_id: String,
+        /// Its sequence number.
+        seq: u64,
+    },
+    /// A one-to-one message.
+    C2c {
+        /// Sender.
+        from: String,
+        /// Recipient.
+        to: String,
+        /// Its key.
+        msg_key: String,
+    },
+}
+
+impl Delivered {
+    /// The message key used in logs.
+    pub fn key(&self) -> String {
+        match self {
+            Delivered::Group { group_id, seq } => format!("group:{group_id}:{seq}"),
+            Delivered::C2c { msg_key, .. } => format!("c2c:{msg_key}"),
+        }
+    }
+}
+
+/// The media of a body worth sending to the service: image URLs (the
+/// largest variant) and video thumbnails.
+pub fn media_inputs(body: &[MsgElement]) -> Vec<Input> {
+    let mut inputs = Vec::new();
+    for element in body {
+        match element {
+            MsgElement::Image(image) => {
+                let url = image.image_info_array.iter().flatten().find_map(|info| {
+                    // Type 1 is the original; fall back to any URL.
+                    (info["Type"] == 1)
+                        .then(|| info["URL"].as_str())
+                        .flatten()
+                        .or_else(|| info["URL"].as_str())
+                });
+                if let Some(url) = url {
+                    inputs.push(Input::ImageUrl(url.to_string()));
+                }
+            }
+            MsgElement::VideoFile(video) => {
+                if let Some(url) = video.extra.get("ThumbUrl").and_then(|u| u.as_str()) {
+                    inputs.push(Input::ImageUrl(url.to_string()));
+                }
+            }
+            _ => {}
+        }
+    }
+    inputs
+}
+
+/// Checks the media (with the text) and recalls the message if flagged.
+/// Runs after the callback was answered; failures are logged.
+pub async fn check_and_recall(config: Config, delivered: Delivered, body: Vec<MsgElement>) {
+    let Some(api) = &config.api else {
+        return;
+    };
+    let mut inputs = media_inputs(&body);
+    let text = joined_text(&body);
+    if !text.trim().is_empty() {
+        inputs.insert(0, Input::Text(text));
+    }
+    let verdict = match moderations::moderate(
+        &SpinHttp,
+        api,
+        &inputs,
+        &config.policy.external.thresholds,
+        MEDIA_DEADLINE,
+    )
+    .await
+    {
+        Ok(verdict) => verdict,
+        Err(e) => {
+            eprintln!(
+                "moderator: media check of {} failed, message left delivered: {e}",
+                delivered.key()
+            );
+            return;
+        }
+    };
+    let Some((category, score)) = verdict.categories.first() else {
+        return;
+    };
+    let result = match ImSettings::load().await {
+        Ok(im) => {
+            let client = im.client();
+            match &delivered {
+                Delivered::Group { group_id, seq } => {
+                    client.group_msg_recall(group_id, &[*seq]).await.map(|_| ())
+                }
+                Delivered::C2c { from, to, msg_key } => {
+                    client.admin_msg_withdraw(from, to, msg_key).await
+                }
+            }
+            .map_err(|e| e.to_string())
+        }
+        Err(e) => Err(e),
+    };
+    crate::log_decision(&crate::DecisionLog {
+        key: &delivered.key(),
+        command: "after-send media check",
+        outcome: if result.is_ok() {
+            "recall"
+        } else {
+            "recall-failed"
+        },
+        category,
+        rule: &format!("moderations:{category}"),
+        severity: 0,
+        score: Some(*score),
+        excerpt: None,
+        error: result.err().as_deref(),
+    });
+}

@@ -1,0 +1,199 @@
+//! Engine benchmark: build, compiled size, load and memory per lexicon
+//! size, then per-message latency and throughput for 100-character and
+//! 2 KB messages — with all normalizations on, with them off, and plain
+//! `aho-corasick` (no normalization) on the same lexicon and corpus. With
+//! `--peer <python>` the same lexicon and corpus go to `better-profanity`
+//! and `pyahocorasick` in the same run (`benches/peer.py`).
+//!
+//! ```text
+//! cargo bench -p moderation --features synthetic --bench engine -- \
+//!     [--terms 1000,10000,100000] [--messages 2000] [--rounds 5] [--peer python3] [--peer-terms 1000]
+//! ```
+//!
+//! Figures are medians over rounds; each round scans every message once.
+
+use moderation::synthetic::Generator;
+use moderation::{Lexicon, Options, Term};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// Counts live heap bytes, to report what a loaded lexicon occupies.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(|a, b| a.total_cmp(b));
+    values[values.len() / 2]
+}
+
+fn percentile(samples: &mut [Duration], p: f64) -> Duration {
+    samples.sort();
+    samples[((samples.len() as f64 * p) as usize).min(samples.len() - 1)]
+}
+
+/// One matcher's figures over a corpus: median p50/p99 (µs) and MB/s.
+fn run(rounds: usize, corpus: &[String], mut scan: impl FnMut(&str) -> usize) -> (f64, f64, f64) {
+    let bytes: usize = corpus.iter().map(String::len).sum();
+    let (mut p50, mut p99, mut rate) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let mut samples = Vec::with_capacity(corpus.len());
+        let mut found = 0;
+        let started = Instant::now();
+        for message in corpus {
+            let t = Instant::now();
+            found += scan(message);
+            samples.push(t.elapsed());
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        std::hint::black_box(found);
+        p50.push(percentile(&mut samples, 0.5).as_secs_f64() * 1e6);
+        p99.push(percentile(&mut samples, 0.99).as_secs_f64() * 1e6);
+        rate.push(bytes as f64 / elapsed / 1e6);
+    }
+    (median(p50), median(p99), median(rate))
+}
+
+fn main() {
+    let sizes: Vec<usize> = arg("--terms")
+        .unwrap_or_else(|| "1000,10000,100000".into())
+        .split(',')
+        .map(|s| s.trim().parse().expect("--terms: comma-separated numbers"))
+        .collect();
+    let messages: usize = arg("--messages").map_or(2000, |s| s.parse().expect("--messages"));
+    let rounds: usize = arg("--rounds").map_or(5, |s| s.parse().expect("--rounds"));
+    let peer = arg("--peer");
+    let peer_terms: usize = arg("--peer-terms").map_or(1000, |s| s.parse().expect("--peer-terms"));
+    let off = Options {
+        traditional_to_simplified: false,
+        compatibility: false,
+        case_fold: false,
+        confusables: false,
+        numerals: false,
+        leetspeak: false,
+        strip_format: false,
+        skip_separators: false,
+        collapse_repeats: false,
+    };
+
+    println!("moderation engine, {messages} messages per corpus, medians of {rounds} rounds");
+    for &size in &sizes {
+        let mut generator = Generator::new(size as u64);
+        let terms = generator.terms(size);
+        let started = Instant::now();
+        let lexicon = Lexicon::new(terms.clone(), vec![]).expect("synthetic lexicon builds");
+        let build = started.elapsed();
+        let bytes = lexicon.to_bytes();
+        drop(lexicon);
+        let mut loads = Vec::new();
+        let mut heap = 0;
+        let mut loaded = None;
+        for _ in 0..rounds {
+            loaded = None;
+            let before = LIVE.load(Ordering::Relaxed);
+            let started = Instant::now();
+            let lexicon = Lexicon::from_bytes(&bytes).expect("compiled lexicon loads");
+            loads.push(started.elapsed().as_secs_f64() * 1e3);
+            heap = LIVE.load(Ordering::Relaxed).saturating_sub(before);
+            loaded = Some(lexicon);
+        }
+        let lexicon = loaded.expect("at least one round");
+        let plain_off = Lexicon::with_options(terms.clone(), vec![], off).expect("builds");
+        let aho = aho_corasick::AhoCorasick::new(terms.iter().map(|t| t.text.as_str()))
+            .expect("aho-corasick builds");
+        println!(
+            "\n{size} terms: build {:.1} ms, compiled {:.2} MB, load {:.2} ms (median), heap after load {:.2} MB, aho-corasick heap {:.2} MB",
+            build.as_secs_f64() * 1e3,
+            bytes.len() as f64 / 1e6,
+            median(loads),
+            heap as f64 / 1e6,
+            aho.memory_usage() as f64 / 1e6,
+        );
+        for (label, chars) in [("100-char", 100), ("2 KB", 680)] {
+            let corpus: Vec<String> = (0..messages)
+                .map(|i| generator.message(chars, &terms, i % 2 == 0))
+                .collect();
+            let avg = corpus.iter().map(String::len).sum::<usize>() / corpus.len();
+            println!("  {label} messages (avg {avg} bytes):");
+            let rows: [(&str, (f64, f64, f64)); 3] = [
+                (
+                    "switchboard, all normalizations",
+                    run(rounds, &corpus, |m| lexicon.scan(m).len()),
+                ),
+                (
+                    "switchboard, normalization off",
+                    run(rounds, &corpus, |m| plain_off.scan(m).len()),
+                ),
+                (
+                    "aho-corasick crate, no normalization",
+                    run(rounds, &corpus, |m| aho.find_overlapping_iter(m).count()),
+                ),
+            ];
+            for (name, (p50, p99, rate)) in rows {
+                println!("    {name:<38} p50 {p50:>8.2} µs  p99 {p99:>8.2} µs  {rate:>8.1} MB/s");
+            }
+            if let Some(python) = &peer
+                && size == peer_terms
+            {
+                run_peers(python, &terms, &corpus);
+            }
+        }
+    }
+}
+
+/// Writes the lexicon and corpus to files and runs the Python peers on them.
+fn run_peers(python: &str, terms: &[Term], corpus: &[String]) {
+    let dir = std::env::temp_dir().join(format!("moderation-peer-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let terms_path = dir.join("terms.txt");
+    let corpus_path = dir.join("corpus.txt");
+    let lines: Vec<&str> = terms.iter().map(|t| t.text.as_str()).collect();
+    std::fs::write(&terms_path, lines.join("\n")).expect("write terms");
+    std::fs::write(&corpus_path, corpus.join("\n")).expect("write corpus");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/peer.py");
+    for library in ["better-profanity", "pyahocorasick"] {
+        let output = std::process::Command::new(python)
+            .args([
+                script,
+                terms_path.to_str().unwrap(),
+                corpus_path.to_str().unwrap(),
+                library,
+            ])
+            .output();
+        match output {
+            Ok(out) if out.status.success() => {
+                for line in String::from_utf8_lossy(&out.stdout).lines() {
+                    println!("    peer: {line}");
+                }
+            }
+            Ok(out) => println!(
+                "    peer {library} failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+            Err(e) => println!("    peer {library}: cannot run {python}: {e}"),
+        }
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
