@@ -17,6 +17,7 @@ fn main() {
         "crates",
         "wit",
         "tests/components",
+        "lexicons",
         "Cargo.lock",
         "Cargo.toml",
     ] {

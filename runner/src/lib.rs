@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod build;
+pub mod demo;
 pub mod emulators;
 pub mod host;
 pub mod kv;

@@ -34,6 +34,10 @@ enum Command {
     },
     /// Serve every HTTP trigger of the application on one port, like `spin up`.
     Up(UpArgs),
+    /// Run a scripted end-to-end scenario against a running `switchboard up`
+    /// (with its built-in emulators) and show what happened on each side;
+    /// exits non-zero if any step fails.
+    Demo(DemoArgs),
     /// Generate or verify IM UserSigs (the console's UserSig tool).
     #[command(subcommand)]
     Usersig(UsersigCommand),
@@ -62,6 +66,22 @@ enum UsersigCommand {
         /// The UserSig.
         usersig: String,
     },
+}
+
+#[derive(clap::Args)]
+struct DemoArgs {
+    /// The application `switchboard up` serves.
+    #[arg(long, default_value = "http://127.0.0.1:3000")]
+    url: String,
+    /// The IM emulator (default: the port after --url's).
+    #[arg(long)]
+    im_url: Option<String>,
+    /// The Zendesk emulator (default: two ports after --url's).
+    #[arg(long)]
+    zendesk_url: Option<String>,
+    /// The Salesforce emulator (default: three ports after --url's).
+    #[arg(long)]
+    salesforce_url: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -128,6 +148,21 @@ fn main() -> Result<()> {
             keys,
             usersig,
         }) => switchboard::usersig_cmd::verify(&keys, &user, &usersig),
+        Command::Demo(args) => {
+            let mut targets = switchboard::demo::Targets::from_app_url(&args.url)?;
+            targets.im = args.im_url.unwrap_or(targets.im);
+            targets.zendesk = args.zendesk_url.unwrap_or(targets.zendesk);
+            targets.salesforce = args.salesforce_url.unwrap_or(targets.salesforce);
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            let passed =
+                runtime.block_on(switchboard::demo::run(&targets, &mut std::io::stdout()))?;
+            if !passed {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
         Command::Up(args) => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

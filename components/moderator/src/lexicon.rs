@@ -1,4 +1,5 @@
-//! The built-in lexicon (compiled by `build.rs`) and the run-time overlay
+//! The built-in lexicon (compiled by `build.rs`, embedded, used in place)
+//! and the run-time overlay
 //! (JSON in the key-value store, managed by the `moderation-admin`
 //! component), each loaded once per instance and shared by the requests it
 //! serves: both are immutable once built, and the overlay is rebuilt only
@@ -11,11 +12,12 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 static COMPILED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/lexicon.bin"));
 
-/// The built-in lexicon.
+/// The built-in lexicon, used in place: a fresh instance reads only the
+/// parts of it a scan touches.
 pub fn builtin() -> &'static Lexicon {
     static BUILTIN: OnceLock<Lexicon> = OnceLock::new();
     BUILTIN.get_or_init(|| {
-        Lexicon::from_bytes(COMPILED).expect("build.rs wrote a lexicon this crate can read")
+        Lexicon::from_static(COMPILED).expect("build.rs wrote a lexicon this crate can read")
     })
 }
 

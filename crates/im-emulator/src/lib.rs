@@ -10,7 +10,8 @@
 //!   signed with `Sign`/`RequestTime` when a token is set.
 //! - Control: `POST /emulator/c2c` and `POST /emulator/group` send as an end
 //!   user would from the SDK, `POST /emulator/create_group` creates a group
-//!   as a user (running `Group.CallbackBeforeCreateGroup`); `GET /emulator/state` returns the whole state.
+//!   as a user (running `Group.CallbackBeforeCreateGroup`), `POST
+//!   /emulator/join_group` adds members as if they joined from the SDK; `GET /emulator/state` returns the whole state.
 
 mod commands;
 mod state;
@@ -139,16 +140,12 @@ impl ImEmulator {
 
     /// Adds members to a group directly (as if they joined through the SDK).
     pub fn join_group(&self, group_id: &str, accounts: &[&str]) -> bool {
-        let mut state = self.shared.state();
-        let Some(group) = state.groups.get_mut(group_id) else {
-            return false;
-        };
-        for account in accounts {
-            if !group.members.iter().any(|m| m == account) {
-                group.members.push(account.to_string());
-            }
-        }
-        true
+        join(
+            &self.shared,
+            group_id,
+            accounts.iter().map(|a| a.to_string()),
+        )
+        .is_some()
     }
 
     /// Imports an account, as `account_import` would.
@@ -244,6 +241,25 @@ async fn route(
             };
             json_response(StatusCode::OK, answer)
         }
+        ("POST", "/emulator/join_group") => {
+            let input: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let group_id = input["GroupId"].as_str().unwrap_or("");
+            let accounts: Vec<String> = input["Accounts"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default();
+            match join(&shared, group_id, accounts.into_iter()) {
+                Some(members) => json_response(StatusCode::OK, json!({ "members": members })),
+                None => json_response(
+                    StatusCode::NOT_FOUND,
+                    json!({ "error": format!("no group `{group_id}`") }),
+                ),
+            }
+        }
         ("POST", "/emulator/create_group") => {
             let Ok(input) = serde_json::from_slice::<Value>(&body) else {
                 return json_response(
@@ -266,6 +282,23 @@ async fn route(
             json!({ "error": format!("no emulator route {method} {path}") }),
         ),
     }
+}
+
+/// Adds `accounts` to a group (as if they joined from the SDK); the new
+/// member list, or `None` when there is no such group.
+fn join(
+    shared: &Shared,
+    group_id: &str,
+    accounts: impl Iterator<Item = String>,
+) -> Option<Vec<String>> {
+    let mut state = shared.state();
+    let group = state.groups.get_mut(group_id)?;
+    for account in accounts {
+        if !group.members.contains(&account) {
+            group.members.push(account);
+        }
+    }
+    Some(group.members.clone())
 }
 
 fn json_response(status: StatusCode, value: Value) -> Response<Full<Bytes>> {

@@ -12,27 +12,9 @@
 //!
 //! Figures are medians over rounds; each round scans every message once.
 
-use moderation::synthetic::Generator;
+use moderation::synthetic::{Counting, Figures, Generator, measure, measure_load};
 use moderation::{Lexicon, Options, Term};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
-
-/// Counts live heap bytes, to report what a loaded lexicon occupies.
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+use std::time::Instant;
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
@@ -42,38 +24,6 @@ fn arg(name: &str) -> Option<String> {
     args.iter()
         .position(|a| a == name)
         .and_then(|i| args.get(i + 1).cloned())
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(|a, b| a.total_cmp(b));
-    values[values.len() / 2]
-}
-
-fn percentile(samples: &mut [Duration], p: f64) -> Duration {
-    samples.sort();
-    samples[((samples.len() as f64 * p) as usize).min(samples.len() - 1)]
-}
-
-/// One matcher's figures over a corpus: median p50/p99 (µs) and MB/s.
-fn run(rounds: usize, corpus: &[String], mut scan: impl FnMut(&str) -> usize) -> (f64, f64, f64) {
-    let bytes: usize = corpus.iter().map(String::len).sum();
-    let (mut p50, mut p99, mut rate) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..rounds {
-        let mut samples = Vec::with_capacity(corpus.len());
-        let mut found = 0;
-        let started = Instant::now();
-        for message in corpus {
-            let t = Instant::now();
-            found += scan(message);
-            samples.push(t.elapsed());
-        }
-        let elapsed = started.elapsed().as_secs_f64();
-        std::hint::black_box(found);
-        p50.push(percentile(&mut samples, 0.5).as_secs_f64() * 1e6);
-        p99.push(percentile(&mut samples, 0.99).as_secs_f64() * 1e6);
-        rate.push(bytes as f64 / elapsed / 1e6);
-    }
-    (median(p50), median(p99), median(rate))
 }
 
 fn main() {
@@ -105,53 +55,44 @@ fn main() {
         let started = Instant::now();
         let lexicon = Lexicon::new(terms.clone(), vec![]).expect("synthetic lexicon builds");
         let build = started.elapsed();
-        let bytes = lexicon.to_bytes();
+        let bytes: &'static [u8] = Box::leak(lexicon.to_bytes().into_boxed_slice());
         drop(lexicon);
-        let mut loads = Vec::new();
-        let mut heap = 0;
-        let mut loaded = None;
-        for _ in 0..rounds {
-            loaded = None;
-            let before = LIVE.load(Ordering::Relaxed);
-            let started = Instant::now();
-            let lexicon = Lexicon::from_bytes(&bytes).expect("compiled lexicon loads");
-            loads.push(started.elapsed().as_secs_f64() * 1e3);
-            heap = LIVE.load(Ordering::Relaxed).saturating_sub(before);
-            loaded = Some(lexicon);
-        }
-        let lexicon = loaded.expect("at least one round");
+        let (load, lexicon) = measure_load(bytes, rounds);
         let plain_off = Lexicon::with_options(terms.clone(), vec![], off).expect("builds");
         let aho = aho_corasick::AhoCorasick::new(terms.iter().map(|t| t.text.as_str()))
             .expect("aho-corasick builds");
         println!(
-            "\n{size} terms: build {:.1} ms, compiled {:.2} MB, load {:.2} ms (median), heap after load {:.2} MB, aho-corasick heap {:.2} MB",
+            "\n{size} terms: build {:.1} ms, compiled {:.2} MB; load in place {:.4} ms ({:.3} MB heap), by copy {:.2} ms ({:.2} MB heap); aho-corasick heap {:.2} MB",
             build.as_secs_f64() * 1e3,
             bytes.len() as f64 / 1e6,
-            median(loads),
-            heap as f64 / 1e6,
+            load.in_place_ms,
+            load.in_place_heap as f64 / 1e6,
+            load.copy_ms,
+            load.copy_heap as f64 / 1e6,
             aho.memory_usage() as f64 / 1e6,
         );
-        for (label, chars) in [("100-char", 100), ("2 KB", 680)] {
+        for (label, chars) in [("100-char", 100), ("2 KB", 1000)] {
             let corpus: Vec<String> = (0..messages)
                 .map(|i| generator.message(chars, &terms, i % 2 == 0))
                 .collect();
             let avg = corpus.iter().map(String::len).sum::<usize>() / corpus.len();
             println!("  {label} messages (avg {avg} bytes):");
-            let rows: [(&str, (f64, f64, f64)); 3] = [
+            let rows: [(&str, Figures); 3] = [
                 (
                     "switchboard, all normalizations",
-                    run(rounds, &corpus, |m| lexicon.scan(m).len()),
+                    measure(rounds, &corpus, |m| lexicon.scan(m).len()),
                 ),
                 (
                     "switchboard, normalization off",
-                    run(rounds, &corpus, |m| plain_off.scan(m).len()),
+                    measure(rounds, &corpus, |m| plain_off.scan(m).len()),
                 ),
                 (
                     "aho-corasick crate, no normalization",
-                    run(rounds, &corpus, |m| aho.find_overlapping_iter(m).count()),
+                    measure(rounds, &corpus, |m| aho.find_overlapping_iter(m).count()),
                 ),
             ];
-            for (name, (p50, p99, rate)) in rows {
+            for (name, f) in rows {
+                let (p50, p99, rate) = (f.p50_us, f.p99_us, f.mb_per_s);
                 println!("    {name:<38} p50 {p50:>8.2} µs  p99 {p99:>8.2} µs  {rate:>8.1} MB/s");
             }
             if let Some(python) = &peer

@@ -28,7 +28,6 @@ mod wire;
 pub use normalize::{Normalized, Options};
 pub use wire::WireError;
 
-use daachorse::{CharwiseDoubleArrayAhoCorasick, CharwiseDoubleArrayAhoCorasickBuilder, MatchKind};
 use std::ops::Range;
 
 /// What a match calls for (the moderator maps it to IM's answer).
@@ -138,29 +137,64 @@ impl std::fmt::Display for BuildError {
 
 impl std::error::Error for BuildError {}
 
-/// Terms, rules and allowlist entries compiled into one automaton.
+/// Terms, rules and allowlist entries compiled into one double-array trie.
 ///
-/// Build it once (at compile time for the shipped lexicons, see
-/// [`Lexicon::to_bytes`]) and scan many texts; it is immutable and can be
-/// shared between callers.
+/// A lexicon *is* its compiled form (see the `wire` module for the
+/// layout): built once — at compile time for the shipped lexicons — and
+/// then either copied ([`from_bytes`](Self::from_bytes)) or used in place
+/// ([`from_static`](Self::from_static)), which is what lets a fresh wasm
+/// instance scan with a 100k-term lexicon without loading it first: only
+/// the pages a scan touches are ever read. Immutable, so it can be shared
+/// between callers.
 pub struct Lexicon {
-    terms: Vec<Term>,
+    blob: Blob,
+    layout: wire::Layout,
     options: Options,
-    allow_count: u32,
-    /// Values: term index, or `ALLOW + i` for allowlist entry `i`.
-    automaton: Option<CharwiseDoubleArrayAhoCorasick<u32>>,
+    categories: Vec<String>,
     regexes: Vec<(usize, regex::Regex)>,
 }
 
-const ALLOW: u32 = u32::MAX / 2;
+/// The compiled bytes, owned or embedded in the binary.
+enum Blob {
+    Owned(Vec<u8>),
+    Static(&'static [u8]),
+}
+
+impl std::ops::Deref for Blob {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Blob::Owned(bytes) => bytes,
+            Blob::Static(bytes) => bytes,
+        }
+    }
+}
+
+/// What a lexicon knows about one of its terms at scan time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TermInfo<'a> {
+    /// Category.
+    pub category: &'a str,
+    /// Severity.
+    pub severity: u8,
+    /// Action.
+    pub action: Action,
+    /// Whole-word only.
+    pub whole_word: bool,
+    /// A regular-expression rule.
+    pub regex: bool,
+}
+
+/// Trie values at or above this are allowlist entries (yada values are
+/// below 2^31).
+const ALLOW: u32 = 1 << 30;
 
 impl std::fmt::Debug for Lexicon {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Lexicon")
-            .field("terms", &self.terms.len())
-            .field("allow", &self.allow_count)
+            .field("terms", &self.layout.terms)
             .field("regexes", &self.regexes.len())
-            .field("options", &self.options)
+            .field("bytes", &self.blob.len())
             .finish()
     }
 }
@@ -178,40 +212,75 @@ impl Lexicon {
         allow: Vec<String>,
         options: Options,
     ) -> Result<Self, BuildError> {
-        let mut patterns: Vec<(String, u32)> = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        for (i, term) in terms.iter().enumerate().filter(|(_, t)| !t.regex) {
-            let normalized = normalize::normalize(&term.text, &options).text;
-            if normalized.is_empty() {
-                return Err(BuildError {
-                    term: term.text.clone(),
-                    message: "nothing left after normalization".into(),
-                });
-            }
-            if seen.insert(normalized.clone()) {
-                patterns.push((normalized, i as u32));
-            }
-        }
-        for (i, entry) in allow.iter().enumerate() {
-            let normalized = normalize::normalize(entry, &options).text;
-            if !normalized.is_empty() && seen.insert(normalized.clone()) {
-                patterns.push((normalized, ALLOW + i as u32));
-            }
-        }
-        let automaton = build_automaton(patterns)?;
-        let regexes = compile_regexes(&terms)?;
-        Ok(Self {
-            allow_count: allow.len() as u32,
-            terms,
-            options,
-            automaton,
-            regexes,
+        let bytes = wire::compile(&terms, &allow, options)?;
+        Self::load(Blob::Owned(bytes), false).map_err(|e| BuildError {
+            term: String::new(),
+            message: e.to_string(),
         })
     }
 
-    /// The terms and rules, in rule-id order.
-    pub fn terms(&self) -> &[Term] {
-        &self.terms
+    /// The compiled form, for [`from_bytes`](Self::from_bytes) or
+    /// [`from_static`](Self::from_static).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.blob.to_vec()
+    }
+
+    /// Loads a compiled lexicon, copying it and checking every part.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, WireError> {
+        Self::load(Blob::Owned(bytes.to_vec()), true)
+    }
+
+    /// Uses a compiled lexicon embedded in the binary in place: nothing is
+    /// copied and the trie is not read until a scan walks it.
+    ///
+    /// The header and term table are checked; the trie itself is trusted,
+    /// as it was written by [`to_bytes`](Self::to_bytes) at build time (a
+    /// damaged trie gives wrong matches, never undefined behaviour: every
+    /// read is bounds-checked).
+    pub fn from_static(bytes: &'static [u8]) -> Result<Self, WireError> {
+        Self::load(Blob::Static(bytes), false)
+    }
+
+    fn load(blob: Blob, check_trie: bool) -> Result<Self, WireError> {
+        let header = wire::read_header(&blob, check_trie)?;
+        let regexes = header
+            .regexes
+            .iter()
+            .map(|(term, pattern)| {
+                regex::Regex::new(pattern)
+                    .map(|r| (*term, r))
+                    .map_err(|e| WireError::new(format!("rule {term}: {e}")))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            layout: header.layout,
+            options: header.options,
+            categories: header.categories,
+            regexes,
+            blob,
+        })
+    }
+
+    /// Number of terms and rules (rule ids are `0..len()`).
+    pub fn len(&self) -> usize {
+        self.layout.terms
+    }
+
+    /// Whether there are no terms or rules.
+    pub fn is_empty(&self) -> bool {
+        self.layout.terms == 0
+    }
+
+    /// What the lexicon knows about term `index` (panics when out of range).
+    pub fn term(&self, index: usize) -> TermInfo<'_> {
+        let record = wire::record(&self.blob, &self.layout, index);
+        TermInfo {
+            category: &self.categories[record.category],
+            severity: record.severity,
+            action: record.action,
+            whole_word: record.whole_word,
+            regex: record.regex,
+        }
     }
 
     /// The normalization this lexicon was compiled with.
@@ -226,6 +295,25 @@ impl Lexicon {
         self.scan_with(None, text)
     }
 
+    /// Every match of the trie in normalized text, overlapping, as (start,
+    /// end, value): a prefix search from each character.
+    fn matches(&self, normalized: &str, mut found: impl FnMut(usize, usize, u32)) {
+        let Some(trie) = wire::trie(&self.blob, &self.layout) else {
+            return;
+        };
+        // Keys never contain NUL (it ends a key in the trie), so a NUL in
+        // the text only splits it.
+        let mut base = 0;
+        for segment in normalized.split('\0') {
+            for (start, _) in segment.char_indices() {
+                for (value, length) in trie.common_prefix_search(&segment[start..]) {
+                    found(base + start, base + start + length, value);
+                }
+            }
+            base += segment.len() + 1;
+        }
+    }
+
     /// Like [`scan`](Self::scan), with a second lexicon layered on top
     /// (terms and allowlist entries added at run time). Both layers'
     /// allowlists apply to both layers' hits. The overlay should be
@@ -235,22 +323,19 @@ impl Lexicon {
         let layers: Vec<&Lexicon> = std::iter::once(self).chain(overlay).collect();
         let mut allowed: Vec<Range<usize>> = Vec::new();
         let mut candidates: Vec<(Range<usize>, usize, usize)> = Vec::new();
-        if layers.iter().any(|l| l.automaton.is_some()) {
+        if layers.iter().any(|l| l.layout.trie.is_some()) {
             let normalized = normalize::normalize(text, &self.options);
             for (layer, lexicon) in layers.iter().enumerate() {
-                let Some(automaton) = &lexicon.automaton else {
-                    continue;
-                };
-                for m in automaton.find_overlapping_iter(&normalized.text) {
-                    let Some(span) = normalized.original_span(m.start(), m.end()) else {
-                        continue;
+                lexicon.matches(&normalized.text, |start, end, value| {
+                    let Some(span) = normalized.original_span(start, end) else {
+                        return;
                     };
-                    if m.value() >= ALLOW {
+                    if value >= ALLOW {
                         allowed.push(span);
                     } else {
-                        candidates.push((span, layer, m.value() as usize));
+                        candidates.push((span, layer, value as usize));
                     }
-                }
+                });
             }
         }
         if layers.iter().any(|l| !l.regexes.is_empty()) {
@@ -269,7 +354,7 @@ impl Lexicon {
             return Vec::new();
         }
         candidates.retain(|(span, _, _)| !allowed.iter().any(|a| overlaps(a, span)));
-        let term = |layer: usize, index: usize| &layers[layer].terms[index];
+        let term = |layer: usize, index: usize| layers[layer].term(index);
         candidates.sort_by(|(a, la, ta), (b, lb, tb)| {
             (b.end - b.start)
                 .cmp(&(a.end - a.start))
@@ -291,7 +376,7 @@ impl Lexicon {
                 span,
                 layer,
                 term: index,
-                category: t.category.clone(),
+                category: t.category.to_string(),
                 severity: t.severity,
                 action: t.action,
             });
@@ -301,22 +386,7 @@ impl Lexicon {
     }
 }
 
-fn build_automaton(
-    patterns: Vec<(String, u32)>,
-) -> Result<Option<CharwiseDoubleArrayAhoCorasick<u32>>, BuildError> {
-    if patterns.is_empty() {
-        return Ok(None);
-    }
-    CharwiseDoubleArrayAhoCorasickBuilder::new()
-        .match_kind(MatchKind::Standard)
-        .build_with_values(patterns)
-        .map(Some)
-        .map_err(|e| BuildError {
-            term: String::new(),
-            message: format!("the automaton cannot be built: {e}"),
-        })
-}
-
+/// Compiles every regular-expression rule (build-time validation).
 fn compile_regexes(terms: &[Term]) -> Result<Vec<(usize, regex::Regex)>, BuildError> {
     terms
         .iter()
@@ -384,6 +454,8 @@ pub fn mask(text: &str, hits: &[Hit]) -> String {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    const TERMS: [&str; 4] = ["shit", "傻逼", "发票", "ass"];
 
     fn lexicon() -> Lexicon {
         let mut ass = Term::new("ass", "profanity", 1);
@@ -459,6 +531,18 @@ mod tests {
     }
 
     proptest! {
+        /// Every reported span, normalized on its own, is the matched
+        /// term: offsets map back exactly, whatever the evasion.
+        #[test]
+        fn spans_hold_the_term(text in "[shitSHIT傻逼發票代开 .@\u{200B}ｓｈ①⑤$]{0,40}") {
+            let l = lexicon();
+            for hit in l.scan(&text) {
+                let term = normalize::normalize(TERMS[hit.term], l.options()).text;
+                let found = normalize::normalize(&text[hit.span.clone()], l.options()).text;
+                prop_assert!(found.contains(&term), "{:?} in {:?} -> {:?}", term, &text[hit.span.clone()], found);
+            }
+        }
+
         #[test]
         fn never_panics_and_spans_are_valid(text in "\\PC{0,200}") {
             let l = lexicon();

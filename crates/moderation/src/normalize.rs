@@ -264,12 +264,14 @@ pub fn normalize(text: &str, options: &Options) -> Normalized {
                 if options.skip_separators && is_separator(c, options) {
                     return;
                 }
+                // Only a repeat written next to its twin collapses: across
+                // a separator it is two words meeting (`is shit`), not `fuuuck`.
                 if options.collapse_repeats
                     && let Some(last) = out.chars().next_back()
                     && last == c
                     && origin
                         .last()
-                        .is_some_and(|(_, r)| r.end <= span.start || *r == span)
+                        .is_some_and(|(_, r)| r.end == span.start || *r == span)
                 {
                     // Extend the previous character's span over the repeat.
                     if let Some((_, r)) = origin.last_mut() {
@@ -280,9 +282,12 @@ pub fn normalize(text: &str, options: &Options) -> Normalized {
                 origin.push((out.len(), span.clone()));
                 out.push(c);
             };
-        // ASCII is its own compatibility form; skipping the decomposer for it
-        // keeps Latin text fast.
-        if options.compatibility && !converted.is_ascii() {
+        // ASCII and the main CJK block are their own compatibility forms;
+        // skipping the decomposer for them keeps ordinary chat fast.
+        if options.compatibility
+            && !converted.is_ascii()
+            && !('\u{4E00}'..='\u{9FFF}').contains(&converted)
+        {
             for c in std::iter::once(converted).nfkc() {
                 push(c, &mut out, &mut origin);
             }
@@ -323,6 +328,7 @@ mod tests {
         );
         assert_eq!(norm("傻*逼"), "傻逼", "symbol separator");
         assert_eq!(norm("fuuuuuck"), "fuck", "repeats");
+        assert_eq!(norm("is shit"), "isshit", "no collapse across a separator");
         assert_eq!(norm("sh1t"), "shit", "leet");
         assert_eq!(norm("⑤"), "s", "circled five is 5, and 5 is leet s");
         assert_eq!(norm("發票"), "发票", "traditional to simplified");

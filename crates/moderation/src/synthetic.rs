@@ -107,3 +107,151 @@ fn full_width(c: char) -> char {
         c
     }
 }
+
+/// Per-message latency and throughput of one matcher over a corpus.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Figures {
+    /// Median over rounds of the per-message median, µs.
+    pub p50_us: f64,
+    /// Median over rounds of the per-message 99th percentile, µs.
+    pub p99_us: f64,
+    /// Median over rounds of bytes scanned per second, MB/s.
+    pub mb_per_s: f64,
+}
+
+/// Scans every message of `corpus` once per round with `scan` (which
+/// returns a hit count, kept from being optimized away).
+pub fn measure(rounds: usize, corpus: &[String], mut scan: impl FnMut(&str) -> usize) -> Figures {
+    let bytes: usize = corpus.iter().map(String::len).sum();
+    let (mut p50, mut p99, mut rate) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..rounds.max(1) {
+        let mut samples = Vec::with_capacity(corpus.len());
+        let mut found = 0;
+        let started = std::time::Instant::now();
+        for message in corpus {
+            let t = std::time::Instant::now();
+            found += scan(message);
+            samples.push(t.elapsed());
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        std::hint::black_box(found);
+        samples.sort();
+        let at = |p: f64| samples[((samples.len() as f64 * p) as usize).min(samples.len() - 1)];
+        p50.push(at(0.5).as_secs_f64() * 1e6);
+        p99.push(at(0.99).as_secs_f64() * 1e6);
+        rate.push(bytes as f64 / elapsed / 1e6);
+    }
+    Figures {
+        p50_us: median(p50),
+        p99_us: median(p99),
+        mb_per_s: median(rate),
+    }
+}
+
+/// The median of `values` (upper median for even counts).
+pub fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(|a, b| a.total_cmp(b));
+    values[values.len() / 2]
+}
+
+/// A global allocator that counts live heap bytes, so a benchmark can say
+/// what a loaded lexicon occupies: declare it with `#[global_allocator]`
+/// and read [`Counting::live`].
+pub struct Counting;
+
+static LIVE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+impl Counting {
+    /// Heap bytes allocated and not yet freed.
+    pub fn live() -> usize {
+        LIVE.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+// SAFETY: forwards to the system allocator unchanged; only counts.
+unsafe impl std::alloc::GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size(), std::sync::atomic::Ordering::Relaxed);
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        LIVE.fetch_sub(layout.size(), std::sync::atomic::Ordering::Relaxed);
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+}
+
+/// Writes `terms` in the lexicon file format (headers whenever the
+/// metadata changes), so a build can compile a synthetic lexicon.
+pub fn to_lexicon_file(terms: &[Term]) -> String {
+    let mut out = String::from("# source: synthetic (benchmarks)\n");
+    let mut last: Option<(&str, u8, Action, bool)> = None;
+    for term in terms {
+        let key = (
+            term.category.as_str(),
+            term.severity,
+            term.action,
+            term.whole_word,
+        );
+        if last != Some(key) {
+            out.push_str(&format!(
+                "# category: {}\n# severity: {}\n# action: {}\n# whole_word: {}\n",
+                key.0,
+                key.1,
+                key.2.name(),
+                key.3
+            ));
+            last = Some(key);
+        }
+        out.push_str(&term.text);
+        out.push('\n');
+    }
+    out
+}
+
+/// What loading a compiled lexicon costs, per instance.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LoadFigures {
+    /// [`Lexicon::from_static`](crate::Lexicon::from_static), median ms.
+    pub in_place_ms: f64,
+    /// Heap it allocates, bytes (needs [`Counting`] as the global allocator).
+    pub in_place_heap: usize,
+    /// [`Lexicon::from_bytes`](crate::Lexicon::from_bytes) (copy and
+    /// check), median ms.
+    pub copy_ms: f64,
+    /// Heap it allocates, bytes.
+    pub copy_heap: usize,
+}
+
+/// Loads `bytes` both ways, `rounds` times each; returns the figures and
+/// the lexicon used in place.
+pub fn measure_load(bytes: &'static [u8], rounds: usize) -> (LoadFigures, crate::Lexicon) {
+    let timed = |load: &dyn Fn() -> crate::Lexicon| {
+        let mut times = Vec::new();
+        let mut heap = 0;
+        let mut last = None;
+        for _ in 0..rounds.max(1) {
+            drop(last.take());
+            let before = Counting::live();
+            let started = std::time::Instant::now();
+            let lexicon = load();
+            times.push(started.elapsed().as_secs_f64() * 1e3);
+            heap = Counting::live().saturating_sub(before);
+            last = Some(lexicon);
+        }
+        (median(times), heap, last.expect("at least one round"))
+    };
+    let (copy_ms, copy_heap, _) =
+        timed(&|| crate::Lexicon::from_bytes(bytes).expect("compiled lexicon loads"));
+    let (in_place_ms, in_place_heap, lexicon) =
+        timed(&|| crate::Lexicon::from_static(bytes).expect("compiled lexicon loads"));
+    (
+        LoadFigures {
+            in_place_ms,
+            in_place_heap,
+            copy_ms,
+            copy_heap,
+        },
+        lexicon,
+    )
+}

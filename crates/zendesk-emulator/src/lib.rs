@@ -8,7 +8,9 @@
 //! - Injected 429s with `Retry-After`, failures and latency.
 //! - Signed webhook deliveries of ticket events (assignment, status,
 //!   deletion), including exact duplicates, to a configured URL.
-//! - `GET /emulator/state` returns everything.
+//! - `GET /emulator/state` returns everything; `POST
+//!   /emulator/tickets/{id}/assign|status|delete` makes an agent's change and
+//!   delivers its webhook.
 
 use base64::Engine as _;
 use bytes::Bytes;
@@ -235,8 +237,36 @@ impl ZendeskEmulator {
     /// An agent takes (or, with `None`, leaves) the ticket; delivers
     /// `ticket.agent_assignment_changed`.
     pub async fn assign(&self, ticket_id: u64, agent: Option<u64>) -> Option<Delivery> {
+        self.shared.assign(ticket_id, agent).await
+    }
+
+    /// Changes the status (lowercase); delivers `ticket.status_changed`.
+    pub async fn set_status(&self, ticket_id: u64, status: &str) -> Option<Delivery> {
+        self.shared.set_status(ticket_id, status).await
+    }
+
+    /// Soft-deletes the ticket; delivers `ticket.soft_deleted`.
+    pub async fn delete(&self, ticket_id: u64) -> Option<Delivery> {
+        self.shared.delete(ticket_id).await
+    }
+
+    /// Delivers an earlier delivery again, unchanged (same invocation id and
+    /// body, fresh signature), as Zendesk sometimes does.
+    pub async fn redeliver(&self, delivery: &Delivery) -> Option<Delivery> {
+        self.shared
+            .send(delivery.invocation_id.clone(), delivery.body.clone())
+            .await
+    }
+}
+
+/// Ticket changes and their webhooks, shared by the Rust API and the
+/// `/emulator/tickets/...` control routes.
+impl Shared {
+    /// An agent takes (or, with `None`, leaves) the ticket; delivers
+    /// `ticket.agent_assignment_changed`.
+    async fn assign(&self, ticket_id: u64, agent: Option<u64>) -> Option<Delivery> {
         let previous = {
-            let mut state = self.shared.state();
+            let mut state = self.state();
             let ticket = state.tickets.get_mut(&ticket_id)?;
             std::mem::replace(&mut ticket.assignee_id, agent)
         };
@@ -246,9 +276,9 @@ impl ZendeskEmulator {
     }
 
     /// Changes the status (lowercase); delivers `ticket.status_changed`.
-    pub async fn set_status(&self, ticket_id: u64, status: &str) -> Option<Delivery> {
+    async fn set_status(&self, ticket_id: u64, status: &str) -> Option<Delivery> {
         let previous = {
-            let mut state = self.shared.state();
+            let mut state = self.state();
             let ticket = state.tickets.get_mut(&ticket_id)?;
             std::mem::replace(&mut ticket.status, status.to_string())
         };
@@ -258,21 +288,14 @@ impl ZendeskEmulator {
     }
 
     /// Soft-deletes the ticket; delivers `ticket.soft_deleted`.
-    pub async fn delete(&self, ticket_id: u64) -> Option<Delivery> {
-        self.shared.state().tickets.get_mut(&ticket_id)?.deleted = true;
+    async fn delete(&self, ticket_id: u64) -> Option<Delivery> {
+        self.state().tickets.get_mut(&ticket_id)?.deleted = true;
         self.emit(ticket_id, "soft_deleted", json!({})).await
-    }
-
-    /// Delivers an earlier delivery again, unchanged (same invocation id and
-    /// body, fresh signature), as Zendesk sometimes does.
-    pub async fn redeliver(&self, delivery: &Delivery) -> Option<Delivery> {
-        self.send(delivery.invocation_id.clone(), delivery.body.clone())
-            .await
     }
 
     async fn emit(&self, ticket_id: u64, kind: &str, event: Value) -> Option<Delivery> {
         let (body, invocation) = {
-            let mut state = self.shared.state();
+            let mut state = self.state();
             state.next_event += 1;
             let n = state.next_event;
             let ticket = state.tickets.get(&ticket_id)?;
@@ -299,7 +322,7 @@ impl ZendeskEmulator {
     }
 
     async fn send(&self, invocation_id: String, body: String) -> Option<Delivery> {
-        let config = self.shared.config();
+        let config = self.config();
         let url = config.webhook_url?;
         let timestamp = zendesk::webhook::format_timestamp(now());
         let signature = zendesk::webhook::sign(&config.webhook_secret, &timestamp, body.as_bytes());
@@ -312,7 +335,6 @@ impl ZendeskEmulator {
             error: None,
         };
         let sent = self
-            .shared
             .http
             .post(&url)
             .header("content-type", "application/json")
@@ -331,8 +353,56 @@ impl ZendeskEmulator {
             }
             Err(e) => delivery.error = Some(e.to_string()),
         }
-        self.shared.state().deliveries.push(delivery.clone());
+        self.state().deliveries.push(delivery.clone());
         Some(delivery)
+    }
+}
+
+/// `POST /emulator/tickets/{id}/assign` `{"assignee_id": n | null}`,
+/// `.../status` `{"status": "closed"}`, `.../delete`: the change an agent
+/// makes in Zendesk, delivered as a signed webhook; answers the delivery.
+async fn control(shared: &Shared, rest: &str, body: &[u8]) -> Response<Full<Bytes>> {
+    let input: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let Some((id, action)) = rest.split_once('/') else {
+        return reply(
+            404,
+            json!({ "error": "use /emulator/tickets/{id}/{assign|status|delete}" }),
+            &[],
+        );
+    };
+    let Ok(id) = id.parse::<u64>() else {
+        return reply(
+            400,
+            json!({ "error": format!("ticket id `{id}` is not a number") }),
+            &[],
+        );
+    };
+    let delivery = match action {
+        "assign" => shared.assign(id, input["assignee_id"].as_u64()).await,
+        "status" => match input["status"].as_str() {
+            Some(status) => shared.set_status(id, status).await,
+            None => return reply(400, json!({ "error": "status is required" }), &[]),
+        },
+        "delete" => shared.delete(id).await,
+        other => {
+            return reply(
+                404,
+                json!({ "error": format!("no ticket action `{other}`") }),
+                &[],
+            );
+        }
+    };
+    match delivery {
+        Some(delivery) => reply(
+            200,
+            serde_json::to_value(delivery).unwrap_or(Value::Null),
+            &[],
+        ),
+        None => reply(
+            404,
+            json!({ "error": format!("no ticket {id}, or no webhook URL configured") }),
+            &[],
+        ),
     }
 }
 
@@ -397,6 +467,11 @@ async fn handle(
             serde_json::to_value(&*shared.state()).unwrap_or(Value::Null),
             &[],
         );
+    }
+    if method == "POST"
+        && let Some(rest) = path.strip_prefix("/emulator/tickets/")
+    {
+        return control(shared, rest, body).await;
     }
     if (method, path) == ("POST", "/oauth/tokens") {
         return oauth(shared, body);

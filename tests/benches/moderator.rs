@@ -1,0 +1,267 @@
+//! The moderator under load, and the engine inside wasm.
+//!
+//! ```text
+//! cargo bench -p switchboard-tests --bench moderator -- \
+//!     [--terms 100000] [--requests 2000] [--clients 4] [--rounds 3] [--engine-messages 1000]
+//! ```
+//!
+//! 1. Writes a synthetic lexicon of `--terms` terms (plus the shipped
+//!    lexicons) and builds the moderator with it compiled in
+//!    (`SWITCHBOARD_LEXICONS`, separate target dir `target/bench-components`),
+//!    together with the engine bench component.
+//! 2. Engine inside wasm: 1k, 10k and 100k terms — build, load, heap,
+//!    per-message p50/p99 and MB/s for 100-character and 2 KB messages.
+//! 3. Webhook latency: signed `Group.CallbackBeforeSendMsg` calls with
+//!    100-character messages (half carrying a term) to the gateway, which
+//!    chains to the moderator — `--clients` concurrent senders, instance
+//!    reuse on (Spin's default) and off (`max_instance_reuse_count = 1`,
+//!    every request a fresh instance that loads the lexicon).
+//!
+//! Figures are medians over rounds.
+
+use moderation::synthetic::{Generator, median, to_lexicon_file};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use switchboard::emulators::{Backends, EMULATOR_CALLBACK_TOKEN, EmulatorAddrs};
+use switchboard::{AppConfig, ReusePolicy};
+use switchboard_tests::{Runner, bench_arg, config, now, root, scratch_dir};
+
+fn main() {
+    let terms = bench_arg("--terms", 100_000);
+    let requests = bench_arg("--requests", 2000);
+    let clients = bench_arg("--clients", 4).max(1);
+    let rounds = bench_arg("--rounds", 3).max(1);
+    let engine_messages = bench_arg("--engine-messages", 1000);
+
+    let components = build_components(terms);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        engine_in_wasm(&components, engine_messages, rounds).await;
+        println!(
+            "\nmoderator webhook through the gateway, {terms}-term lexicon, {clients} concurrent senders, {requests} webhooks x {rounds} rounds"
+        );
+        for (label, reuse) in [
+            ("reuse on (128 / 16)", ReusePolicy::default()),
+            (
+                "reuse off (fresh instance per request)",
+                ReusePolicy {
+                    max_instance_reuse_count: 1,
+                    ..ReusePolicy::default()
+                },
+            ),
+        ] {
+            let (mut p50, mut p99, mut rate) = (Vec::new(), Vec::new(), Vec::new());
+            for round in 0..rounds {
+                let (a, b, c) = webhook_round(&components, reuse, requests, clients, round).await;
+                p50.push(a);
+                p99.push(b);
+                rate.push(c);
+            }
+            println!(
+                "  {label:<40} p50 {:>6.2} ms  p99 {:>6.2} ms  {:>7.0} webhooks/s",
+                median(p50),
+                median(p99),
+                median(rate)
+            );
+        }
+    });
+}
+
+/// Builds the moderator with the synthetic lexicon and the engine bench
+/// component; returns their directory.
+fn build_components(terms: usize) -> PathBuf {
+    let root = root();
+    let lexicons = root.join(format!("target/bench-lexicons/{terms}"));
+    let _ = std::fs::remove_dir_all(&lexicons);
+    std::fs::create_dir_all(&lexicons).unwrap();
+    for entry in std::fs::read_dir(root.join("lexicons")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "txt") {
+            std::fs::copy(&path, lexicons.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let synthetic = Generator::new(terms as u64).terms(terms);
+    std::fs::write(lexicons.join("synthetic.txt"), to_lexicon_file(&synthetic)).unwrap();
+    let target = root.join("target/bench-components");
+    let started = Instant::now();
+    let status =
+        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .current_dir(&root)
+            .env("SWITCHBOARD_LEXICONS", &lexicons)
+            .env_remove("CARGO_ENCODED_RUSTFLAGS")
+            .env_remove("RUSTFLAGS")
+            .args([
+                "build",
+                "--release",
+                "--target",
+                "wasm32-wasip2",
+                "-p",
+                "moderator",
+                "-p",
+                "moderation-engine-bench",
+                "--target-dir",
+            ])
+            .arg(&target)
+            .status()
+            .expect("cargo runs");
+    assert!(status.success(), "building the bench components failed");
+    let dir = target.join("wasm32-wasip2/release");
+    let size = std::fs::metadata(dir.join("moderator.wasm")).unwrap().len();
+    println!(
+        "built the moderator with {terms} synthetic terms + the shipped lexicons in {:.1} s: moderator.wasm {:.1} MB",
+        started.elapsed().as_secs_f64(),
+        size as f64 / 1e6
+    );
+    dir
+}
+
+/// Runs the engine bench component for each lexicon size.
+async fn engine_in_wasm(components: &Path, messages: usize, rounds: usize) {
+    let dir = scratch_dir("bench-engine-wasm");
+    let manifest = dir.join("spin.toml");
+    std::fs::write(
+        &manifest,
+        format!(
+            "spin_manifest_version = 2\n[application]\nname = \"engine-bench\"\n\
+             [[trigger.http]]\nroute = \"/...\"\ncomponent = \"engine\"\n\
+             [component.engine]\nsource = \"{}\"\n",
+            components.join("moderation_engine_bench.wasm").display()
+        ),
+    )
+    .unwrap();
+    let mut config = config(manifest, "bench-engine-wasm");
+    config.logger = switchboard::Logger::stderr();
+    let runner = Runner::start(&config).await.unwrap();
+    println!(
+        "\nengine inside wasm (wasmtime, p3 component), {messages} messages per corpus, medians of {rounds} rounds"
+    );
+    for terms in [1_000, 10_000, 100_000] {
+        let url = format!(
+            "{}/?terms={terms}&messages={messages}&rounds={rounds}",
+            runner.url
+        );
+        let response = runner
+            .client
+            .get(url)
+            .timeout(Duration::from_secs(600))
+            .send()
+            .await
+            .unwrap();
+        let figures: serde_json::Value = response.json().await.unwrap();
+        let f = |name: &str| figures[name].as_f64().unwrap_or(0.0);
+        println!(
+            "  {terms} terms: build {:.1} ms, compiled {:.2} MB; load in place {:.4} ms ({:.3} MB heap), by copy {:.2} ms ({:.2} MB heap)",
+            f("build_ms"),
+            f("compiled_bytes") / 1e6,
+            f("load_in_place_ms"),
+            f("heap_in_place_bytes") / 1e6,
+            f("load_copy_ms"),
+            f("heap_copy_bytes") / 1e6,
+        );
+        for corpus in ["100-char", "2 KB"] {
+            let c = &figures["corpora"][corpus];
+            println!(
+                "    {corpus:<9} (avg {} bytes)  p50 {:>8.2} µs  p99 {:>8.2} µs  {:>7.1} MB/s",
+                c["avg_bytes"],
+                c["p50_us"].as_f64().unwrap_or(0.0),
+                c["p99_us"].as_f64().unwrap_or(0.0),
+                c["mb_per_s"].as_f64().unwrap_or(0.0),
+            );
+        }
+    }
+}
+
+/// The shipped manifest with the moderator taken from `components` and
+/// every other component from `target/components`.
+fn bench_manifest(components: &Path, label: &str) -> AppConfig {
+    let root = root();
+    let text = std::fs::read_to_string(root.join("spin.toml")).unwrap();
+    let text = text
+        .replace(
+            "\"target/components/wasm32-wasip2/release/moderator.wasm\"",
+            &format!("\"{}\"", components.join("moderator.wasm").display()),
+        )
+        .replace(
+            "\"target/components/",
+            &format!("\"{}/target/components/", root.display()),
+        );
+    let dir = scratch_dir(label);
+    std::fs::write(dir.join("spin.toml"), text).unwrap();
+    // Decision logs are captured (as a log shipper would take them), not
+    // printed: thousands of lines would bury the figures.
+    config(dir.join("spin.toml"), label)
+}
+
+/// One round: p50 and p99 in ms, webhooks per second.
+async fn webhook_round(
+    components: &Path,
+    reuse: ReusePolicy,
+    requests: usize,
+    clients: usize,
+    round: usize,
+) -> (f64, f64, f64) {
+    let mut config = bench_manifest(components, &format!("bench-moderator-{round}"));
+    config.reuse = reuse;
+    let backends = Backends::start(&mut config, EmulatorAddrs::any())
+        .await
+        .unwrap();
+    let runner = Arc::new(Runner::start(&config).await.unwrap());
+    backends.connect(&runner.url, &config);
+    let mut generator = Generator::new(round as u64);
+    let terms = generator.terms(1000);
+    let messages: Arc<Vec<String>> = Arc::new(
+        (0..requests)
+            .map(|i| generator.message(100, &terms, i % 2 == 0))
+            .collect(),
+    );
+    // Warm-up: compile caches and the first instances.
+    send(&runner, "warm-up").await;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for client in 0..clients {
+        let runner = runner.clone();
+        let messages = messages.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            for message in messages.iter().skip(client).step_by(clients) {
+                let t = Instant::now();
+                send(&runner, message).await;
+                latencies.push(t.elapsed());
+            }
+            latencies
+        }));
+    }
+    let mut latencies: Vec<Duration> = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.unwrap());
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort();
+    let at = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
+    (
+        at(0.5).as_secs_f64() * 1e3,
+        at(0.99).as_secs_f64() * 1e3,
+        latencies.len() as f64 / elapsed,
+    )
+}
+
+async fn send(runner: &Runner, text: &str) {
+    let time = now().to_string();
+    let url = format!(
+        "{}/im/webhook?SdkAppid=1400000000&CallbackCommand=Group.CallbackBeforeSendMsg&contenttype=json&Sign={}&RequestTime={time}",
+        runner.url,
+        tim::webhook::sign(EMULATOR_CALLBACK_TOKEN, &time)
+    );
+    let body = serde_json::json!({
+        "GroupId": "bench-room", "Type": "Public", "From_Account": "alice", "Operator_Account": "alice",
+        "Random": 1, "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": text}}],
+    });
+    let response = runner.client.post(url).json(&body).send().await.unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    let answer: serde_json::Value = response.json().await.unwrap();
+    assert!(answer["ErrorCode"].is_i64(), "{answer}");
+}
