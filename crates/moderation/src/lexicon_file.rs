@@ -18,7 +18,7 @@
 //!   terms), `source` (attribution, kept for the record).
 //! - A header line may appear again later to change the values for the
 //!   terms after it.
-//! - `re:pattern` is a regular-expression rule (Rust `regex` syntax) with
+//! - `re:pattern` is a regular-expression rule (`regex-lite` syntax) with
 //!   the same metadata, for URLs, e-mail addresses, phone numbers.
 //! - `!term` is an allowlist entry; blank lines and `#` lines without a
 //!   known key are ignored.
@@ -111,7 +111,7 @@ pub fn parse(text: &str, into: &mut Parsed) -> Result<(), LexiconError> {
             Some(pattern) => (pattern.trim(), true),
             None => (line, false),
         };
-        if regex && let Err(e) = regex::Regex::new(text) {
+        if regex && let Err(e) = regex_lite::Regex::new(text) {
             return Err(error(format!("regular expression: {e}")));
         }
         into.terms.push(Term {

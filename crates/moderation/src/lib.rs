@@ -151,7 +151,7 @@ pub struct Lexicon {
     layout: wire::Layout,
     options: Options,
     categories: Vec<String>,
-    regexes: Vec<(usize, regex::Regex)>,
+    regexes: Vec<(usize, regex_lite::Regex)>,
 }
 
 /// The compiled bytes, owned or embedded in the binary.
@@ -247,7 +247,7 @@ impl Lexicon {
             .regexes
             .iter()
             .map(|(term, pattern)| {
-                regex::Regex::new(pattern)
+                regex_lite::Regex::new(pattern)
                     .map(|r| (*term, r))
                     .map_err(|e| WireError::new(format!("rule {term}: {e}")))
             })
@@ -387,13 +387,13 @@ impl Lexicon {
 }
 
 /// Compiles every regular-expression rule (build-time validation).
-fn compile_regexes(terms: &[Term]) -> Result<Vec<(usize, regex::Regex)>, BuildError> {
+fn compile_regexes(terms: &[Term]) -> Result<Vec<(usize, regex_lite::Regex)>, BuildError> {
     terms
         .iter()
         .enumerate()
         .filter(|(_, t)| t.regex)
         .map(|(i, t)| {
-            regex::Regex::new(&t.text)
+            regex_lite::Regex::new(&t.text)
                 .map(|r| (i, r))
                 .map_err(|e| BuildError {
                     term: t.text.clone(),

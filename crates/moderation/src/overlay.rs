@@ -129,7 +129,7 @@ impl Overlay {
                 ));
             }
             if term.regex
-                && let Err(e) = regex::Regex::new(text)
+                && let Err(e) = regex_lite::Regex::new(text)
             {
                 return Err(OverlayError {
                     field: format!("terms[{i}].text"),
