@@ -196,6 +196,11 @@ pub(crate) fn is_visible_separator(c: char) -> bool {
     c.is_whitespace() || (!c.is_alphanumeric() && !is_format(c) && leet(c) == c)
 }
 
+/// A CJK unified ideograph of the main block (U+4E00–U+9FFF).
+fn is_ideograph(c: char) -> bool {
+    ('\u{4E00}'..='\u{9FFF}').contains(&c)
+}
+
 /// Zero-width and format characters (Unicode category Cf, the common ones).
 fn is_format(c: char) -> bool {
     matches!(c, '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
@@ -205,7 +210,7 @@ fn is_format(c: char) -> bool {
 /// A separator: not a letter or digit of any script (and not a leet
 /// character when leetspeak is on: `@` in `f@ck` is a letter).
 fn is_separator(c: char, options: &Options) -> bool {
-    if c.is_alphanumeric() {
+    if c.is_ascii_alphanumeric() || (!c.is_ascii() && c.is_alphanumeric()) {
         return false;
     }
     if options.leetspeak && leet(c) != c {
@@ -249,20 +254,29 @@ pub fn normalize(text: &str, options: &Options) -> Normalized {
                 {
                     return;
                 }
-                if options.case_fold {
-                    c = c.to_lowercase().next().unwrap_or(c);
-                }
-                if options.confusables {
-                    c = confusable(c);
-                }
-                if options.numerals {
-                    c = chinese_numeral(c);
-                }
-                if options.leetspeak {
-                    c = leet(c);
-                }
-                if options.skip_separators && is_separator(c, options) {
-                    return;
+                if is_ideograph(c) {
+                    // Most of Chinese chat: no case, no look-alikes, no leet,
+                    // never a separator — only numerals apply.
+                    if options.numerals {
+                        c = chinese_numeral(c);
+                    }
+                } else {
+                    if options.case_fold {
+                        c = if c.is_ascii() {
+                            c.to_ascii_lowercase()
+                        } else {
+                            c.to_lowercase().next().unwrap_or(c)
+                        };
+                    }
+                    if options.confusables {
+                        c = confusable(c);
+                    }
+                    if options.leetspeak {
+                        c = leet(c);
+                    }
+                    if options.skip_separators && is_separator(c, options) {
+                        return;
+                    }
                 }
                 // Only a repeat written next to its twin collapses: across
                 // a separator it is two words meeting (`is shit`), not `fuuuck`.
@@ -284,10 +298,7 @@ pub fn normalize(text: &str, options: &Options) -> Normalized {
             };
         // ASCII and the main CJK block are their own compatibility forms;
         // skipping the decomposer for them keeps ordinary chat fast.
-        if options.compatibility
-            && !converted.is_ascii()
-            && !('\u{4E00}'..='\u{9FFF}').contains(&converted)
-        {
+        if options.compatibility && !converted.is_ascii() && !is_ideograph(converted) {
             for c in std::iter::once(converted).nfkc() {
                 push(c, &mut out, &mut origin);
             }
