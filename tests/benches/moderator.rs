@@ -23,9 +23,9 @@ use moderation::synthetic::{Generator, median, to_lexicon_file};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use switchboard::emulators::{Backends, EMULATOR_CALLBACK_TOKEN, EmulatorAddrs};
+use switchboard::emulators::{Backends, EmulatorAddrs};
 use switchboard::{AppConfig, ReusePolicy};
-use switchboard_tests::{Runner, bench_arg, config, now, root, scratch_dir};
+use switchboard_tests::{Runner, bench_arg, config, root, scratch_dir, signed_webhook_url};
 
 fn main() {
     let terms = bench_arg("--terms", 100_000);
@@ -250,12 +250,7 @@ async fn webhook_round(
 }
 
 async fn send(runner: &Runner, text: &str) {
-    let time = now().to_string();
-    let url = format!(
-        "{}/im/webhook?SdkAppid=1400000000&CallbackCommand=Group.CallbackBeforeSendMsg&contenttype=json&Sign={}&RequestTime={time}",
-        runner.url,
-        tim::webhook::sign(EMULATOR_CALLBACK_TOKEN, &time)
-    );
+    let url = signed_webhook_url(&runner.url, "Group.CallbackBeforeSendMsg");
     let body = serde_json::json!({
         "GroupId": "bench-room", "Type": "Public", "From_Account": "alice", "Operator_Account": "alice",
         "Random": 1, "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": text}}],

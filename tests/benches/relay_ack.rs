@@ -8,8 +8,8 @@
 //! gateway's HTTP answer. Figures are medians over rounds.
 
 use std::time::{Duration, Instant};
-use switchboard::emulators::{Backends, EMULATOR_CALLBACK_TOKEN, EmulatorAddrs};
-use switchboard_tests::{Runner, bench_arg, config, now, root};
+use switchboard::emulators::{Backends, EmulatorAddrs};
+use switchboard_tests::{Runner, bench_arg, config, root, signed_webhook_url};
 
 fn main() {
     let requests = bench_arg("--requests", 200);
@@ -30,12 +30,7 @@ fn main() {
             backends.connect(&runner.url, &config);
             let mut latencies = Vec::with_capacity(requests);
             for i in 0..requests {
-                let time = now().to_string();
-                let url = format!(
-                    "{}/im/webhook?SdkAppid=1400000000&CallbackCommand=Bot.OnC2CMessage&contenttype=json&Sign={}&RequestTime={time}",
-                    runner.url,
-                    tim::webhook::sign(EMULATOR_CALLBACK_TOKEN, &time)
-                );
+                let url = signed_webhook_url(&runner.url, "Bot.OnC2CMessage");
                 let body = serde_json::json!({
                     "From_Account": "alice", "To_Account": switchboard::emulators::DEMO_ROBOT,
                     "MsgKey": format!("{round}_{i}_bench"), "MsgSeq": i,

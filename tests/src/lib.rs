@@ -249,6 +249,16 @@ impl Stack {
     }
 }
 
+/// The gateway URL IM would call for `command`, signed now with the
+/// emulator's callback token (as the IM emulator signs its webhooks).
+pub fn signed_webhook_url(app_url: &str, command: &str) -> String {
+    let time = now().to_string();
+    format!(
+        "{app_url}/im/webhook?SdkAppid=1400000000&CallbackCommand={command}&contenttype=json&ClientIP=127.0.0.1&OptPlatform=Web&Sign={}&RequestTime={time}",
+        tim::webhook::sign(switchboard::emulators::EMULATOR_CALLBACK_TOKEN, &time)
+    )
+}
+
 /// Current Unix time in seconds.
 pub fn now() -> u64 {
     std::time::SystemTime::now()

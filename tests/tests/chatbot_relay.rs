@@ -4,8 +4,8 @@
 use llm_emulator::{Api, Failure};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-use switchboard::emulators::{Backends, EMULATOR_CALLBACK_TOKEN};
-use switchboard_tests::{ReqwestTransport, Runner, Stack, now};
+use switchboard::emulators::Backends;
+use switchboard_tests::{ReqwestTransport, Runner, Stack, now, signed_webhook_url};
 
 const ROBOTS: &str = r#"[
   {"id": "@RBT#helper", "providers": [{"kind": "openai", "model": "gpt-emu"}, {"kind": "anthropic", "model": "claude-emu"}],
@@ -89,12 +89,7 @@ impl World {
         msg_key: &str,
         text: &str,
     ) -> (u16, Value, Duration) {
-        let time = now().to_string();
-        let url = format!(
-            "{}/im/webhook?SdkAppid=1400000000&CallbackCommand=Bot.OnC2CMessage&contenttype=json&ClientIP=1.1.1.1&OptPlatform=Web&Sign={}&RequestTime={time}",
-            self.runner.url,
-            tim::webhook::sign(EMULATOR_CALLBACK_TOKEN, &time)
-        );
+        let url = signed_webhook_url(&self.runner.url, "Bot.OnC2CMessage");
         let body = json!({
             "CallbackCommand": "Bot.OnC2CMessage", "From_Account": from, "To_Account": to, "MsgSeq": 1,
             "MsgRandom": 7, "MsgTime": now(), "MsgKey": msg_key, "OnlineOnlyFlag": 0, "SendMsgResult": 0,

@@ -173,8 +173,20 @@ async fn group_names_are_screened_on_creation() {
     assert!(state.groups.contains_key("good-name"));
 }
 
+/// An authenticated call to the admin API.
+async fn admin(stack: &Stack, method: reqwest::Method, body: Option<Value>) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .request(method, format!("{}/moderation/overlay", stack.runner.url))
+        .bearer_auth(EMULATOR_MODERATION_ADMIN_TOKEN);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    stack.runner.send(request).await
+}
+
 #[tokio::test]
 async fn the_admin_overlay_takes_effect_without_a_redeploy() {
+    use reqwest::Method;
     let stack = stack("moderator-overlay", &[]).await;
     let url = format!("{}/moderation/overlay", stack.runner.url);
     let client = reqwest::Client::new();
@@ -193,30 +205,17 @@ async fn the_admin_overlay_takes_effect_without_a_redeploy() {
     assert_eq!(answer["ErrorCode"], 0, "no overlay yet: delivered");
 
     // A bad body names the field and changes nothing.
-    let (status, body) = stack
-        .runner
-        .send(
-            client
-                .put(&url)
-                .bearer_auth(EMULATOR_MODERATION_ADMIN_TOKEN)
-                .json(&json!({"terms": [{"text": "x", "category": "has space"}]})),
-        )
-        .await;
+    let bad = json!({"terms": [{"text": "x", "category": "has space"}]});
+    let (status, body) = admin(&stack, Method::PUT, Some(bad)).await;
     assert_eq!(
         (status, body["field"].as_str()),
         (400, Some("terms[0].category")),
         "{body}"
     );
+    let (_, body) = admin(&stack, Method::GET, None).await;
+    assert_eq!(body["counts"], json!({"terms": 0, "allow": 0}));
 
-    let (status, body) = stack
-        .runner
-        .send(
-            client
-                .put(&url)
-                .bearer_auth(EMULATOR_MODERATION_ADMIN_TOKEN)
-                .json(&overlay),
-        )
-        .await;
+    let (status, body) = admin(&stack, Method::PUT, Some(overlay)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["counts"]["terms"], 1);
 
@@ -225,28 +224,24 @@ async fn the_admin_overlay_takes_effect_without_a_redeploy() {
     assert!(stack.runner.logged(r#""rule":"overlay:0""#));
 
     // POST adds; the overlay's allowlist also covers built-in terms.
-    let (status, _) = stack
-        .runner
-        .send(
-            client
-                .post(&url)
-                .bearer_auth(EMULATOR_MODERATION_ADMIN_TOKEN)
-                .json(&json!({"allow": ["what the fuck"]})),
-        )
-        .await;
+    let (status, _) = admin(
+        &stack,
+        Method::POST,
+        Some(json!({"allow": ["what the fuck"]})),
+    )
+    .await;
     assert_eq!(status, 200);
-    let (_, body) = stack
-        .runner
-        .send(
-            client
-                .get(&url)
-                .bearer_auth(EMULATOR_MODERATION_ADMIN_TOKEN),
-        )
-        .await;
+    let (_, body) = admin(&stack, Method::GET, None).await;
     assert_eq!(body["counts"], json!({"terms": 1, "allow": 2}));
     let answer = say(&stack, text("what the fuck")).await;
     assert_eq!(answer["ErrorCode"], 0);
     assert_eq!(delivered(&stack).last().unwrap(), "what the fuck");
+
+    // DELETE removes it all: the term is delivered again.
+    let (status, _) = admin(&stack, Method::DELETE, None).await;
+    assert_eq!(status, 200);
+    let answer = say(&stack, text("blorp")).await;
+    assert_eq!(answer["ErrorCode"], 0);
 }
 
 #[tokio::test]

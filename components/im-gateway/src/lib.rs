@@ -17,10 +17,6 @@ use spin_sdk::http_service;
 use tim::events::Answer;
 use tim::webhook::{Verifier, WebhookQuery};
 
-/// IM bodies are at most a 12 KB message plus envelope; anything far larger
-/// is not IM.
-const MAX_BODY: usize = 256 * 1024;
-
 struct Settings {
     verifier: Verifier,
     table: DispatchTable,
@@ -73,7 +69,7 @@ async fn webhook(req: Request) -> JsonResponse {
         return unauthorized(&e.to_string());
     }
     let (parts, body) = req.into_parts();
-    let body = match reply::read_body(&parts.headers, body, MAX_BODY).await {
+    let body = match reply::read_body(&parts.headers, body, connector::im::MAX_WEBHOOK_BODY).await {
         Ok(body) => body,
         Err(response) => return response,
     };

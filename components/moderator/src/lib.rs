@@ -30,24 +30,11 @@ use std::time::Duration;
 use tim::events::{Answer, Event, Scope};
 use tim::message::{MsgElement, joined_text};
 
-/// IM bodies are at most a 12 KB message plus envelope.
-const MAX_BODY: usize = 256 * 1024;
-
 #[http_service]
 async fn moderate(req: Request) -> JsonResponse {
-    let query = req.uri().query().unwrap_or("").to_string();
-    let command = match tim::webhook::WebhookQuery::parse(&query) {
-        Ok(q) => q.callback_command,
-        Err(e) => return reply::bad_field("CallbackCommand", e.to_string()),
-    };
-    let (parts, body) = req.into_parts();
-    let body = match reply::read_body(&parts.headers, body, MAX_BODY).await {
-        Ok(body) => body,
+    let (command, event) = match connector::im::read_webhook(req).await {
+        Ok(read) => read,
         Err(response) => return response,
-    };
-    let event = match Event::parse(&command, &body) {
-        Ok(event) => event,
-        Err(e) => return reply::bad_field("body", format!("not a {command} body: {e}")),
     };
     let config = match Config::load().await {
         Ok(config) => config,

@@ -83,3 +83,23 @@ pub async fn add_agent(
     im.account_import(account, None).await?;
     im.ensure_member(group_id, account).await
 }
+
+/// IM webhook bodies are at most a 12 KB message plus envelope.
+pub const MAX_WEBHOOK_BODY: usize = 256 * 1024;
+
+/// Reads an IM webhook the gateway chained here (already verified there):
+/// its `CallbackCommand` and typed body, or a 400 naming what is wrong.
+pub async fn read_webhook(
+    req: spin_sdk::http::Request,
+) -> Result<(String, tim::events::Event), crate::reply::JsonResponse> {
+    use crate::reply;
+    let query = req.uri().query().unwrap_or("").to_string();
+    let command = tim::webhook::WebhookQuery::parse(&query)
+        .map_err(|e| reply::bad_field("CallbackCommand", e.to_string()))?
+        .callback_command;
+    let (parts, body) = req.into_parts();
+    let body = reply::read_body(&parts.headers, body, MAX_WEBHOOK_BODY).await?;
+    let event = tim::events::Event::parse(&command, &body)
+        .map_err(|e| reply::bad_field("body", format!("not a {command} body: {e}")))?;
+    Ok((command, event))
+}

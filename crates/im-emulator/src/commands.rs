@@ -132,7 +132,7 @@ fn str_field<'a>(req: &'a Value, name: &str) -> Option<&'a str> {
     req.get(name).and_then(Value::as_str)
 }
 
-fn accounts_of(list: &Value, key: &str) -> Vec<String> {
+pub(crate) fn accounts_of(list: &Value, key: &str) -> Vec<String> {
     list.as_array()
         .map(|items| {
             items

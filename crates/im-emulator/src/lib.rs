@@ -229,14 +229,7 @@ async fn route(
                 commands::client_send_c2c(&shared, &from, &to, msg_body).await
             } else {
                 let group = input["GroupId"].as_str().unwrap_or("").to_string();
-                let at = input["At_Account"]
-                    .as_array()
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|v| v.as_str().map(String::from))
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let at = commands::accounts_of(&input["At_Account"], "");
                 commands::client_send_group(&shared, &from, &group, msg_body, at).await
             };
             json_response(StatusCode::OK, answer)
@@ -244,14 +237,7 @@ async fn route(
         ("POST", "/emulator/join_group") => {
             let input: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
             let group_id = input["GroupId"].as_str().unwrap_or("");
-            let accounts: Vec<String> = input["Accounts"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|v| v.as_str().map(String::from))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let accounts = commands::accounts_of(&input["Accounts"], "");
             match join(&shared, group_id, accounts.into_iter()) {
                 Some(members) => json_response(StatusCode::OK, json!({ "members": members })),
                 None => json_response(

@@ -36,17 +36,7 @@ fn main() {
     let rounds: usize = arg("--rounds").map_or(5, |s| s.parse().expect("--rounds"));
     let peer = arg("--peer");
     let peer_terms: usize = arg("--peer-terms").map_or(1000, |s| s.parse().expect("--peer-terms"));
-    let off = Options {
-        traditional_to_simplified: false,
-        compatibility: false,
-        case_fold: false,
-        confusables: false,
-        numerals: false,
-        leetspeak: false,
-        strip_format: false,
-        skip_separators: false,
-        collapse_repeats: false,
-    };
+    let off = Options::none();
 
     println!("moderation engine, {messages} messages per corpus, medians of {rounds} rounds");
     for &size in &sizes {

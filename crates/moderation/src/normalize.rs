@@ -51,6 +51,21 @@ impl Default for Options {
 }
 
 impl Options {
+    /// Every step off: text is matched as written.
+    pub fn none() -> Self {
+        Self {
+            traditional_to_simplified: false,
+            compatibility: false,
+            case_fold: false,
+            confusables: false,
+            numerals: false,
+            leetspeak: false,
+            strip_format: false,
+            skip_separators: false,
+            collapse_repeats: false,
+        }
+    }
+
     /// The subset used for regular-expression rules: width, case, format
     /// characters and numerals, but separators, repeats and leetspeak kept
     /// (`.`, `@` and digits are what URLs, addresses and numbers are made
@@ -353,17 +368,7 @@ mod tests {
             ..Options::default()
         };
         assert_eq!(normalize("⑤五㈤", &plain).text, "555");
-        let none = Options {
-            traditional_to_simplified: false,
-            compatibility: false,
-            case_fold: false,
-            confusables: false,
-            numerals: false,
-            leetspeak: false,
-            strip_format: false,
-            skip_separators: false,
-            collapse_repeats: false,
-        };
+        let none = Options::none();
         assert_eq!(normalize("ＡB.發", &none).text, "ＡB.發");
     }
 
