@@ -37,7 +37,8 @@ pub struct Parsed {
 }
 
 /// A line that cannot be read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {message}")]
 pub struct LexiconError {
     /// 1-based line number.
     pub line: usize,
@@ -45,13 +46,7 @@ pub struct LexiconError {
     pub message: String,
 }
 
-impl std::fmt::Display for LexiconError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "line {}: {}", self.line, self.message)
-    }
-}
 
-impl std::error::Error for LexiconError {}
 
 /// Reads one lexicon file's text into `into`.
 pub fn parse(text: &str, into: &mut Parsed) -> Result<(), LexiconError> {

@@ -121,7 +121,8 @@ pub struct Hit {
 }
 
 /// A lexicon that cannot be compiled.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("rule `{term}`: {message}")]
 pub struct BuildError {
     /// The offending term.
     pub term: String,
@@ -129,13 +130,7 @@ pub struct BuildError {
     pub message: String,
 }
 
-impl std::fmt::Display for BuildError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "rule `{}`: {}", self.term, self.message)
-    }
-}
 
-impl std::error::Error for BuildError {}
 
 /// Terms, rules and allowlist entries compiled into one double-array trie.
 ///

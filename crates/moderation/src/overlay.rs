@@ -61,7 +61,8 @@ fn mask() -> Action {
 }
 
 /// What is wrong with an overlay, naming the field (`terms[2].category`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
 pub struct OverlayError {
     /// JSON path of the field.
     pub field: String,
@@ -69,13 +70,7 @@ pub struct OverlayError {
     pub message: String,
 }
 
-impl std::fmt::Display for OverlayError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.field, self.message)
-    }
-}
 
-impl std::error::Error for OverlayError {}
 
 impl Overlay {
     /// Adds `other`'s terms and entries, skipping exact duplicates.

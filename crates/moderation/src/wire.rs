@@ -27,7 +27,8 @@ const MAGIC: &[u8; 8] = b"SBLEX\0\0\x02";
 const RECORD: usize = 4;
 
 /// Compiled bytes that cannot be loaded.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("compiled lexicon: {0}")]
 pub struct WireError(String);
 
 impl WireError {
@@ -36,13 +37,7 @@ impl WireError {
     }
 }
 
-impl std::fmt::Display for WireError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "compiled lexicon: {}", self.0)
-    }
-}
 
-impl std::error::Error for WireError {}
 
 /// Where the parts are.
 #[derive(Debug, Clone)]
