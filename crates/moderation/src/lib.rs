@@ -302,7 +302,11 @@ impl Lexicon {
         for segment in normalized.split('\0') {
             for (start, _) in segment.char_indices() {
                 for (value, length) in trie.common_prefix_search(&segment[start..]) {
-                    found(base + start, base + start + length, value);
+                    // A value naming no term can only come from damaged
+                    // bytes; it is no match rather than a panic.
+                    if value >= ALLOW || (value as usize) < self.layout.terms {
+                        found(base + start, base + start + length, value);
+                    }
                 }
             }
             base += segment.len() + 1;
