@@ -43,12 +43,21 @@ async fn moderate(req: Request) -> JsonResponse {
             return reply::error(StatusCode::INTERNAL_SERVER_ERROR, message);
         }
     };
-    let overlay = match lexicon::overlay().await {
-        Ok(overlay) => overlay,
-        Err(message) => {
-            eprintln!("moderator: {message}");
-            return reply::error(StatusCode::INTERNAL_SERVER_ERROR, message);
+    // Only the callbacks judged by the lexicons read the overlay.
+    let screened = matches!(
+        event,
+        Event::GroupBeforeSendMsg(_) | Event::C2cBeforeSendMsg(_) | Event::GroupBeforeCreate(_)
+    );
+    let overlay = if screened {
+        match lexicon::overlay().await {
+            Ok(overlay) => overlay,
+            Err(message) => {
+                eprintln!("moderator: {message}");
+                return reply::error(StatusCode::INTERNAL_SERVER_ERROR, message);
+            }
         }
+    } else {
+        None
     };
     let layers = Layers {
         builtin: lexicon::builtin(),
@@ -76,11 +85,13 @@ async fn moderate(req: Request) -> JsonResponse {
             }
         }
         Event::GroupAfterSendMsg(m) => {
-            let delivered = media::Delivered::Group {
-                group_id: m.group_id.clone(),
-                seq: m.msg_seq.unwrap_or(0),
-            };
-            after_send(config, delivered, m.body);
+            if let Some(seq) = m.msg_seq {
+                let delivered = media::Delivered::Group {
+                    group_id: m.group_id.clone(),
+                    seq,
+                };
+                after_send(config, delivered, m.body);
+            }
             Answer::ok()
         }
         Event::C2cAfterSendMsg(m) => {

@@ -46,8 +46,6 @@ pub struct LexiconError {
     pub message: String,
 }
 
-
-
 /// Reads one lexicon file's text into `into`.
 pub fn parse(text: &str, into: &mut Parsed) -> Result<(), LexiconError> {
     let mut category: Option<String> = None;

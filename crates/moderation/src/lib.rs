@@ -130,8 +130,6 @@ pub struct BuildError {
     pub message: String,
 }
 
-
-
 /// Terms, rules and allowlist entries compiled into one double-array trie.
 ///
 /// A lexicon *is* its compiled form (see the `wire` module for the

@@ -70,8 +70,6 @@ pub struct OverlayError {
     pub message: String,
 }
 
-
-
 impl Overlay {
     /// Adds `other`'s terms and entries, skipping exact duplicates.
     pub fn merge(&mut self, other: Overlay) {

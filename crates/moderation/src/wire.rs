@@ -37,8 +37,6 @@ impl WireError {
     }
 }
 
-
-
 /// Where the parts are.
 #[derive(Debug, Clone)]
 pub(crate) struct Layout {
