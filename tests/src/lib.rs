@@ -247,6 +247,15 @@ impl Stack {
             .as_ref()
             .expect("the IM emulator is running")
     }
+
+    /// A group's members in the IM emulator, `None` when it does not exist.
+    pub fn members(&self, group: &str) -> Option<Vec<String>> {
+        self.im()
+            .state()
+            .groups
+            .get(group)
+            .map(|g| g.members.clone())
+    }
 }
 
 /// The gateway URL IM would call for `command`, signed now with the

@@ -7,9 +7,14 @@ use switchboard::emulators::{Backends, EMULATOR_SALESFORCE_INBOUND_SECRET, Emula
 use switchboard_tests::{Runner, Stack, config, now, root};
 use tim::usersig::Signer;
 
-struct World {
-    runner: Runner,
-    backends: Backends,
+/// The shipped application and its emulators, with this bridge's calls.
+struct World(Stack);
+
+impl std::ops::Deref for World {
+    type Target = Stack;
+    fn deref(&self) -> &Stack {
+        &self.0
+    }
 }
 
 const AGENT_A: &str = "005EMU000000000001";
@@ -18,12 +23,7 @@ const QUEUE: &str = "00GEMU000000000001";
 
 impl World {
     async fn start(label: &str, variables: &[&str]) -> Self {
-        let Stack { runner, backends } = Stack::start(label, variables).await;
-        Self { runner, backends }
-    }
-
-    fn im(&self) -> &im_emulator::ImEmulator {
-        self.backends.im.as_ref().unwrap()
+        Self(Stack::start(label, variables).await)
     }
 
     fn sf(&self) -> &salesforce_emulator::SalesforceEmulator {
@@ -57,14 +57,6 @@ impl World {
         let body = json!({ "events": events }).to_string();
         self.apex("events", &body, EMULATOR_SALESFORCE_INBOUND_SECRET, now())
             .await
-    }
-
-    fn members(&self, group: &str) -> Option<Vec<String>> {
-        self.im()
-            .state()
-            .groups
-            .get(group)
-            .map(|g| g.members.clone())
     }
 
     async fn open_case(&self, key: &str) -> (String, String) {
@@ -458,7 +450,7 @@ async fn the_jwt_bearer_flow_logs_in_with_a_signed_assertion() {
         "a configured org must not be replaced by the emulator"
     );
     let runner = Runner::start(&config).await.unwrap();
-    let w = World { runner, backends };
+    let w = World(Stack { runner, backends });
     let (status, body) = w
         .create("alice", Some(&usersig("alice")), &request(Some("j1")))
         .await;

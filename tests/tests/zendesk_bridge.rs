@@ -3,24 +3,24 @@
 
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-use switchboard::emulators::{Backends, EMULATOR_APP_AUDIENCE, EMULATOR_APP_SECRET};
-use switchboard_tests::{Runner, Stack, now};
+use switchboard::emulators::{EMULATOR_APP_AUDIENCE, EMULATOR_APP_SECRET};
+use switchboard_tests::{Stack, now};
 use tim::usersig::Signer;
 use zendesk::webhook::{format_timestamp, sign};
 
-struct World {
-    runner: Runner,
-    backends: Backends,
+/// The shipped application and its emulators, with this bridge's calls.
+struct World(Stack);
+
+impl std::ops::Deref for World {
+    type Target = Stack;
+    fn deref(&self) -> &Stack {
+        &self.0
+    }
 }
 
 impl World {
     async fn start(label: &str) -> Self {
-        let Stack { runner, backends } = Stack::start(label, &[]).await;
-        Self { runner, backends }
-    }
-
-    fn im(&self) -> &im_emulator::ImEmulator {
-        self.backends.im.as_ref().unwrap()
+        Self(Stack::start(label, &[]).await)
     }
 
     fn zd(&self) -> &zendesk_emulator::ZendeskEmulator {

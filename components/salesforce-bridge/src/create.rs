@@ -108,13 +108,8 @@ async fn run(
         record.group_ready = true;
         records.put(&key, &record).await.map_err(internal)?;
     }
-    let status = if replay {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    };
-    Ok(reply::json(
-        status,
+    Ok(reply::created(
+        replay,
         &serde_json::json!({ "case_id": case_id, "group_id": group_id, "user_id": user }),
     ))
 }

@@ -131,13 +131,8 @@ async fn run(
         records.put(&key, &record).await.map_err(internal)?;
     }
 
-    let status = if replay {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    };
-    Ok(reply::json(
-        status,
+    Ok(reply::created(
+        replay,
         &serde_json::json!({ "ticket_id": ticket_id, "group_id": group_id, "user_id": user }),
     ))
 }

@@ -24,6 +24,17 @@ pub fn raw_json(status: StatusCode, body: impl Into<Bytes>) -> JsonResponse {
     response
 }
 
+/// The answer to a create request: 201 when this call created it, 200 when
+/// it repeats an earlier one (same idempotency key) — the body is the same.
+pub fn created(replay: bool, value: &serde_json::Value) -> JsonResponse {
+    let status = if replay {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    json(status, value)
+}
+
 /// `{"error": message}` with `status`.
 pub fn error(status: StatusCode, message: impl std::fmt::Display) -> JsonResponse {
     json(status, &serde_json::json!({ "error": message.to_string() }))

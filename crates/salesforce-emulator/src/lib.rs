@@ -428,15 +428,7 @@ async fn rest(
                 Ok(fields) => fields,
                 Err(response) => return *response,
             };
-            let id = new_id(&mut state);
-            state.cases.insert(
-                id.clone(),
-                Case {
-                    id: id.clone(),
-                    fields,
-                    external_id: None,
-                },
-            );
+            let id = insert_case(&mut state, fields, None);
             reply(201, json!({ "id": id, "success": true, "errors": [] }))
         }
         ("PATCH", ["sobjects", "Case", field, value]) => {
@@ -463,15 +455,7 @@ async fn rest(
                 .collect();
             match matches.as_slice() {
                 [] => {
-                    let id = new_id(&mut state);
-                    state.cases.insert(
-                        id.clone(),
-                        Case {
-                            id: id.clone(),
-                            fields,
-                            external_id: Some(key),
-                        },
-                    );
+                    let id = insert_case(&mut state, fields, Some(key));
                     reply(
                         201,
                         json!({ "id": id, "success": true, "errors": [], "created": true }),
@@ -517,6 +501,24 @@ async fn rest(
             &[],
         ),
     }
+}
+
+/// Stores a new Case; returns its id.
+fn insert_case(
+    state: &mut State,
+    fields: BTreeMap<String, Value>,
+    external_id: Option<(String, String)>,
+) -> String {
+    let id = new_id(state);
+    state.cases.insert(
+        id.clone(),
+        Case {
+            id: id.clone(),
+            fields,
+            external_id,
+        },
+    );
+    id
 }
 
 fn new_id(state: &mut State) -> String {
