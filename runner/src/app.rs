@@ -7,6 +7,7 @@ use crate::log::Logger;
 use crate::manifest::{LoadedManifest, Route};
 use crate::outbound::{AllowList, OutboundHooks, ServiceChain};
 use crate::routes::{RouteMatch, Router};
+use crate::spin_compat::{Handler, Interfaces, SpinTarget};
 use crate::variables::{ResolvedVariables, Template, VariableSources};
 use anyhow::{Context, Result};
 use bytes::Bytes;
@@ -31,6 +32,9 @@ pub struct AppConfig {
     pub state_dir: Option<PathBuf>,
     /// Where log lines go.
     pub logger: Logger,
+    /// The Spin release whose behaviour is reproduced (what loads, what
+    /// chains).
+    pub spin: SpinTarget,
 }
 
 impl AppConfig {
@@ -42,6 +46,7 @@ impl AppConfig {
             reuse: ReusePolicy::default(),
             state_dir: None,
             logger: Logger::stderr(),
+            spin: SpinTarget::default(),
         }
     }
 }
@@ -93,20 +98,36 @@ impl App {
 
         // Compile everything first (slow, fallible), then wire the handlers
         // to the shared state they chain through.
+        let profile = config.spin.profile();
         let mut compiled = Vec::new();
         for (id, component) in &manifest.component {
             let path = loaded.component_source(id)?;
+            let bytes = std::fs::read(&path).with_context(|| {
+                format!(
+                    "component `{id}`: file {} not found: run `switchboard build` (or \
+                     `cargo run -p switchboard -- build`) first",
+                    path.display()
+                )
+            })?;
+            let handler = Interfaces::decode(&bytes)
+                .and_then(|interfaces| profile.check(&interfaces))
+                .with_context(|| format!("component `{id}` ({})", path.display()))?;
             let wasm = crate::host::compile(&path).with_context(|| format!("component `{id}`"))?;
             let mut allowed = Vec::new();
             for entry in &component.allowed_outbound_hosts {
-                let rendered = variables
-                    .render(&Template::parse(entry)?)
-                    .with_context(|| format!("`component.{id}.allowed_outbound_hosts`"))?;
-                allowed.push(rendered);
+                allowed.push(render_allowed_host(&variables, id, entry, profile.name())?);
             }
             let allow = AllowList::parse(&allowed)
                 .with_context(|| format!("`component.{id}.allowed_outbound_hosts`"))?;
-            compiled.push((id.clone(), component.clone(), wasm, allow));
+            let chaining = handler != Handler::Wasip3 || profile.chaining_from_wasip3();
+            compiled.push((
+                id.clone(),
+                component.clone(),
+                wasm,
+                allow,
+                handler,
+                chaining,
+            ));
         }
 
         let examples = manifest
@@ -132,7 +153,7 @@ impl App {
         let shared = Arc::new_cyclic(|weak: &Weak<AppShared>| {
             let chain: Weak<dyn ServiceChain> = weak.clone();
             let mut components = HashMap::new();
-            for (id, component, wasm, allow) in compiled {
+            for (id, component, wasm, allow, handler, chaining) in compiled {
                 let id_arc: Arc<str> = id.clone().into();
                 let spec = ComponentSpec {
                     id: id_arc.clone(),
@@ -145,9 +166,15 @@ impl App {
                         key_value_stores: component.key_value_stores.clone().into(),
                         kv: kv.clone(),
                     }),
-                    hooks: OutboundHooks::new(id_arc, allow, chain.clone(), logger.clone()),
+                    hooks: OutboundHooks::new(
+                        id_arc,
+                        allow,
+                        chaining.then(|| chain.clone()),
+                        logger.clone(),
+                    ),
                     reuse,
                     logger: logger.clone(),
+                    handler,
                 };
                 match ComponentHandler::new(spec) {
                     Ok(handler) => {
@@ -207,6 +234,44 @@ impl App {
     ) -> Response<WasiBody> {
         let request = request.map(|body| body.map_err(HttpError::Hyper).boxed_unsync());
         self.shared.handle_public(request, client).await
+    }
+}
+
+/// Renders one `allowed_outbound_hosts` entry. Spin resolves templated
+/// entries when an instance starts, and one that comes out empty or with a
+/// path makes it deny every outbound request of the component; here that is
+/// a start-up error naming the variable to fix.
+fn render_allowed_host(
+    variables: &ResolvedVariables,
+    component: &str,
+    entry: &str,
+    spin: &str,
+) -> Result<String> {
+    let template = Template::parse(entry)?;
+    let rendered = variables
+        .render(&template)
+        .with_context(|| format!("`component.{component}.allowed_outbound_hosts`"))?;
+    let named: Vec<String> = template.references().map(|v| format!("`{v}`")).collect();
+    if named.is_empty() {
+        return Ok(rendered);
+    }
+    let problem = if rendered.trim().is_empty() {
+        Some("is empty".to_string())
+    } else {
+        rendered
+            .split_once("://")
+            .and_then(|(_, rest)| rest.split_once('/'))
+            .filter(|(_, path)| !path.is_empty())
+            .map(|(_, path)| format!("is `{rendered}`, which has a path (`/{path}`)"))
+    };
+    match problem {
+        None => Ok(rendered),
+        Some(problem) => anyhow::bail!(
+            "`component.{component}.allowed_outbound_hosts` entry `{entry}` {problem}: {spin} \
+             would deny every outbound request of `{component}`. Set {} to scheme://host[:port] \
+             (e.g. https://api.example.com)",
+            named.join(", ")
+        ),
     }
 }
 

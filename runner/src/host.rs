@@ -162,6 +162,8 @@ pub struct ComponentSpec {
     pub reuse: ReusePolicy,
     /// Where the component's output and failures are logged.
     pub logger: Logger,
+    /// Its HTTP handler kind, as the Spin target's check found it.
+    pub handler: crate::spin_compat::Handler,
 }
 
 /// The parts of a [`SpinCtx`] shared by every instance of a component.
@@ -186,22 +188,32 @@ impl ComponentHandler {
     pub fn new(spec: ComponentSpec) -> Result<Self> {
         let pre = anyhow_result(linker()?.instantiate_pre(&spec.component)).with_context(|| {
             format!(
-                "component `{}` imports something this host does not provide",
+                "component `{}` imports an interface Spin provides but this host does not \
+                 implement (it implements WASI 0.2, WASI 0.3.0, wasi:http, \
+                 fermyon:spin/key-value and variables @2.0.0, spin:key-value and \
+                 spin:variables @3.0.0)",
                 spec.id
             )
         })?;
-        let (pre, is_p3) = match wasmtime_wasi_http::p3::bindings::ServicePre::new(pre.clone()) {
-            Ok(p3) => (ProxyPre::P3(p3), true),
-            Err(_) => (
+        let (pre, is_p3) = match spec.handler {
+            crate::spin_compat::Handler::Wasip3 => (
+                ProxyPre::P3(
+                    anyhow_result(wasmtime_wasi_http::p3::bindings::ServicePre::new(pre))
+                        .with_context(|| format!("component `{}`", spec.id))?,
+                ),
+                true,
+            ),
+            crate::spin_compat::Handler::Wasip2 => (
                 ProxyPre::P2(
-                    anyhow_result(wasmtime_wasi_http::p2::bindings::ProxyPre::new(pre)).with_context(|| {
-                        format!(
-                            "component `{}` exports neither wasi:http/handler@0.3 nor wasi:http/incoming-handler@0.2",
-                            spec.id
-                        )
-                    })?,
+                    anyhow_result(wasmtime_wasi_http::p2::bindings::ProxyPre::new(pre))
+                        .with_context(|| format!("component `{}`", spec.id))?,
                 ),
                 false,
+            ),
+            crate::spin_compat::Handler::Other => anyhow::bail!(
+                "component `{}`: Spin serves its HTTP export, but this host implements only \
+                 `wasi:http/incoming-handler@0.2.x` and `wasi:http/handler@0.3.x`",
+                spec.id
             ),
         };
         let reuse = if is_p3 {

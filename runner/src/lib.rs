@@ -13,6 +13,7 @@ pub mod manifest;
 pub mod outbound;
 pub mod routes;
 pub mod server;
+pub mod spin_compat;
 pub mod spin_host;
 pub mod usersig_cmd;
 pub mod variables;
@@ -21,6 +22,7 @@ pub use app::{App, AppConfig};
 pub use host::ReusePolicy;
 pub use log::Logger;
 pub use server::RunningServer;
+pub use spin_compat::SpinTarget;
 
 /// Loads an application and serves it on `listen`: what `switchboard up`
 /// does, callable in-process by tests.

@@ -41,6 +41,14 @@ enum Command {
     /// Generate or verify IM UserSigs (the console's UserSig tool).
     #[command(subcommand)]
     Usersig(UsersigCommand),
+    /// Say, for each built component, whether Spin 4.0.x, Spin main and
+    /// SpinKube's shim would load it (decoded imports and exports against
+    /// what each provides); exits non-zero if any would refuse one.
+    Check {
+        /// The application manifest.
+        #[arg(short = 'f', long = "from", default_value = "spin.toml")]
+        manifest: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -128,6 +136,11 @@ struct UpArgs {
     /// Never start the built-in emulators, even when no credentials are set.
     #[arg(long)]
     no_emulators: bool,
+    /// Which Spin to behave as: `4.0` (the newest release), `main` (adds
+    /// WASI 0.3.0 handlers and chaining from them) or `spinkube` (SpinKube's
+    /// shim: WASI 0.2 only). Components that Spin would refuse are refused.
+    #[arg(long, default_value = "4.0")]
+    spin: switchboard::SpinTarget,
 }
 
 fn main() -> Result<()> {
@@ -139,6 +152,13 @@ fn main() -> Result<()> {
         } => {
             let loaded = LoadedManifest::load(&manifest)?;
             switchboard::build::build(&loaded, &components)
+        }
+        Command::Check { manifest } => {
+            let loaded = LoadedManifest::load(&manifest)?;
+            if !switchboard::spin_compat::report(&loaded, &mut std::io::stdout())? {
+                std::process::exit(1);
+            }
+            Ok(())
         }
         Command::Usersig(UsersigCommand::Gen { user, expire, keys }) => {
             switchboard::usersig_cmd::generate(&keys, &user, expire)
@@ -197,6 +217,7 @@ async fn up(args: UpArgs) -> Result<()> {
         },
         state_dir: args.state_dir.clone(),
         logger: Logger::stderr(),
+        spin: args.spin,
     };
     let listener = switchboard::server::bind(args.listen).await?;
     let url = format!("http://{}", listener.local_addr()?);

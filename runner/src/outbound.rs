@@ -228,7 +228,9 @@ use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpH
 pub struct OutboundHooks {
     component: Arc<str>,
     allow: Arc<AllowList>,
-    chain: Weak<dyn ServiceChain>,
+    /// `None` where the Spin target cannot chain from this component (a
+    /// WASIp3 handler on Spin 4.0.x: the name does not resolve).
+    chain: Option<Weak<dyn ServiceChain>>,
     logger: Logger,
 }
 
@@ -236,11 +238,12 @@ use crate::log::Logger;
 use std::sync::{Arc, Weak};
 
 impl OutboundHooks {
-    /// Hooks for `component` with its rendered allow-list.
+    /// Hooks for `component` with its rendered allow-list; `chain` is
+    /// `None` where service chaining does not work for it.
     pub fn new(
         component: Arc<str>,
         allow: AllowList,
-        chain: Weak<dyn ServiceChain>,
+        chain: Option<Weak<dyn ServiceChain>>,
         logger: Logger,
     ) -> Self {
         Self {
@@ -291,9 +294,25 @@ impl WasiHttpHooks for OutboundHooks {
             ));
             return Box::new(async { Err(HttpError::HttpRequestDenied) });
         }
+        // Spin drops `Host` from outbound requests; the URI names the host.
+        let mut request = request;
+        request.headers_mut().remove(http::header::HOST);
         if let Some(target) = chained_component(&host) {
+            let Some(chain) = &self.chain else {
+                self.logger.line(format!(
+                    "[{}] service chaining to {host} failed: Spin 4.0.x does not resolve \
+                     `*.spin.internal` from a WASIp3 handler (spinframework/spin#3586)",
+                    self.component
+                ));
+                return Box::new(async {
+                    Err(HttpError::DnsError {
+                        rcode: Some("address not available".into()),
+                        info_code: Some(0),
+                    })
+                });
+            };
             let target = target.to_string();
-            let chain = self.chain.upgrade();
+            let chain = chain.upgrade();
             return Box::new(async move {
                 let chain = chain.ok_or(HttpError::DestinationUnavailable)?;
                 let response = chain.dispatch(target, request).await?;

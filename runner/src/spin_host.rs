@@ -1,5 +1,8 @@
-//! Host side of the Spin interfaces components import: `spin:key-value` and
-//! `spin:variables` (WIT under `wit/`).
+//! Host side of the Spin interfaces components import (WIT under `wit/`):
+//! `fermyon:spin/{key-value,variables}@2.0.0` for WASI 0.2 components (what
+//! our connectors use, and what every released Spin provides) and
+//! `spin:{key-value,variables}@3.0.0` for WASIp3 components. Both pairs
+//! reach the same stores and variables through the same checks.
 
 use crate::kv::KvBackend;
 use std::collections::HashMap;
@@ -20,8 +23,22 @@ mod bindings {
     });
 }
 
+mod bindings_wasip2 {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "switchboard:host/spin-host-wasip2",
+        imports: { default: async | trappable },
+        with: {
+            "fermyon:spin/key-value.store": super::OpenStore,
+        },
+        require_store_data_send: true,
+    });
+}
+
 use bindings::spin::key_value::key_value;
 use bindings::spin::variables::variables;
+use bindings_wasip2::fermyon::spin::key_value as key_value_v2;
+use bindings_wasip2::fermyon::spin::variables as variables_v2;
 
 /// An open key-value store handle held in a component's resource table.
 pub struct OpenStore {
@@ -66,7 +83,44 @@ pub fn add_to_linker<T: Send + 'static>(
 ) -> wasmtime::Result<()> {
     key_value::add_to_linker::<T, Spin>(linker, get)?;
     variables::add_to_linker::<T, Spin>(linker, get)?;
+    key_value_v2::add_to_linker::<T, Spin>(linker, get)?;
+    variables_v2::add_to_linker::<T, Spin>(linker, get)?;
     Ok(())
+}
+
+/// Why a store cannot be opened, in terms both interface versions share.
+enum OpenRefused {
+    AccessDenied,
+    NoSuchStore,
+}
+
+impl SpinCtx {
+    /// Whether the component may open `label`: it must be listed in
+    /// `key_value_stores`, and only `default` is provisioned (as with
+    /// `spin up` without a runtime config file).
+    fn check_open(&self, label: &str) -> Result<(), OpenRefused> {
+        if !self.key_value_stores.iter().any(|l| l == label) {
+            Err(OpenRefused::AccessDenied)
+        } else if label != "default" {
+            Err(OpenRefused::NoSuchStore)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// A variable's value; `Err(true)` for an invalid name, `Err(false)`
+    /// for an undeclared one.
+    fn variable(&self, name: &str) -> Result<String, (bool, String)> {
+        if crate::manifest::check_variable_name(name).is_err() {
+            return Err((true, format!("`{name}` is not a valid variable name")));
+        }
+        self.variables.get(name).cloned().ok_or_else(|| {
+            (
+                false,
+                format!("the component declares no variable `{name}`"),
+            )
+        })
+    }
 }
 
 type KvResult<T> = Result<T, key_value::Error>;
@@ -82,15 +136,11 @@ impl<U: 'static> key_value::HostStoreWithStore<U> for Spin {
     ) -> wasmtime::Result<KvResult<Resource<OpenStore>>> {
         accessor.with(|mut access| {
             let view = access.get();
-            if !view.ctx.key_value_stores.contains(&label) {
-                return Ok(Err(key_value::Error::AccessDenied));
+            match view.ctx.check_open(&label) {
+                Err(OpenRefused::AccessDenied) => Ok(Err(key_value::Error::AccessDenied)),
+                Err(OpenRefused::NoSuchStore) => Ok(Err(key_value::Error::NoSuchStore)),
+                Ok(()) => Ok(Ok(view.table.push(OpenStore { label })?)),
             }
-            if label != "default" {
-                // Only the default store is provisioned, as with `spin up`
-                // without a runtime config file.
-                return Ok(Err(key_value::Error::NoSuchStore));
-            }
-            Ok(Ok(view.table.push(OpenStore { label })?))
         })
     }
 
@@ -186,21 +236,119 @@ impl<U: 'static> variables::HostWithStore<U> for Spin {
         accessor: &Accessor<U, Self>,
         name: String,
     ) -> wasmtime::Result<Result<String, variables::Error>> {
-        if crate::manifest::check_variable_name(&name).is_err() {
-            return Ok(Err(variables::Error::InvalidName(format!(
-                "`{name}` is not a valid variable name"
-            ))));
-        }
         accessor.with(|mut access| {
-            let view = access.get();
-            Ok(match view.ctx.variables.get(&name) {
-                Some(value) => Ok(value.clone()),
-                None => Err(variables::Error::Undefined(format!(
-                    "the component declares no variable `{name}`"
-                ))),
-            })
+            Ok(access
+                .get()
+                .ctx
+                .variable(&name)
+                .map_err(|(invalid, message)| {
+                    if invalid {
+                        variables::Error::InvalidName(message)
+                    } else {
+                        variables::Error::Undefined(message)
+                    }
+                }))
         })
     }
 }
 
 impl variables::Host for SpinView<'_> {}
+
+type KvResultV2<T> = Result<T, key_value_v2::Error>;
+
+fn v2_error(e: key_value::Error) -> key_value_v2::Error {
+    match e {
+        key_value::Error::StoreTableFull => key_value_v2::Error::StoreTableFull,
+        key_value::Error::NoSuchStore => key_value_v2::Error::NoSuchStore,
+        key_value::Error::AccessDenied => key_value_v2::Error::AccessDenied,
+        key_value::Error::Other(message) => key_value_v2::Error::Other(message),
+    }
+}
+
+impl SpinView<'_> {
+    fn store_of(&self, store: &Resource<OpenStore>) -> wasmtime::Result<(Arc<KvBackend>, String)> {
+        Ok((self.ctx.kv.clone(), self.table.get(store)?.label.clone()))
+    }
+}
+
+impl key_value_v2::HostStore for SpinView<'_> {
+    async fn open(&mut self, label: String) -> wasmtime::Result<KvResultV2<Resource<OpenStore>>> {
+        Ok(match self.ctx.check_open(&label) {
+            Err(OpenRefused::AccessDenied) => Err(key_value_v2::Error::AccessDenied),
+            Err(OpenRefused::NoSuchStore) => Err(key_value_v2::Error::NoSuchStore),
+            Ok(()) => Ok(self.table.push(OpenStore { label })?),
+        })
+    }
+
+    async fn get(
+        &mut self,
+        store: Resource<OpenStore>,
+        key: String,
+    ) -> wasmtime::Result<KvResultV2<Option<Vec<u8>>>> {
+        let (kv, label) = self.store_of(&store)?;
+        Ok(blocking(move || kv.get(&label, &key))
+            .await
+            .map_err(v2_error))
+    }
+
+    async fn set(
+        &mut self,
+        store: Resource<OpenStore>,
+        key: String,
+        value: Vec<u8>,
+    ) -> wasmtime::Result<KvResultV2<()>> {
+        let (kv, label) = self.store_of(&store)?;
+        Ok(blocking(move || kv.set(&label, &key, &value))
+            .await
+            .map_err(v2_error))
+    }
+
+    async fn delete(
+        &mut self,
+        store: Resource<OpenStore>,
+        key: String,
+    ) -> wasmtime::Result<KvResultV2<()>> {
+        let (kv, label) = self.store_of(&store)?;
+        Ok(blocking(move || kv.delete(&label, &key))
+            .await
+            .map_err(v2_error))
+    }
+
+    async fn exists(
+        &mut self,
+        store: Resource<OpenStore>,
+        key: String,
+    ) -> wasmtime::Result<KvResultV2<bool>> {
+        let (kv, label) = self.store_of(&store)?;
+        Ok(blocking(move || kv.exists(&label, &key))
+            .await
+            .map_err(v2_error))
+    }
+
+    async fn get_keys(
+        &mut self,
+        store: Resource<OpenStore>,
+    ) -> wasmtime::Result<KvResultV2<Vec<String>>> {
+        let (kv, label) = self.store_of(&store)?;
+        Ok(blocking(move || kv.keys(&label)).await.map_err(v2_error))
+    }
+
+    async fn drop(&mut self, store: Resource<OpenStore>) -> wasmtime::Result<()> {
+        self.table.delete(store)?;
+        Ok(())
+    }
+}
+
+impl key_value_v2::Host for SpinView<'_> {}
+
+impl variables_v2::Host for SpinView<'_> {
+    async fn get(&mut self, name: String) -> wasmtime::Result<Result<String, variables_v2::Error>> {
+        Ok(self.ctx.variable(&name).map_err(|(invalid, message)| {
+            if invalid {
+                variables_v2::Error::InvalidName(message)
+            } else {
+                variables_v2::Error::Undefined(message)
+            }
+        }))
+    }
+}

@@ -2,7 +2,7 @@
 //! component over real HTTP.
 
 use std::time::{Duration, Instant};
-use switchboard::ReusePolicy;
+use switchboard::SpinTarget;
 use switchboard_tests::{Runner, Upstream, config, fixture};
 
 fn runner_config(label: &str) -> switchboard::AppConfig {
@@ -273,22 +273,6 @@ async fn spawned_work_completes_after_the_response() {
 }
 
 #[tokio::test]
-async fn spawned_work_completes_without_instance_reuse() {
-    let mut config = runner_config("spawn-noreuse");
-    config.reuse = ReusePolicy {
-        max_instance_reuse_count: 1,
-        ..ReusePolicy::default()
-    };
-    let runner = Runner::start(&config).await.unwrap();
-    assert_eq!(runner.get("/probe/spawn/solo?ms=200").await.0, 202);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while runner.get("/probe/kv/solo").await.0 != 200 {
-        assert!(Instant::now() < deadline, "spawned work never finished");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-#[tokio::test]
 async fn a_trap_is_a_500_and_the_next_request_works() {
     let runner = Runner::start(&runner_config("trap")).await.unwrap();
     let (status, _) = runner.get("/probe/trap").await;
@@ -312,24 +296,109 @@ async fn component_output_is_prefixed_with_its_id() {
 }
 
 #[tokio::test]
-async fn p3_instances_are_reused_unless_disabled() {
-    let runner = Runner::start(&runner_config("reuse")).await.unwrap();
-    let mut counts = Vec::new();
+async fn wasip2_components_get_a_fresh_instance_per_request() {
+    // Spin's reuse settings apply to WASIp3 only: they are on here.
+    let runner = Runner::start(&runner_config("fresh")).await.unwrap();
     for _ in 0..5 {
-        counts.push(
-            runner.get("/probe/instance").await.1["served"]
-                .as_u64()
-                .unwrap(),
+        assert_eq!(runner.get("/probe/instance").await.1["served"], 1);
+    }
+}
+
+fn p3_config(label: &str, spin: SpinTarget) -> switchboard::AppConfig {
+    let mut config = config(fixture("runner-p3"), label);
+    config.spin = spin;
+    config
+}
+
+#[tokio::test]
+async fn spin_4_0_and_spinkube_refuse_a_spin_sdk_7_component_with_spins_reason() {
+    for (target, name) in [
+        (SpinTarget::V4_0, "Spin 4.0.2"),
+        (SpinTarget::SpinKube, "SpinKube"),
+    ] {
+        let error = Runner::start(&p3_config("p3-refused", target))
+            .await
+            .err()
+            .expect("refused at start-up");
+        let text = format!("{error:#}");
+        assert!(text.contains("component `p3`"), "{text}");
+        assert!(text.contains(&format!("{name}")), "{text}");
+        assert!(
+            text.contains("component imports instance `wasi:")
+                && text
+                    .contains("@0.3.0`, but a matching implementation was not found in the linker"),
+            "{text}"
         );
     }
-    assert!(counts.iter().any(|&c| c > 1), "no reuse: {counts:?}");
+}
+
+#[tokio::test]
+async fn spin_main_serves_wasip3_with_reused_instances_and_chaining() {
+    let runner = Runner::start(&p3_config("p3-main", SpinTarget::Main))
+        .await
+        .unwrap();
+    let mut counts = Vec::new();
+    for _ in 0..5 {
+        let (status, body) = runner.get("/p3/instance").await;
+        assert_eq!(status, 200);
+        counts.push(body.as_str().unwrap().to_string());
+    }
+    assert!(
+        counts.iter().any(|c| c != "served=1"),
+        "no reuse: {counts:?}"
+    );
+    let (_, body) = runner
+        .get("/p3/fetch?url=http://echo.spin.internal/chained")
+        .await;
+    let body = body.as_str().unwrap();
+    assert!(body.starts_with("status=200 "), "{body}");
+    assert!(body.contains(r#""path_info":"/chained""#), "{body}");
     drop(runner);
 
-    let mut config = runner_config("no-reuse");
+    let mut config = p3_config("p3-main-no-reuse", SpinTarget::Main);
     config.reuse.max_instance_reuse_count = 1;
     let runner = Runner::start(&config).await.unwrap();
     for _ in 0..5 {
-        assert_eq!(runner.get("/probe/instance").await.1["served"], 1);
+        assert_eq!(runner.get("/p3/instance").await.1, "served=1");
+    }
+}
+
+#[tokio::test]
+async fn an_outbound_host_template_that_resolves_empty_or_with_a_path_stops_start_up() {
+    let probe = switchboard_tests::root()
+        .join("target/components/wasm32-wasip2/release/switchboard_probe.wasm");
+    for (value, says) in [
+        ("", "is empty"),
+        ("http://127.0.0.1:9/api", "has a path (`/api`)"),
+    ] {
+        let dir = switchboard_tests::scratch_dir("outbound-template");
+        let manifest = dir.join("spin.toml");
+        std::fs::write(
+            &manifest,
+            format!(
+                "spin_manifest_version = 2\n[application]\nname = \"x\"\n\
+                 [variables]\nupstream_url = {{ required = true }}\n\
+                 [[trigger.http]]\nroute = \"/...\"\ncomponent = \"c\"\n\
+                 [component.c]\nsource = {probe:?}\n\
+                 allowed_outbound_hosts = [\"{{{{ upstream_url }}}}\"]\n"
+            ),
+        )
+        .unwrap();
+        let mut config = config(manifest, "outbound-template");
+        config
+            .variables
+            .add_command_line(&format!("upstream_url={value}"))
+            .unwrap();
+        let text = format!("{:#}", Runner::start(&config).await.err().unwrap());
+        assert!(text.contains(says), "{text}");
+        assert!(
+            text.contains("`upstream_url`"),
+            "names the variable: {text}"
+        );
+        assert!(
+            text.contains("Spin 4.0.2 would deny every outbound request"),
+            "{text}"
+        );
     }
 }
 

@@ -177,7 +177,7 @@ pub struct Config {
     pub blocked_words: Vec<String>,
 }
 
-async fn endpoint(kind: &str) -> Result<(ProviderKind, String, String), String> {
+fn endpoint(kind: &str) -> Result<(ProviderKind, String, String), String> {
     let wire = match kind {
         "openai" | "compat" => ProviderKind::OpenAi,
         "anthropic" => ProviderKind::Anthropic,
@@ -188,19 +188,19 @@ async fn endpoint(kind: &str) -> Result<(ProviderKind, String, String), String> 
             ));
         }
     };
-    let url = optional(&format!("llm_{kind}_url")).await;
+    let url = optional(&format!("llm_{kind}_url"));
     if url.is_empty() {
         return Err(format!("configuration: variable `llm_{kind}_url` is empty"));
     }
-    let path = optional(&format!("llm_{kind}_path")).await;
-    let key = optional(&format!("llm_{kind}_api_key")).await;
+    let path = optional(&format!("llm_{kind}_path"));
+    let key = optional(&format!("llm_{kind}_api_key"));
     Ok((wire, format!("{}{}", url.trim_end_matches('/'), path), key))
 }
 
 impl Config {
     /// Reads and checks everything; the error names what is wrong.
-    pub async fn load() -> Result<Self, String> {
-        let raw = optional("chatbot_robots").await;
+    pub fn load() -> Result<Self, String> {
+        let raw = optional("chatbot_robots");
         let inputs: Vec<RobotInput> = if raw.is_empty() {
             Vec::new()
         } else {
@@ -232,7 +232,7 @@ impl Config {
             }
             let mut providers = Vec::new();
             for p in &input.providers {
-                let (kind, base_url, api_key) = endpoint(&p.kind).await?;
+                let (kind, base_url, api_key) = endpoint(&p.kind)?;
                 providers.push(Provider {
                     kind,
                     base_url,
@@ -260,13 +260,12 @@ impl Config {
             });
         }
         let blocked_words = optional("chatbot_blocked_words")
-            .await
             .split([',', '\n'])
             .map(|w| w.trim().to_string())
             .filter(|w| !w.is_empty())
             .collect();
         Ok(Self {
-            im: ImSettings::load().await?,
+            im: ImSettings::load()?,
             robots,
             blocked_words,
         })

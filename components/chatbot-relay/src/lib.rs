@@ -5,33 +5,38 @@
 //! Reached from the IM gateway by service chaining (private route: the
 //! gateway has verified the webhook). IM waits at most 2 s and an LLM takes
 //! longer, so the webhook is acknowledged at once and the work continues
-//! after the response (`spin_sdk::wasip3::spawn`).
+//! after the response (`connector::edge::after_response`).
 
 mod config;
 mod relay;
 mod stream;
 
+use connector::edge::Request;
 use connector::reply::{self, JsonResponse};
+use http::StatusCode;
 use relay::Incoming;
-use spin_sdk::http::{Request, StatusCode};
-use spin_sdk::http_service;
+use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use tim::events::{Answer, Event};
 use tim::message::{MsgElement, joined_text};
 
-#[http_service]
+#[spin_sdk::http_component]
+async fn handle(req: IncomingRequest, out: ResponseOutparam) {
+    connector::edge::serve(req, out, relay_webhook).await
+}
+
 async fn relay_webhook(req: Request) -> JsonResponse {
     let (_, event) = match connector::im::read_webhook(req).await {
         Ok(read) => read,
         Err(response) => return response,
     };
-    let config = match config::Config::load().await {
+    let config = match config::Config::load() {
         Ok(config) => config,
         Err(message) => {
             eprintln!("{message}");
             return reply::error(StatusCode::INTERNAL_SERVER_ERROR, message);
         }
     };
-    let records = match connector::state::Records::open().await {
+    let records = match connector::state::Records::open() {
         Ok(records) => records,
         Err(e) => return reply::error(StatusCode::INTERNAL_SERVER_ERROR, e),
     };
@@ -54,7 +59,7 @@ async fn relay_webhook(req: Request) -> JsonResponse {
         }
     }
     if !incoming.is_empty() {
-        spin_sdk::wasip3::spawn(async move {
+        connector::edge::after_response(async move {
             for message in incoming {
                 relay::handle(&config, message).await;
             }

@@ -62,10 +62,10 @@ fn memory_key(robot: &Robot, incoming: &Incoming) -> String {
 /// deliveries racing in the same instant could both pass.)
 pub async fn claim(records: &Records, incoming: &Incoming) -> Result<bool, String> {
     let seen = format!("bot:seen:{}:{}", incoming.robot, incoming.message_id);
-    if records.has(&seen).await? {
+    if records.has(&seen)? {
         return Ok(false);
     }
-    records.put(&seen, &now()).await?;
+    records.put(&seen, &now())?;
     Ok(true)
 }
 
@@ -79,7 +79,7 @@ pub async fn handle(config: &Config, incoming: Incoming) {
         );
         return;
     };
-    let records = match Records::open().await {
+    let records = match Records::open() {
         Ok(records) => records,
         Err(e) => {
             eprintln!("chatbot: {e}");
@@ -92,7 +92,7 @@ pub async fn handle(config: &Config, incoming: Incoming) {
     }
     let key = memory_key(robot, &incoming);
     if incoming.text.trim() == robot.clear_command {
-        if let Err(e) = records.put(&key, &Memory::default()).await {
+        if let Err(e) = records.put(&key, &Memory::default()) {
             eprintln!("chatbot: {e}");
         }
         send(config, robot, &incoming, &robot.cleared_reply).await;
@@ -106,7 +106,7 @@ pub async fn handle(config: &Config, incoming: Incoming) {
         }
         Err(e) => eprintln!("chatbot: rate limit state unavailable ({e}); answering anyway"),
     }
-    let mut memory: Memory = records.get(&key).await.ok().flatten().unwrap_or_default();
+    let mut memory: Memory = records.get(&key).ok().flatten().unwrap_or_default();
     if now().saturating_sub(memory.updated) > robot.memory.idle_secs {
         memory.messages.clear();
     }
@@ -164,7 +164,7 @@ pub async fn handle(config: &Config, incoming: Incoming) {
         robot.memory.max_chars,
     );
     memory.updated = now();
-    if let Err(e) = records.put(&key, &memory).await {
+    if let Err(e) = records.put(&key, &memory) {
         eprintln!("chatbot: {e}");
     }
 }
@@ -187,7 +187,7 @@ async fn take_token(records: &Records, robot: &Robot, user: &str) -> Result<bool
     let key = format!("bot:rate:{}:{user}", robot.id);
     let now = now();
     let limits = &robot.rate_limit;
-    let mut bucket: Bucket = records.get(&key).await?.unwrap_or(Bucket {
+    let mut bucket: Bucket = records.get(&key)?.unwrap_or(Bucket {
         tokens: limits.capacity,
         updated: now,
     });
@@ -198,7 +198,7 @@ async fn take_token(records: &Records, robot: &Robot, user: &str) -> Result<bool
     if allowed {
         bucket.tokens -= 1.0;
     }
-    records.put(&key, &bucket).await?;
+    records.put(&key, &bucket)?;
     Ok(allowed)
 }
 

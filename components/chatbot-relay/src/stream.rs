@@ -5,9 +5,7 @@
 use crate::config::Config;
 use crate::config::Robot;
 use crate::relay::{Incoming, screen};
-use http_body_util::BodyExt;
 use llm::ChatRequest;
-use spin_sdk::http::{FullBody, Request};
 
 /// Flush once this many characters are buffered (at a word boundary).
 const FLUSH_CHARS: usize = 48;
@@ -23,50 +21,51 @@ pub async fn answer(
 ) -> Option<String> {
     let provider = robot.providers.first()?;
     let http = llm::stream_request(provider, request)?;
-    let mut builder = Request::builder().method(http.method).uri(&http.url);
-    for (name, value) in &http.headers {
-        builder = builder.header(name.as_str(), value.as_str());
-    }
-    let outbound = builder
-        .body(FullBody::new(bytes::Bytes::from(http.body)))
-        .ok()?;
-    let response = match spin_sdk::http::send(outbound).await {
-        Ok(response) if response.status().is_success() => response,
-        Ok(response) => {
-            eprintln!(
-                "chatbot: {} stream from {} answered {}",
-                robot.id,
-                provider.label(),
-                response.status()
-            );
-            return None;
-        }
-        Err(e) => {
-            eprintln!(
-                "chatbot: {} stream from {} failed: {e:?}",
-                robot.id,
-                provider.label()
-            );
-            return None;
-        }
-    };
+    let response =
+        match connector::outbound::send(http.method, &http.url, &http.headers, http.body).await {
+            Ok(response) if (200..300).contains(&response.status) => response,
+            Ok(response) => {
+                eprintln!(
+                    "chatbot: {} stream from {} answered {}",
+                    robot.id,
+                    provider.label(),
+                    response.status
+                );
+                return None;
+            }
+            Err(e) => {
+                eprintln!(
+                    "chatbot: {} stream from {} failed: {e}",
+                    robot.id,
+                    provider.label()
+                );
+                return None;
+            }
+        };
     let im = config.im.client();
-    let mut body = response.into_body();
+    let mut body = response.body;
+    // Bytes not yet decoded: a chunk may end inside a UTF-8 character.
+    let mut undecoded = Vec::new();
     let mut sse = String::new();
     let mut pending = String::new();
     let mut full = String::new();
     let mut key: Option<String> = None;
     loop {
-        let (deltas, done) = match body.frame().await {
-            Some(Ok(frame)) => match frame.into_data() {
-                Ok(data) => {
-                    sse.push_str(&String::from_utf8_lossy(&data));
-                    llm::parse_sse_text(&mut sse)
-                }
-                Err(_) => (Vec::new(), false),
-            },
+        let (deltas, done) = match body.chunk().await {
+            Some(Ok(data)) => {
+                undecoded.extend_from_slice(&data);
+                let valid = match std::str::from_utf8(&undecoded) {
+                    Ok(text) => text.len(),
+                    Err(e) if e.error_len().is_none() => e.valid_up_to(),
+                    // Not UTF-8 at all: decode lossily rather than stall.
+                    Err(_) => undecoded.len(),
+                };
+                sse.push_str(&String::from_utf8_lossy(&undecoded[..valid]));
+                undecoded.drain(..valid);
+                llm::parse_sse_text(&mut sse)
+            }
             Some(Err(e)) => {
-                eprintln!("chatbot: {} stream interrupted: {e:?}", robot.id);
+                eprintln!("chatbot: {} stream interrupted: {e}", robot.id);
                 (Vec::new(), true)
             }
             None => (Vec::new(), true),

@@ -2,16 +2,19 @@
 //! probes (SpinKube), answering which application and version is deployed.
 
 use bytes::Bytes;
-use spin_sdk::http::{FullBody, Method, Request, Response, StatusCode};
-use spin_sdk::http_service;
+use http::{Method, StatusCode};
+use spin_sdk::http::{IncomingRequest, ResponseOutparam};
+
+#[spin_sdk::http_component]
+async fn handle(req: IncomingRequest, out: ResponseOutparam) {
+    connector::edge::serve(req, out, health).await
+}
 
 /// Answers `GET`/`HEAD` with `{"status":"ok","application":..,"version":..}`.
-#[http_service]
-async fn health(req: Request) -> Response<FullBody<Bytes>> {
+async fn health(req: connector::edge::Request) -> connector::edge::Response {
     let (status, body) = if req.method() == Method::GET || req.method() == Method::HEAD {
-        let application = spin_sdk::variables::get("application")
-            .await
-            .unwrap_or_else(|_| "switchboard".into());
+        let application =
+            spin_sdk::variables::get("application").unwrap_or_else(|_| "switchboard".into());
         (
             StatusCode::OK,
             serde_json::json!({
@@ -26,7 +29,7 @@ async fn health(req: Request) -> Response<FullBody<Bytes>> {
             serde_json::json!({ "error": "method not allowed: use GET" }),
         )
     };
-    let mut response = Response::new(FullBody::new(Bytes::from(body.to_string())));
+    let mut response = http::Response::new(Bytes::from(body.to_string()));
     *response.status_mut() = status;
     response
         .headers_mut()

@@ -10,10 +10,10 @@
 //! dispatched.
 
 use connector::dispatch::DispatchTable;
+use connector::edge::Request;
 use connector::reply::{self, JsonResponse};
-use http_body_util::BodyExt;
-use spin_sdk::http::{Method, Request, StatusCode};
-use spin_sdk::http_service;
+use http::{Method, StatusCode};
+use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use tim::events::Answer;
 use tim::webhook::{Verifier, WebhookQuery};
 
@@ -22,21 +22,19 @@ struct Settings {
     table: DispatchTable,
 }
 
-async fn settings() -> Result<Settings, String> {
-    let app_id = reply::variable("im_sdk_app_id").await?;
+fn settings() -> Result<Settings, String> {
+    let app_id = reply::variable("im_sdk_app_id")?;
     let app_id: u64 = app_id
         .trim()
         .parse()
         .map_err(|_| format!("configuration: im_sdk_app_id `{app_id}` is not a number"))?;
-    let token = reply::variable("im_callback_token").await?;
-    let window = reply::variable("im_webhook_window_secs").await?;
+    let token = reply::variable("im_callback_token")?;
+    let window = reply::variable("im_webhook_window_secs")?;
     let window: u64 = window
         .trim()
         .parse()
         .map_err(|_| format!("configuration: im_webhook_window_secs `{window}` is not a number"))?;
-    let routes = spin_sdk::variables::get("im_gateway_routes")
-        .await
-        .unwrap_or_default();
+    let routes = reply::optional_variable("im_gateway_routes");
     let table = DispatchTable::parse(&routes)
         .map_err(|e| format!("configuration: im_gateway_routes: {e}"))?;
     Ok(Settings {
@@ -45,7 +43,11 @@ async fn settings() -> Result<Settings, String> {
     })
 }
 
-#[http_service]
+#[spin_sdk::http_component]
+async fn handle(req: IncomingRequest, out: ResponseOutparam) {
+    connector::edge::serve(req, out, webhook).await
+}
+
 async fn webhook(req: Request) -> JsonResponse {
     if req.method() != Method::POST {
         return reply::error(
@@ -53,7 +55,7 @@ async fn webhook(req: Request) -> JsonResponse {
             "IM webhooks are POST requests",
         );
     }
-    let settings = match settings().await {
+    let settings = match settings() {
         Ok(settings) => settings,
         Err(message) => {
             eprintln!("{message}");
@@ -79,27 +81,21 @@ async fn webhook(req: Request) -> JsonResponse {
     let Some(target) = settings.table.lookup(&query.callback_command) else {
         return reply::raw_json(StatusCode::OK, Answer::ok().to_json());
     };
-    let outbound = spin_sdk::http::Request::post(target.url(&raw_query))
-        .header("content-type", "application/json")
-        .body(spin_sdk::http::FullBody::new(body))
-        .expect("a valid chained request");
-    match spin_sdk::http::send(outbound).await {
-        Ok(response) => {
-            let status = response.status();
-            match response.into_body().collect().await {
-                Ok(collected) => reply::raw_json(status, collected.to_bytes()),
-                Err(e) => dispatch_failed(
-                    &query.callback_command,
-                    &target.component,
-                    &format!("{e:?}"),
-                ),
-            }
-        }
-        Err(e) => dispatch_failed(
-            &query.callback_command,
-            &target.component,
-            &format!("{e:?}"),
+    let headers = [("content-type".to_string(), "application/json".to_string())];
+    let url = target.url(&raw_query);
+    let answer = match connector::outbound::send("POST", &url, &headers, body.to_vec()).await {
+        Ok(response) => match response.body.read(connector::im::MAX_WEBHOOK_BODY).await {
+            Ok(body) => Ok((response.status, body)),
+            Err(e) => Err(e.to_string()),
+        },
+        Err(e) => Err(e),
+    };
+    match answer {
+        Ok((status, body)) => reply::raw_json(
+            StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
+            body,
         ),
+        Err(e) => dispatch_failed(&query.callback_command, &target.component, &e),
     }
 }
 

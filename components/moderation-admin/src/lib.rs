@@ -14,16 +14,21 @@
 //! body that does not validate gets 400 naming the field and changes
 //! nothing.
 
+use connector::edge::Request;
 use connector::reply::{self, JsonResponse};
+use http::{Method, StatusCode};
 use moderation::overlay::{Overlay, STORE_KEY as OVERLAY_KEY};
-use spin_sdk::http::{Method, Request, StatusCode};
-use spin_sdk::http_service;
+use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::key_value::Store;
 
 /// 10,000 terms of up to 200 characters, with JSON around them.
 const MAX_BODY: usize = 4 * 1024 * 1024;
 
-#[http_service]
+#[spin_sdk::http_component]
+async fn handle(req: IncomingRequest, out: ResponseOutparam) {
+    connector::edge::serve(req, out, admin).await
+}
+
 async fn admin(req: Request) -> JsonResponse {
     if req.uri().path() != "/moderation/overlay" {
         return reply::error(
@@ -31,7 +36,7 @@ async fn admin(req: Request) -> JsonResponse {
             "the moderation admin API is /moderation/overlay",
         );
     }
-    let token = reply::optional_variable("moderation_admin_token").await;
+    let token = reply::optional_variable("moderation_admin_token");
     if let Err(response) = connector::auth::bearer(req.headers(), &token, "moderation_admin_token")
     {
         return response;
@@ -42,7 +47,7 @@ async fn admin(req: Request) -> JsonResponse {
         Ok(body) => body,
         Err(response) => return response,
     };
-    let store = match Store::open_default().await {
+    let store = match Store::open_default() {
         Ok(store) => store,
         Err(e) => {
             return reply::error(
@@ -51,7 +56,7 @@ async fn admin(req: Request) -> JsonResponse {
             );
         }
     };
-    let current = match store.get(OVERLAY_KEY).await {
+    let current = match store.get(OVERLAY_KEY) {
         Ok(Some(bytes)) => serde_json::from_slice::<Overlay>(&bytes).unwrap_or_default(),
         Ok(None) => Overlay::default(),
         Err(e) => {
@@ -64,7 +69,7 @@ async fn admin(req: Request) -> JsonResponse {
     let next = match method {
         Method::GET => return summary(StatusCode::OK, &current),
         Method::DELETE => {
-            return match store.delete(OVERLAY_KEY).await {
+            return match store.delete(OVERLAY_KEY) {
                 Ok(()) => summary(StatusCode::OK, &Overlay::default()),
                 Err(e) => reply::error(
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -97,7 +102,7 @@ async fn admin(req: Request) -> JsonResponse {
         return reply::bad_field(&e.field, e.message);
     }
     let bytes = serde_json::to_vec(&next).expect("an overlay serializes");
-    match store.set(OVERLAY_KEY, &bytes).await {
+    match store.set(OVERLAY_KEY, &bytes) {
         Ok(()) => summary(StatusCode::OK, &next),
         Err(e) => reply::error(
             StatusCode::INTERNAL_SERVER_ERROR,

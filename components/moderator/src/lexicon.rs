@@ -27,13 +27,11 @@ static OVERLAY: Mutex<Option<(u64, Arc<Lexicon>)>> = Mutex::new(None);
 /// The current overlay, or `None` when there is none. A stored overlay
 /// that no longer compiles (it was validated when written) is reported and
 /// ignored rather than taking moderation down.
-pub async fn overlay() -> Result<Option<Arc<Lexicon>>, String> {
+pub fn overlay() -> Result<Option<Arc<Lexicon>>, String> {
     let store = spin_sdk::key_value::Store::open_default()
-        .await
         .map_err(|e| format!("key-value store: cannot open `default`: {e:?}"))?;
     let Some(bytes) = store
         .get(OVERLAY_KEY)
-        .await
         .map_err(|e| format!("key-value store: reading `{OVERLAY_KEY}`: {e:?}"))?
     else {
         return Ok(None);

@@ -19,24 +19,29 @@ mod media;
 mod policy;
 mod screen;
 
+use connector::edge::Request;
 use connector::outbound::SpinHttp;
 use connector::reply::{self, JsonResponse};
+use http::StatusCode;
 use llm::moderations::{self, Input};
 use policy::{Config, Outcome, TextCheck};
 use screen::{Finding, Layers, Verdict};
-use spin_sdk::http::{Request, StatusCode};
-use spin_sdk::http_service;
+use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use std::time::Duration;
 use tim::events::{Answer, Event, Scope};
 use tim::message::{MsgElement, joined_text};
 
-#[http_service]
+#[spin_sdk::http_component]
+async fn handle(req: IncomingRequest, out: ResponseOutparam) {
+    connector::edge::serve(req, out, moderate).await
+}
+
 async fn moderate(req: Request) -> JsonResponse {
     let (command, event) = match connector::im::read_webhook(req).await {
         Ok(read) => read,
         Err(response) => return response,
     };
-    let config = match Config::load().await {
+    let config = match Config::load() {
         Ok(config) => config,
         Err(message) => {
             eprintln!("moderator: configuration: {message}");
@@ -49,7 +54,7 @@ async fn moderate(req: Request) -> JsonResponse {
         Event::GroupBeforeSendMsg(_) | Event::C2cBeforeSendMsg(_) | Event::GroupBeforeCreate(_)
     );
     let overlay = if screened {
-        match lexicon::overlay().await {
+        match lexicon::overlay() {
             Ok(overlay) => overlay,
             Err(message) => {
                 eprintln!("moderator: {message}");
@@ -166,7 +171,7 @@ fn after_send(config: Config, delivered: media::Delivered, body: Vec<MsgElement>
         && config.api.is_some()
         && !media::media_inputs(&body).is_empty()
     {
-        spin_sdk::wasip3::spawn(media::check_and_recall(config, delivered, body));
+        connector::edge::after_response(media::check_and_recall(config, delivered, body));
     }
 }
 

@@ -106,7 +106,7 @@ pub async fn check_and_recall(config: Config, delivered: Delivered, body: Vec<Ms
     let Some((category, score)) = verdict.categories.first() else {
         return;
     };
-    let result = match ImSettings::load().await {
+    let result = match ImSettings::load() {
         Ok(im) => {
             let client = im.client();
             match &delivered {

@@ -212,20 +212,20 @@ impl Policy {
 
 impl Config {
     /// Reads the variables; the error names the one at fault.
-    pub async fn load() -> Result<Self, String> {
-        let raw = optional_variable("moderator_policy").await;
+    pub fn load() -> Result<Self, String> {
+        let raw = optional_variable("moderator_policy");
         let policy: Policy = if raw.trim().is_empty() {
             Policy::default()
         } else {
             serde_json::from_str(&raw).map_err(|e| format!("moderator_policy: {e}"))?
         };
         policy.validate()?;
-        let key = optional_variable("moderation_api_key").await;
+        let key = optional_variable("moderation_api_key");
         let api = if key.is_empty() {
             None
         } else {
-            let url = optional_variable("moderation_api_url").await;
-            let path = optional_variable("moderation_api_path").await;
+            let url = optional_variable("moderation_api_url");
+            let path = optional_variable("moderation_api_path");
             Some(ModerationApi {
                 base_url: format!("{}{}", url.trim_end_matches('/'), path),
                 api_key: key,

@@ -40,17 +40,17 @@ pub struct Config {
 
 impl Config {
     /// Reads and checks every variable; the error names the one at fault.
-    pub async fn load() -> Result<Self, String> {
-        let auth = match optional("salesforce_auth").await.as_str() {
+    pub fn load() -> Result<Self, String> {
+        let auth = match optional("salesforce_auth").as_str() {
             "" | "client_credentials" => Auth::ClientCredentials {
-                client_id: variable("salesforce_client_id").await?,
-                client_secret: variable("salesforce_client_secret").await?,
+                client_id: variable("salesforce_client_id")?,
+                client_secret: variable("salesforce_client_secret")?,
             },
             "jwt_bearer" => Auth::JwtBearer {
-                client_id: variable("salesforce_client_id").await?,
-                username: variable("salesforce_username").await?,
-                private_key_pem: variable("salesforce_jwt_private_key").await?,
-                audience: variable("salesforce_jwt_audience").await?,
+                client_id: variable("salesforce_client_id")?,
+                username: variable("salesforce_username")?,
+                private_key_pem: variable("salesforce_jwt_private_key")?,
+                audience: variable("salesforce_jwt_audience")?,
             },
             "password" => {
                 eprintln!(
@@ -58,10 +58,10 @@ impl Config {
                      on 2027-02-20; switch to client_credentials or jwt_bearer"
                 );
                 Auth::Password {
-                    client_id: variable("salesforce_client_id").await?,
-                    client_secret: variable("salesforce_client_secret").await?,
-                    username: variable("salesforce_username").await?,
-                    password: variable("salesforce_password").await?,
+                    client_id: variable("salesforce_client_id")?,
+                    client_secret: variable("salesforce_client_secret")?,
+                    username: variable("salesforce_username")?,
+                    password: variable("salesforce_password")?,
                 }
             }
             other => {
@@ -70,7 +70,7 @@ impl Config {
                 ));
             }
         };
-        let field = optional("salesforce_external_id_field").await;
+        let field = optional("salesforce_external_id_field");
         let custom_field =
             field.ends_with("__c") && field.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !field.is_empty() && !custom_field {
@@ -78,7 +78,7 @@ impl Config {
                 "configuration: salesforce_external_id_field `{field}` must be a custom field API name ending in __c"
             ));
         }
-        let close_action = match optional("salesforce_close_action").await.as_str() {
+        let close_action = match optional("salesforce_close_action").as_str() {
             "" | "dissolve" => CloseAction::Dissolve,
             "notify_then_dissolve" => CloseAction::NotifyThenDissolve,
             other => {
@@ -87,16 +87,16 @@ impl Config {
                 ));
             }
         };
-        let inbound = match optional("salesforce_inbound_auth").await.as_str() {
-            "" | "hmac" => Inbound::Hmac(variable("salesforce_inbound_secret").await?),
-            "bearer" => Inbound::Bearer(variable("salesforce_inbound_secret").await?),
+        let inbound = match optional("salesforce_inbound_auth").as_str() {
+            "" | "hmac" => Inbound::Hmac(variable("salesforce_inbound_secret")?),
+            "bearer" => Inbound::Bearer(variable("salesforce_inbound_secret")?),
             other => {
                 return Err(format!(
                     "configuration: salesforce_inbound_auth `{other}` must be hmac or bearer"
                 ));
             }
         };
-        let window = optional("salesforce_inbound_window_secs").await;
+        let window = optional("salesforce_inbound_window_secs");
         let inbound_window = if window.is_empty() {
             300
         } else {
@@ -105,17 +105,17 @@ impl Config {
             })?
         };
         Ok(Self {
-            im: ImSettings::load().await?,
-            login_url: variable("salesforce_login_url").await?,
+            im: ImSettings::load()?,
+            login_url: variable("salesforce_login_url")?,
             auth,
-            api_version: variable("salesforce_api_version").await?,
+            api_version: variable("salesforce_api_version")?,
             external_id_field: (!field.is_empty()).then_some(field),
-            auto_assign: variable("salesforce_auto_assign").await?,
-            origin: variable("salesforce_case_origin").await?,
-            group_prefix: variable("salesforce_group_prefix").await?,
-            user_prefix: optional("salesforce_user_prefix").await,
+            auto_assign: variable("salesforce_auto_assign")?,
+            origin: variable("salesforce_case_origin")?,
+            group_prefix: variable("salesforce_group_prefix")?,
+            user_prefix: optional("salesforce_user_prefix"),
             close_action,
-            close_notice: optional("salesforce_close_notice").await,
+            close_notice: optional("salesforce_close_notice"),
             inbound,
             inbound_window,
         })

@@ -5,8 +5,8 @@ use crate::records::{CaseRecord, RequestRecord, SESSION_KEY, case_key, request_k
 use connector::reply::{self, JsonResponse};
 use connector::request::SupportRequest;
 use connector::state::Records;
+use http::StatusCode;
 use salesforce::api::{NewCase, Session};
-use spin_sdk::http::StatusCode;
 
 /// Creates the Case and the group, resuming an earlier attempt of the same
 /// request (same idempotency key, or same content without one).
@@ -15,7 +15,7 @@ pub async fn handle(config: &Config, user: &str, body: &[u8]) -> JsonResponse {
         Ok(request) => request,
         Err(e) => return reply::field_error(&e),
     };
-    let records = match Records::open().await {
+    let records = match Records::open() {
         Ok(records) => records,
         Err(e) => return reply::error(StatusCode::INTERNAL_SERVER_ERROR, e),
     };
@@ -33,15 +33,11 @@ async fn run(
     let internal = |e: String| reply::error(StatusCode::INTERNAL_SERVER_ERROR, e);
     let request_id = request.request_id(user);
     let key = request_key(&request_id);
-    let mut record: RequestRecord = records
-        .get(&key)
-        .await
-        .map_err(internal)?
-        .unwrap_or_default();
+    let mut record: RequestRecord = records.get(&key).map_err(internal)?.unwrap_or_default();
     let replay = record.group_ready;
     if record.fingerprint.is_empty() {
         record.fingerprint = request.fingerprint();
-        records.put(&key, &record).await.map_err(internal)?;
+        records.put(&key, &record).map_err(internal)?;
     } else if record.fingerprint != request.fingerprint() {
         return Err(reply::json(
             StatusCode::CONFLICT,
@@ -54,7 +50,7 @@ async fn run(
     let case_id = match record.case_id.clone() {
         Some(id) => id,
         None => {
-            let session: Option<Session> = records.get(SESSION_KEY).await.map_err(internal)?;
+            let session: Option<Session> = records.get(SESSION_KEY).map_err(internal)?;
             let mut salesforce = config.salesforce(session.clone());
             let case = NewCase {
                 subject: request.subject.clone(),
@@ -73,21 +69,18 @@ async fn run(
             if salesforce.session() != session.as_ref()
                 && let Some(new_session) = salesforce.session()
             {
-                records
-                    .put(SESSION_KEY, new_session)
-                    .await
-                    .map_err(internal)?;
+                records.put(SESSION_KEY, new_session).map_err(internal)?;
             }
             let id = created.map_err(|e| reply::upstream("Salesforce Case creation failed", e))?;
             record.case_id = Some(id.clone());
-            records.put(&key, &record).await.map_err(internal)?;
+            records.put(&key, &record).map_err(internal)?;
             let case = CaseRecord {
                 group_id: config.group_id(&id),
                 requester: user.to_string(),
                 agents: Vec::new(),
                 dissolved: false,
             };
-            records.put(&case_key(&id), &case).await.map_err(internal)?;
+            records.put(&case_key(&id), &case).map_err(internal)?;
             id
         }
     };
@@ -106,7 +99,7 @@ async fn run(
         .await
         .map_err(|e| reply::upstream("IM group creation failed", e))?;
         record.group_ready = true;
-        records.put(&key, &record).await.map_err(internal)?;
+        records.put(&key, &record).map_err(internal)?;
     }
     Ok(reply::created(
         replay,

@@ -7,9 +7,9 @@ use crate::config::{CloseAction, Config, is_salesforce_id};
 use crate::records::{CaseRecord, case_key};
 use connector::reply::{self, JsonResponse};
 use connector::state::Records;
+use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use spin_sdk::http::StatusCode;
 
 /// A trigger invocation carries at most 200 records; allow a little more.
 const MAX_EVENTS: usize = 500;
@@ -152,7 +152,7 @@ type Applied = Result<(&'static str, String), String>;
 
 async fn apply(config: &Config, records: &Records, event: &Event) -> Applied {
     let key = case_key(event.case_id());
-    let Some(mut case): Option<CaseRecord> = records.get(&key).await? else {
+    let Some(mut case): Option<CaseRecord> = records.get(&key)? else {
         return Ok(("ignored", "this Case was not opened from chat".into()));
     };
     if case.dissolved {
@@ -198,7 +198,7 @@ async fn apply(config: &Config, records: &Records, event: &Event) -> Applied {
         Event::CaseClosed { .. } => dissolve(config, &mut case, true).await,
         Event::CaseDeleted { .. } => dissolve(config, &mut case, false).await,
     }?;
-    records.put(&key, &case).await?;
+    records.put(&key, &case)?;
     Ok(outcome)
 }
 

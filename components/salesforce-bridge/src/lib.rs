@@ -17,18 +17,23 @@ mod events;
 mod records;
 
 use config::{Config, Inbound, is_salesforce_id};
+use connector::edge::Request;
 use connector::reply::{self, JsonResponse};
 use connector::state::Records;
+use http::{HeaderMap, StatusCode};
 use salesforce::inbound::{self, InboundError};
-use spin_sdk::http::{HeaderMap, Request, StatusCode};
-use spin_sdk::http_service;
+use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 
 /// Bodies above this are refused.
 const MAX_BODY: usize = 512 * 1024;
 /// Lifetime of an agent UserSig.
 const AGENT_USERSIG_SECS: u64 = 86_400;
 
-#[http_service]
+#[spin_sdk::http_component]
+async fn handle(req: IncomingRequest, out: ResponseOutparam) {
+    connector::edge::serve(req, out, bridge).await
+}
+
 async fn bridge(req: Request) -> JsonResponse {
     let routes = ["/requests", "/events", "/agent-usersig"];
     let prepared = connector::bridge::prepare(
@@ -49,7 +54,7 @@ async fn bridge(req: Request) -> JsonResponse {
     if let Some(user) = p.user {
         return create::handle(&config, &user, &body).await;
     }
-    let records = match Records::open().await {
+    let records = match Records::open() {
         Ok(records) => records,
         Err(e) => return reply::error(StatusCode::INTERNAL_SERVER_ERROR, e),
     };
@@ -87,13 +92,10 @@ async fn authenticate_apex(
             )?;
             let key = records::seen_signature_key(signature.unwrap_or_default());
             // A store failure must not open the door: treat it as a replay.
-            if records.has(&key).await.unwrap_or(true) {
+            if records.has(&key).unwrap_or(true) {
                 return Err(InboundError::Replayed);
             }
-            records
-                .put(&key, &now)
-                .await
-                .map_err(|_| InboundError::Replayed)
+            records.put(&key, &now).map_err(|_| InboundError::Replayed)
         }
     }
 }

@@ -25,13 +25,13 @@ pub struct Config {
 
 impl Config {
     /// Reads and checks every variable; the error names the one at fault.
-    pub async fn load() -> Result<Self, String> {
-        let auth_mode = optional("zendesk_auth").await;
+    pub fn load() -> Result<Self, String> {
+        let auth_mode = optional("zendesk_auth");
         let zendesk_auth = match auth_mode.as_str() {
             "" | "oauth" => Auth::OAuth {
-                client_id: variable("zendesk_client_id").await?,
-                client_secret: variable("zendesk_client_secret").await?,
-                scope: optional("zendesk_oauth_scope").await,
+                client_id: variable("zendesk_client_id")?,
+                client_secret: variable("zendesk_client_secret")?,
+                scope: optional("zendesk_oauth_scope"),
             },
             "api_token" => {
                 eprintln!(
@@ -39,8 +39,8 @@ impl Config {
                      switch to OAuth client credentials"
                 );
                 Auth::ApiToken {
-                    email: variable("zendesk_api_email").await?,
-                    token: variable("zendesk_api_token").await?,
+                    email: variable("zendesk_api_email")?,
+                    token: variable("zendesk_api_token")?,
                 }
             }
             other => {
@@ -49,11 +49,10 @@ impl Config {
                 ));
             }
         };
-        let zendesk_base_url = variable("zendesk_base_url")
-            .await?
+        let zendesk_base_url = variable("zendesk_base_url")?
             .trim_end_matches('/')
             .to_string();
-        let window = optional("zendesk_webhook_window_secs").await;
+        let window = optional("zendesk_webhook_window_secs");
         let webhook_window = if window.is_empty() {
             300
         } else {
@@ -61,9 +60,8 @@ impl Config {
                 format!("configuration: zendesk_webhook_window_secs `{window}` is not a number")
             })?
         };
-        let issuer = optional("zendesk_jwt_issuer").await;
+        let issuer = optional("zendesk_jwt_issuer");
         let dissolve_on: Vec<String> = optional("zendesk_dissolve_on")
-            .await
             .split(',')
             .map(|s| s.trim().to_ascii_lowercase())
             .filter(|s| !s.is_empty())
@@ -80,7 +78,7 @@ impl Config {
             }
         }
         Ok(Self {
-            im: ImSettings::load().await?,
+            im: ImSettings::load()?,
             jwt_issuer: if issuer.is_empty() {
                 zendesk_base_url.clone()
             } else {
@@ -88,13 +86,13 @@ impl Config {
             },
             zendesk_base_url,
             zendesk_auth,
-            webhook_secret: variable("zendesk_webhook_secret").await?,
+            webhook_secret: variable("zendesk_webhook_secret")?,
             webhook_window,
-            app_secret: variable("zendesk_app_secret").await?,
-            app_audience: variable("zendesk_app_audience").await?,
-            group_prefix: variable("zendesk_group_prefix").await?,
-            greeting: variable("zendesk_greeting").await?,
-            agent_prefix: optional("zendesk_agent_prefix").await,
+            app_secret: variable("zendesk_app_secret")?,
+            app_audience: variable("zendesk_app_audience")?,
+            group_prefix: variable("zendesk_group_prefix")?,
+            greeting: variable("zendesk_greeting")?,
+            agent_prefix: optional("zendesk_agent_prefix"),
             dissolve_on,
         })
     }

@@ -5,7 +5,7 @@ use crate::records::{RequestRecord, TOKEN_KEY, TicketRecord, request_key, ticket
 use connector::reply::{self, JsonResponse};
 use connector::request::SupportRequest;
 use connector::state::Records;
-use spin_sdk::http::StatusCode;
+use http::StatusCode;
 use zendesk::api::{NewTicket, ZendeskError};
 
 /// Creates the ticket, the group and the greeting, resuming any earlier
@@ -15,7 +15,7 @@ pub async fn handle(config: &Config, user: &str, body: &[u8]) -> JsonResponse {
         Ok(request) => request,
         Err(e) => return reply::field_error(&e),
     };
-    let records = match Records::open().await {
+    let records = match Records::open() {
         Ok(records) => records,
         Err(e) => return reply::error(StatusCode::INTERNAL_SERVER_ERROR, e),
     };
@@ -35,15 +35,11 @@ async fn run(
     let idempotency_key = request.idempotency_key.as_deref().unwrap_or_default();
     let key = request_key(user, idempotency_key);
     let fingerprint = request.fingerprint();
-    let mut record: RequestRecord = records
-        .get(&key)
-        .await
-        .map_err(internal)?
-        .unwrap_or_default();
+    let mut record: RequestRecord = records.get(&key).map_err(internal)?.unwrap_or_default();
     let replay = record.greeted;
     if record.fingerprint.is_empty() {
         record.fingerprint = fingerprint;
-        records.put(&key, &record).await.map_err(internal)?;
+        records.put(&key, &record).map_err(internal)?;
     } else if record.fingerprint != fingerprint {
         return Err(reply::json(
             StatusCode::CONFLICT,
@@ -59,7 +55,7 @@ async fn run(
     let ticket_id = match record.ticket_id {
         Some(id) => id,
         None => {
-            let token: Option<String> = records.get(TOKEN_KEY).await.map_err(internal)?;
+            let token: Option<String> = records.get(TOKEN_KEY).map_err(internal)?;
             let mut zendesk = config.zendesk(token.clone());
             let created = zendesk
                 .create_ticket(
@@ -77,7 +73,7 @@ async fn run(
             if zendesk.token().map(String::from) != token
                 && let Some(new_token) = zendesk.token()
             {
-                records.put(TOKEN_KEY, &new_token).await.map_err(internal)?;
+                records.put(TOKEN_KEY, &new_token).map_err(internal)?;
             }
             let created = created.map_err(|e| match e {
                 ZendeskError::RateLimited { retry_after } => {
@@ -95,7 +91,7 @@ async fn run(
                 other => reply::upstream("Zendesk ticket creation failed", other),
             })?;
             record.ticket_id = Some(created.ticket_id);
-            records.put(&key, &record).await.map_err(internal)?;
+            records.put(&key, &record).map_err(internal)?;
             let ticket = TicketRecord {
                 group_id: config.group_id(created.ticket_id),
                 requester: user.to_string(),
@@ -104,7 +100,6 @@ async fn run(
             };
             records
                 .put(&ticket_key(&created.ticket_id.to_string()), &ticket)
-                .await
                 .map_err(internal)?;
             created.ticket_id
         }
@@ -119,7 +114,7 @@ async fn run(
             .await
             .map_err(|e| reply::upstream("IM group creation failed", e))?;
         record.group_ready = true;
-        records.put(&key, &record).await.map_err(internal)?;
+        records.put(&key, &record).map_err(internal)?;
     }
 
     // 3. The greeting.
@@ -128,7 +123,7 @@ async fn run(
             .await
             .map_err(|e| reply::upstream("IM greeting failed", e))?;
         record.greeted = true;
-        records.put(&key, &record).await.map_err(internal)?;
+        records.put(&key, &record).map_err(internal)?;
     }
 
     Ok(reply::created(

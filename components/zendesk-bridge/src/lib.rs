@@ -17,14 +17,18 @@ mod records;
 mod session;
 mod webhook;
 
+use connector::edge::Request;
 use connector::reply::JsonResponse;
-use spin_sdk::http::Request;
-use spin_sdk::http_service;
+use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 
 /// Bodies above this are refused before parsing.
 const MAX_BODY: usize = 128 * 1024;
 
-#[http_service]
+#[spin_sdk::http_component]
+async fn handle(req: IncomingRequest, out: ResponseOutparam) {
+    connector::edge::serve(req, out, bridge).await
+}
+
 async fn bridge(req: Request) -> JsonResponse {
     let routes = ["/requests", "/webhook", "/app/session"];
     let prepared = connector::bridge::prepare(

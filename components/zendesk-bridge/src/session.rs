@@ -6,8 +6,8 @@ use crate::config::Config;
 use crate::records::{TOKEN_KEY, TicketRecord, ticket_key};
 use connector::reply::{self, JsonResponse};
 use connector::state::Records;
+use http::{HeaderMap, StatusCode};
 use serde::Deserialize;
-use spin_sdk::http::{HeaderMap, StatusCode};
 
 #[derive(Deserialize)]
 struct Input {
@@ -48,12 +48,12 @@ pub async fn handle(config: &Config, headers: &HeaderMap, body: &[u8], now: u64)
     let Some(ticket_id) = ticket_id else {
         return reply::bad_field("ticket_id", "`ticket_id` must be a ticket number");
     };
-    let records = match Records::open().await {
+    let records = match Records::open() {
         Ok(records) => records,
         Err(e) => return reply::error(StatusCode::INTERNAL_SERVER_ERROR, e),
     };
     let key = ticket_key(&ticket_id.to_string());
-    let mut ticket: TicketRecord = match records.get(&key).await {
+    let mut ticket: TicketRecord = match records.get(&key) {
         Ok(Some(ticket)) => ticket,
         Ok(None) => {
             return reply::error(
@@ -67,13 +67,13 @@ pub async fn handle(config: &Config, headers: &HeaderMap, body: &[u8], now: u64)
     let account = config.agent_account(&agent);
 
     // Zendesk is the source of truth for who is assigned.
-    let token: Option<String> = records.get(TOKEN_KEY).await.ok().flatten();
+    let token: Option<String> = records.get(TOKEN_KEY).ok().flatten();
     let mut zendesk = config.zendesk(token.clone());
     let shown = zendesk.get_ticket(ticket_id).await;
     if zendesk.token().map(String::from) != token
         && let Some(new_token) = zendesk.token()
     {
-        let _ = records.put(TOKEN_KEY, &new_token).await;
+        let _ = records.put(TOKEN_KEY, &new_token);
     }
     let shown = match shown {
         Ok(shown) => shown,
@@ -95,7 +95,7 @@ pub async fn handle(config: &Config, headers: &HeaderMap, body: &[u8], now: u64)
         joined = true;
         if ticket.assignee.as_deref() != Some(agent.as_str()) {
             ticket.assignee = Some(agent.clone());
-            if let Err(e) = records.put(&key, &ticket).await {
+            if let Err(e) = records.put(&key, &ticket) {
                 return reply::error(StatusCode::INTERNAL_SERVER_ERROR, e);
             }
         }

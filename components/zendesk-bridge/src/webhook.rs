@@ -5,7 +5,7 @@ use crate::config::Config;
 use crate::records::{TicketRecord, seen_key, ticket_key};
 use connector::reply::{self, JsonResponse};
 use connector::state::Records;
-use spin_sdk::http::{HeaderMap, StatusCode};
+use http::{HeaderMap, StatusCode};
 use zendesk::webhook::{self, Change, EventError};
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -46,7 +46,7 @@ pub async fn handle(config: &Config, headers: &HeaderMap, body: &[u8], now: u64)
         }
         Err(e) => return reply::bad_field("body", e.to_string()),
     };
-    let records = match Records::open().await {
+    let records = match Records::open() {
         Ok(records) => records,
         Err(e) => return reply::error(StatusCode::INTERNAL_SERVER_ERROR, e),
     };
@@ -58,7 +58,7 @@ pub async fn handle(config: &Config, headers: &HeaderMap, body: &[u8], now: u64)
     .flatten()
     .collect();
     for id in &delivery_ids {
-        match records.has(&seen_key(id)).await {
+        match records.has(&seen_key(id)) {
             Ok(true) => {
                 return reply::json(StatusCode::OK, &serde_json::json!({ "duplicate": id }));
             }
@@ -67,7 +67,7 @@ pub async fn handle(config: &Config, headers: &HeaderMap, body: &[u8], now: u64)
         }
     }
     let key = ticket_key(&event.ticket_id);
-    let mut ticket: TicketRecord = match records.get(&key).await {
+    let mut ticket: TicketRecord = match records.get(&key) {
         Ok(Some(ticket)) => ticket,
         Ok(None) => {
             return reply::json(
@@ -84,17 +84,17 @@ pub async fn handle(config: &Config, headers: &HeaderMap, body: &[u8], now: u64)
             Ok(None) => {}
             Err(e) => {
                 // Keep what was done so far; Zendesk retries the rest.
-                let _ = records.put(&key, &ticket).await;
+                let _ = records.put(&key, &ticket);
                 eprintln!("Zendesk webhook for ticket {}: {e}", event.ticket_id);
                 return reply::error(StatusCode::BAD_GATEWAY, e);
             }
         }
     }
-    if let Err(e) = records.put(&key, &ticket).await {
+    if let Err(e) = records.put(&key, &ticket) {
         return reply::error(StatusCode::INTERNAL_SERVER_ERROR, e);
     }
     for id in &delivery_ids {
-        if let Err(e) = records.put(&seen_key(id), &now).await {
+        if let Err(e) = records.put(&seen_key(id), &now) {
             return reply::error(StatusCode::INTERNAL_SERVER_ERROR, e);
         }
     }

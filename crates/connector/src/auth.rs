@@ -7,7 +7,7 @@
 //! in someone else's name.
 
 use crate::reply::{self, JsonResponse};
-use spin_sdk::http::{HeaderMap, StatusCode};
+use http::{HeaderMap, StatusCode};
 use subtle::ConstantTimeEq;
 use tim::usersig::Signer;
 

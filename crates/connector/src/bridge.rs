@@ -3,9 +3,10 @@
 //! (500 naming the variable at fault), the end user authenticated on the
 //! public request route, and the body read within a size limit.
 
+use crate::edge::Request;
 use crate::reply::{self, JsonResponse};
 use bytes::Bytes;
-use spin_sdk::http::{HeaderMap, Method, Request, StatusCode};
+use http::{HeaderMap, Method, StatusCode};
 use tim::usersig::Signer;
 
 /// A request that passed the checks every bridge route shares.
@@ -26,18 +27,15 @@ pub struct Prepared<C> {
 
 /// Runs the shared checks. `routes` lists the routes served, `user_route`
 /// the one whose caller is an end user (UserSig), `prefix` is for messages.
-pub async fn prepare<C, F>(
+pub async fn prepare<C>(
     req: Request,
     prefix: &str,
     routes: &[&str],
     user_route: &str,
     max_body: usize,
-    load: impl FnOnce() -> F,
+    load: impl FnOnce() -> Result<C, String>,
     signer: impl Fn(&C) -> &Signer,
-) -> Result<Prepared<C>, JsonResponse>
-where
-    F: Future<Output = Result<C, String>>,
-{
+) -> Result<Prepared<C>, JsonResponse> {
     let route = req
         .headers()
         .get("spin-path-info")
@@ -53,7 +51,7 @@ where
             format!("no route {prefix}{route}"),
         ));
     }
-    let config = load().await.map_err(|message| {
+    let config = load().map_err(|message| {
         eprintln!("{message}");
         reply::error(StatusCode::INTERNAL_SERVER_ERROR, message)
     })?;

@@ -18,16 +18,16 @@ pub struct ImSettings {
 
 impl ImSettings {
     /// Reads the variables; the error names the one at fault.
-    pub async fn load() -> Result<Self, String> {
-        let app_id = variable("im_sdk_app_id").await?;
+    pub fn load() -> Result<Self, String> {
+        let app_id = variable("im_sdk_app_id")?;
         let app_id: u64 = app_id
             .trim()
             .parse()
             .map_err(|_| format!("configuration: im_sdk_app_id `{app_id}` is not a number"))?;
         Ok(Self {
-            signer: Signer::new(app_id, &variable("im_secret_key").await?),
-            admin: variable("im_admin").await?,
-            base_url: variable("im_base_url").await?,
+            signer: Signer::new(app_id, &variable("im_secret_key")?),
+            admin: variable("im_admin")?,
+            base_url: variable("im_base_url")?,
         })
     }
 
@@ -90,7 +90,7 @@ pub const MAX_WEBHOOK_BODY: usize = 256 * 1024;
 /// Reads an IM webhook the gateway chained here (already verified there):
 /// its `CallbackCommand` and typed body, or a 400 naming what is wrong.
 pub async fn read_webhook(
-    req: spin_sdk::http::Request,
+    req: crate::edge::Request,
 ) -> Result<(String, tim::events::Event), crate::reply::JsonResponse> {
     use crate::reply;
     let query = req.uri().query().unwrap_or("").to_string();

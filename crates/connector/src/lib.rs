@@ -3,9 +3,11 @@
 //! - [`dispatch`]: the IM gateway's command → component table.
 //! - [`auth`] (feature `spin`): end users authenticated by their IM UserSig.
 //! - [`bridge`] (feature `spin`): the checks every ticket-bridge route shares.
+//! - [`edge`] (feature `spin`): the WASI 0.2 HTTP handler, request bodies
+//!   read with a cap, work after the response, timers.
 //! - [`reply`] (feature `spin`): JSON responses and errors for components.
 //! - [`outbound`] (feature `spin`): Spin's outbound HTTP as the transport of
-//!   the `tim`, Zendesk and Salesforce clients.
+//!   the `tim`, Zendesk, Salesforce and LLM clients.
 //! - [`state`] (feature `spin`): JSON records in the key-value store.
 //! - [`im`] (feature `spin`): IM settings, client, and opening a group.
 //! - [`request`]: the support request end users send to a bridge.
@@ -21,6 +23,8 @@ pub mod auth;
 #[cfg(feature = "spin")]
 pub mod bridge;
 pub mod dispatch;
+#[cfg(feature = "spin")]
+pub mod edge;
 #[cfg(feature = "spin")]
 pub mod im;
 #[cfg(feature = "spin")]

@@ -1,51 +1,89 @@
-//! Spin's outbound HTTP (`wasi:http` 0.3) behind the transports the `tim`
-//! and `zendesk` clients are written against.
+//! Spin's outbound HTTP (`wasi:http/outgoing-handler` 0.2) behind the
+//! transports the `tim`, Zendesk, Salesforce and LLM clients are written
+//! against, plus [`send`] for callers that stream the answer.
 
-use http_body_util::BodyExt;
-use spin_sdk::http::{FullBody, Request};
+use crate::edge::{self, Body};
+use spin_sdk::http::{IncomingResponse, Method};
 use std::time::Duration;
+
+/// A response whose body has not been read yet.
+pub struct Streamed {
+    /// Status code.
+    pub status: u16,
+    /// Headers, in the order received.
+    pub headers: Vec<(String, String)>,
+    /// The body, read on demand.
+    pub body: Body,
+}
+
+/// What an error may say about a URL: scheme, host and path. Query strings
+/// carry credentials (IM's `usersig`), so they never reach a message.
+pub fn redacted(url: &str) -> &str {
+    url.split_once('?').map_or(url, |(base, _)| base)
+}
+
+fn method(name: &str) -> Method {
+    match name {
+        "GET" => Method::Get,
+        "POST" => Method::Post,
+        "PUT" => Method::Put,
+        "PATCH" => Method::Patch,
+        "DELETE" => Method::Delete,
+        "HEAD" => Method::Head,
+        "OPTIONS" => Method::Options,
+        other => Method::Other(other.to_string()),
+    }
+}
+
+/// Sends one request and returns as soon as the response head arrived.
+/// The error says which request failed and why (never the query string).
+pub async fn send(
+    method_name: &str,
+    url: &str,
+    headers: &[(String, String)],
+    body: Vec<u8>,
+) -> Result<Streamed, String> {
+    let mut builder = spin_sdk::http::Request::builder();
+    builder.method(method(method_name)).uri(url).body(body);
+    for (name, value) in headers {
+        builder.header(name.as_str(), value.as_str());
+    }
+    let response: IncomingResponse = spin_sdk::http::send(builder.build())
+        .await
+        .map_err(|e| format!("{method_name} {}: {e}", redacted(url)))?;
+    let status = response.status();
+    let headers = response
+        .headers()
+        .entries()
+        .into_iter()
+        .map(|(name, value)| (name, String::from_utf8_lossy(&value).into_owned()))
+        .collect();
+    Ok(Streamed {
+        status,
+        headers,
+        body: Body::of_response(response),
+    })
+}
 
 /// The outbound HTTP of the component instance.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SpinHttp;
 
-async fn wait(duration: Duration) {
-    let nanos = u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX);
-    spin_sdk::wasip3::clocks::monotonic_clock::wait_for(nanos).await;
-}
-
 impl SpinHttp {
     async fn exchange(
         &self,
-        method: &str,
+        method_name: &str,
         url: &str,
         headers: &[(String, String)],
         body: Vec<u8>,
     ) -> Result<(u16, Vec<(String, String)>, Vec<u8>), String> {
-        let mut builder = Request::builder().method(method).uri(url);
-        for (name, value) in headers {
-            builder = builder.header(name.as_str(), value.as_str());
-        }
-        let request = builder
-            .body(FullBody::new(bytes::Bytes::from(body)))
-            .map_err(|e| format!("invalid request to {url}: {e}"))?;
-        let response = spin_sdk::http::send(request)
-            .await
-            .map_err(|e| format!("{method} {url}: {e:?}"))?;
-        let status = response.status().as_u16();
-        let headers = response
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
-            .collect();
+        let response = send(method_name, url, headers, body).await?;
         let body = response
-            .into_body()
-            .collect()
+            .body
+            .read(usize::MAX)
             .await
-            .map_err(|e| format!("{method} {url}: reading the body: {e:?}"))?
-            .to_bytes()
-            .to_vec();
-        Ok((status, headers, body))
+            .map_err(|e| format!("{method_name} {}: {e}", redacted(url)))?;
+        Ok((response.status, response.headers, body.to_vec()))
     }
 }
 
@@ -70,7 +108,7 @@ impl tim::rest::Transport for SpinHttp {
     }
 
     async fn sleep(&self, duration: Duration) {
-        wait(duration).await;
+        edge::sleep(duration).await;
     }
 }
 
@@ -90,6 +128,6 @@ impl transport::Transport for SpinHttp {
     }
 
     async fn sleep(&self, duration: Duration) {
-        wait(duration).await;
+        edge::sleep(duration).await;
     }
 }

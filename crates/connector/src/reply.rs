@@ -2,11 +2,12 @@
 //! `{"error": "<message>", "field": "<field>"?}`, so callers always know what
 //! was wrong and where.
 
+use crate::edge::{Body, BodyError};
 use bytes::Bytes;
-use spin_sdk::http::{FullBody, Response, StatusCode};
+use http::StatusCode;
 
 /// The response type components return.
-pub type JsonResponse = Response<FullBody<Bytes>>;
+pub type JsonResponse = crate::edge::Response;
 
 /// A response with a JSON body.
 pub fn json(status: StatusCode, value: &serde_json::Value) -> JsonResponse {
@@ -15,7 +16,7 @@ pub fn json(status: StatusCode, value: &serde_json::Value) -> JsonResponse {
 
 /// A response whose body is already JSON bytes.
 pub fn raw_json(status: StatusCode, body: impl Into<Bytes>) -> JsonResponse {
-    let mut response = Response::new(FullBody::new(body.into()));
+    let mut response = http::Response::new(body.into());
     *response.status_mut() = status;
     response.headers_mut().insert(
         "content-type",
@@ -49,17 +50,13 @@ pub fn bad_field(field: &str, message: impl std::fmt::Display) -> JsonResponse {
 }
 
 /// Reads a request body of at most `max` bytes: 413 above it (checked on
-/// `content-length` first, then on what arrived), 400 when it cannot be read.
-pub async fn read_body<B>(
-    headers: &spin_sdk::http::HeaderMap,
-    body: B,
+/// `content-length` first, then while it arrives, so an oversized chunked
+/// body is never buffered whole), 400 when it cannot be read.
+pub async fn read_body(
+    headers: &http::HeaderMap,
+    body: Body,
     max: usize,
-) -> Result<Bytes, JsonResponse>
-where
-    B: http_body::Body<Data = Bytes>,
-    B::Error: std::fmt::Debug,
-{
-    use http_body_util::BodyExt;
+) -> Result<Bytes, JsonResponse> {
     let too_large = || {
         error(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -73,15 +70,10 @@ where
     if declared.is_some_and(|length| length > max) {
         return Err(too_large());
     }
-    let bytes = body
-        .collect()
-        .await
-        .map_err(|e| bad_field("body", format!("cannot read the body: {e:?}")))?
-        .to_bytes();
-    if bytes.len() > max {
-        return Err(too_large());
-    }
-    Ok(bytes)
+    body.read(max).await.map_err(|e| match e {
+        BodyError::TooLarge(_) => too_large(),
+        BodyError::Failed(_) => bad_field("body", e),
+    })
 }
 
 /// Logs and answers `502 {"error": "<what>: <error>"}` for a failed upstream
@@ -97,17 +89,16 @@ pub fn field_error(error: &crate::request::FieldError) -> JsonResponse {
 }
 
 /// Reads a Spin variable, empty allowed.
-pub async fn optional_variable(name: &str) -> String {
+pub fn optional_variable(name: &str) -> String {
     spin_sdk::variables::get(name)
-        .await
         .unwrap_or_default()
         .trim()
         .to_string()
 }
 
 /// Reads a required Spin variable, explaining how to set it when missing.
-pub async fn variable(name: &str) -> Result<String, String> {
-    match spin_sdk::variables::get(name).await {
+pub fn variable(name: &str) -> Result<String, String> {
+    match spin_sdk::variables::get(name) {
         Ok(value) if !value.trim().is_empty() => Ok(value),
         Ok(_) => Err(format!(
             "configuration: variable `{name}` is empty (set SPIN_VARIABLE_{})",

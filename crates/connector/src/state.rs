@@ -12,16 +12,15 @@ pub struct Records {
 
 impl Records {
     /// Opens the default store.
-    pub async fn open() -> Result<Self, String> {
+    pub fn open() -> Result<Self, String> {
         Store::open_default()
-            .await
             .map(|store| Self { store })
             .map_err(|e| format!("key-value store: cannot open `default`: {e:?}"))
     }
 
     /// Reads and decodes `key`.
-    pub async fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, String> {
-        match self.store.get(key).await {
+    pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, String> {
+        match self.store.get(key) {
             Ok(Some(bytes)) => serde_json::from_slice(&bytes)
                 .map(Some)
                 .map_err(|e| format!("key-value store: `{key}` holds unreadable JSON: {e}")),
@@ -31,19 +30,17 @@ impl Records {
     }
 
     /// Encodes and writes `key`.
-    pub async fn put<T: Serialize>(&self, key: &str, value: &T) -> Result<(), String> {
+    pub fn put<T: Serialize>(&self, key: &str, value: &T) -> Result<(), String> {
         let bytes = serde_json::to_vec(value).map_err(|e| format!("encoding `{key}`: {e}"))?;
         self.store
             .set(key, &bytes)
-            .await
             .map_err(|e| format!("key-value store: writing `{key}`: {e:?}"))
     }
 
     /// Whether `key` is set.
-    pub async fn has(&self, key: &str) -> Result<bool, String> {
+    pub fn has(&self, key: &str) -> Result<bool, String> {
         self.store
             .exists(key)
-            .await
             .map_err(|e| format!("key-value store: reading `{key}`: {e:?}"))
     }
 }

@@ -5,10 +5,10 @@
 //! 100-character and 2 KB messages.
 
 use bytes::Bytes;
+use connector::edge::{Request, Response};
 use moderation::Lexicon;
 use moderation::synthetic::{Counting, Generator, measure, measure_load};
-use spin_sdk::http::{FullBody, Request, Response, StatusCode};
-use spin_sdk::http_service;
+use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use std::time::Instant;
 
 #[global_allocator]
@@ -23,8 +23,12 @@ fn param(query: &str, name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-#[http_service]
-async fn bench(req: Request) -> Response<FullBody<Bytes>> {
+#[spin_sdk::http_component]
+async fn handle(req: IncomingRequest, out: ResponseOutparam) {
+    connector::edge::serve(req, out, bench).await
+}
+
+async fn bench(req: Request) -> Response {
     let query = req.uri().query().unwrap_or("").to_string();
     let size = param(&query, "terms", 1000);
     let messages = param(&query, "messages", 1000);
@@ -56,7 +60,5 @@ async fn bench(req: Request) -> Response<FullBody<Bytes>> {
         "load_in_place_ms": load.in_place_ms, "heap_in_place_bytes": load.in_place_heap,
         "load_copy_ms": load.copy_ms, "heap_copy_bytes": load.copy_heap, "corpora": corpora,
     });
-    let mut response = Response::new(FullBody::new(Bytes::from(body.to_string())));
-    *response.status_mut() = StatusCode::OK;
-    response
+    Response::new(Bytes::from(body.to_string()))
 }

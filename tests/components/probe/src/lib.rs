@@ -1,5 +1,7 @@
 //! A test component for the runner's integration tests: each path under its
-//! route exercises one host feature and reports what it saw as JSON.
+//! route exercises one host feature and reports what it saw as JSON. It is a
+//! WASI 0.2 component built the way the connectors are (spin-sdk 5 through
+//! `connector::edge`), so the runner is tested on the ABI they ship.
 //!
 //! | path | does |
 //! |---|---|
@@ -13,18 +15,19 @@
 //! | anything else | echoes method, path and body |
 
 use bytes::Bytes;
-use spin_sdk::http::{FullBody, Request, StatusCode};
-use spin_sdk::http_service;
+use connector::edge::Request;
+use http::StatusCode;
+use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::key_value::Store;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Requests served by this instance; shows whether instances are reused.
 static SERVED: AtomicU64 = AtomicU64::new(0);
 
-type Response = spin_sdk::http::Response<FullBody<Bytes>>;
+type Response = connector::edge::Response;
 
 fn json(status: StatusCode, value: serde_json::Value) -> Response {
-    let mut response = Response::new(FullBody::new(Bytes::from(value.to_string())));
+    let mut response = Response::new(Bytes::from(value.to_string()));
     *response.status_mut() = status;
     response
         .headers_mut()
@@ -46,8 +49,20 @@ fn query_param(req: &Request, name: &str) -> Option<String> {
     })
 }
 
-#[http_service]
-async fn handle(req: Request) -> anyhow::Result<Response> {
+#[spin_sdk::http_component]
+async fn entry(req: IncomingRequest, out: ResponseOutparam) {
+    connector::edge::serve(req, out, |req| async {
+        probe(req).await.unwrap_or_else(|e| {
+            json(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                serde_json::json!({ "error": format!("{e:#}") }),
+            )
+        })
+    })
+    .await
+}
+
+async fn probe(req: Request) -> anyhow::Result<Response> {
     let served = SERVED.fetch_add(1, Ordering::SeqCst) + 1;
     let info = header(&req, "spin-path-info").unwrap_or_default();
     let segments: Vec<&str> = info.trim_start_matches('/').splitn(2, '/').collect();
@@ -62,7 +77,7 @@ async fn handle(req: Request) -> anyhow::Result<Response> {
             }
             Ok(json(StatusCode::OK, out.into()))
         }
-        "var" => match spin_sdk::variables::get(&arg).await {
+        "var" => match spin_sdk::variables::get(&arg) {
             Ok(value) => Ok(json(StatusCode::OK, serde_json::json!({ "value": value }))),
             Err(e) => Ok(json(
                 StatusCode::NOT_FOUND,
@@ -72,11 +87,10 @@ async fn handle(req: Request) -> anyhow::Result<Response> {
         "kv" => kv(req, &arg).await,
         "fetch" => {
             let url = query_param(&req, "url").unwrap_or_default();
-            match spin_sdk::http::get(&url).await {
+            match connector::outbound::send("GET", &url, &[], Vec::new()).await {
                 Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    let body =
-                        String::from_utf8_lossy(&read_body(resp.into_body()).await?).into_owned();
+                    let status = resp.status;
+                    let body = String::from_utf8_lossy(&read_body(resp.body).await?).into_owned();
                     Ok(json(
                         StatusCode::OK,
                         serde_json::json!({ "status": status, "body": body }),
@@ -93,10 +107,10 @@ async fn handle(req: Request) -> anyhow::Result<Response> {
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(300);
             let key = arg.clone();
-            spin_sdk::wasip3::spawn(async move {
-                spin_sdk::wasip3::clocks::monotonic_clock::wait_for(ms * 1_000_000).await;
-                if let Ok(store) = Store::open_default().await {
-                    let _ = store.set(&key, b"done").await;
+            connector::edge::after_response(async move {
+                connector::edge::sleep(std::time::Duration::from_millis(ms)).await;
+                if let Ok(store) = Store::open_default() {
+                    let _ = store.set(&key, b"done");
                 }
             });
             Ok(json(
@@ -132,7 +146,7 @@ async fn handle(req: Request) -> anyhow::Result<Response> {
 }
 
 async fn kv(req: Request, key: &str) -> anyhow::Result<Response> {
-    let store = match Store::open_default().await {
+    let store = match Store::open_default() {
         Ok(store) => store,
         Err(e) => {
             return Ok(json(
@@ -143,15 +157,15 @@ async fn kv(req: Request, key: &str) -> anyhow::Result<Response> {
     };
     let method = req.method().clone();
     // POST stores too, so that a chained webhook can be recorded.
-    if method == spin_sdk::http::Method::PUT || method == spin_sdk::http::Method::POST {
+    if method == http::Method::PUT || method == http::Method::POST {
         let body = read_body(req.into_body()).await?;
-        store.set(key, &body).await?;
+        store.set(key, &body)?;
         Ok(json(StatusCode::OK, serde_json::json!({ "set": key })))
-    } else if method == spin_sdk::http::Method::DELETE {
-        store.delete(key).await?;
+    } else if method == http::Method::DELETE {
+        store.delete(key)?;
         Ok(json(StatusCode::OK, serde_json::json!({ "deleted": key })))
     } else {
-        match store.get(key).await? {
+        match store.get(key)? {
             Some(value) => Ok(json(
                 StatusCode::OK,
                 serde_json::json!({ "value": String::from_utf8_lossy(&value) }),
@@ -164,13 +178,6 @@ async fn kv(req: Request, key: &str) -> anyhow::Result<Response> {
     }
 }
 
-async fn read_body(
-    body: impl http_body::Body<Data = Bytes, Error: std::fmt::Debug>,
-) -> anyhow::Result<Vec<u8>> {
-    use http_body_util::BodyExt;
-    let collected = body
-        .collect()
-        .await
-        .map_err(|e| anyhow::anyhow!("reading body: {e:?}"))?;
-    Ok(collected.to_bytes().to_vec())
+async fn read_body(body: connector::edge::Body) -> anyhow::Result<Vec<u8>> {
+    Ok(body.read(16 << 20).await?.to_vec())
 }
