@@ -329,3 +329,51 @@ impl WasiHttpHooks for OutboundHooks {
         })
     }
 }
+
+#[cfg(test)]
+mod hook_tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    fn hooks(chain: Option<Weak<dyn ServiceChain>>, logger: Logger) -> OutboundHooks {
+        OutboundHooks::new(
+            "caller".into(),
+            AllowList::parse(&["http://*.spin.internal"]).unwrap(),
+            chain,
+            logger,
+        )
+    }
+
+    fn request(url: &str) -> http::Request<WasiBody> {
+        http::Request::get(url)
+            .body(
+                http_body_util::Empty::new()
+                    .map_err(|never| match never {})
+                    .boxed_unsync(),
+            )
+            .unwrap()
+    }
+
+    /// Spin 4.0.x: a WASIp3 handler's `*.spin.internal` request fails to
+    /// resolve (spinframework/spin#3586); the host says so in its log.
+    #[tokio::test]
+    async fn without_chaining_a_spin_internal_request_is_a_dns_error() {
+        let logger = Logger::capturing();
+        let mut hooks = hooks(None, logger.clone());
+        let sent = hooks.send_request(
+            request("http://moderator.spin.internal/im/callback"),
+            None,
+            Box::new(async { Ok(()) }),
+        );
+        let error = Box::into_pin(sent).await.err().expect("refused");
+        assert!(matches!(error, HttpError::DnsError { .. }), "{error:?}");
+        assert!(
+            logger
+                .captured()
+                .iter()
+                .any(|line| line.contains("spinframework/spin#3586")),
+            "{:?}",
+            logger.captured()
+        );
+    }
+}

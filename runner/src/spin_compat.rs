@@ -254,23 +254,31 @@ impl Profile {
     /// link and exactly one export must be an HTTP handler it accepts. The
     /// error is the host's own reason.
     pub fn check(&self, interfaces: &Interfaces) -> Result<Handler> {
-        for import in &interfaces.imports {
-            if !self.provides(import) {
-                bail!(
-                    "{} would refuse it: component imports instance `{import}`, but a matching \
-                     implementation was not found in the linker",
-                    self.name
-                );
-            }
-        }
+        // Spin links first, so a missing import is its first complaint; the
+        // export check follows, and both are said when both fail.
+        let mut reasons: Vec<String> = interfaces
+            .imports
+            .iter()
+            .find(|import| !self.provides(import))
+            .map(|import| {
+                format!(
+                    "component imports instance `{import}`, but a matching implementation was \
+                     not found in the linker"
+                )
+            })
+            .into_iter()
+            .collect();
         let handlers: Vec<&String> = interfaces
             .exports
             .iter()
             .filter(|e| self.accepts_export(e))
             .collect();
-        match handlers.as_slice() {
-            [] => bail!("{} would refuse it: {}", self.name, self.refusal),
-            [one] => Ok(
+        let handler = match handlers.as_slice() {
+            [] => {
+                reasons.push(self.refusal.clone());
+                None
+            }
+            [one] => Some(
                 if one.starts_with("wasi:http/incoming-handler@0.2.") && !one.contains("-rc-") {
                     Handler::Wasip2
                 } else if one.starts_with("wasi:http/handler@0.3.") {
@@ -279,10 +287,21 @@ impl Profile {
                     Handler::Other
                 },
             ),
+            _ => {
+                reasons.push(
+                    "component exports multiple different handlers but it's expected to export \
+                     only one"
+                        .into(),
+                );
+                None
+            }
+        };
+        match handler {
+            Some(handler) if reasons.is_empty() => Ok(handler),
             _ => bail!(
-                "{} would refuse it: component exports multiple different handlers but it's \
-                 expected to export only one",
-                self.name
+                "{} would refuse it: {}",
+                self.name,
+                reasons.join("; then: ")
             ),
         }
     }

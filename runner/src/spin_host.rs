@@ -266,8 +266,15 @@ fn v2_error(e: key_value::Error) -> key_value_v2::Error {
 }
 
 impl SpinView<'_> {
-    fn store_of(&self, store: &Resource<OpenStore>) -> wasmtime::Result<(Arc<KvBackend>, String)> {
-        Ok((self.ctx.kv.clone(), self.table.get(store)?.label.clone()))
+    /// One backend call on an open store, to run off the async executor.
+    /// The store is looked up now, so the future borrows nothing.
+    fn on_store<R: Send + 'static>(
+        &self,
+        store: &Resource<OpenStore>,
+        op: impl FnOnce(&KvBackend, &str) -> anyhow::Result<R> + Send + 'static,
+    ) -> wasmtime::Result<impl Future<Output = KvResultV2<R>> + Send + 'static> {
+        let (kv, label) = (self.ctx.kv.clone(), self.table.get(store)?.label.clone());
+        Ok(async move { blocking(move || op(&kv, &label)).await.map_err(v2_error) })
     }
 }
 
@@ -285,10 +292,9 @@ impl key_value_v2::HostStore for SpinView<'_> {
         store: Resource<OpenStore>,
         key: String,
     ) -> wasmtime::Result<KvResultV2<Option<Vec<u8>>>> {
-        let (kv, label) = self.store_of(&store)?;
-        Ok(blocking(move || kv.get(&label, &key))
-            .await
-            .map_err(v2_error))
+        Ok(self
+            .on_store(&store, move |kv, label| kv.get(label, &key))?
+            .await)
     }
 
     async fn set(
@@ -297,10 +303,9 @@ impl key_value_v2::HostStore for SpinView<'_> {
         key: String,
         value: Vec<u8>,
     ) -> wasmtime::Result<KvResultV2<()>> {
-        let (kv, label) = self.store_of(&store)?;
-        Ok(blocking(move || kv.set(&label, &key, &value))
-            .await
-            .map_err(v2_error))
+        Ok(self
+            .on_store(&store, move |kv, label| kv.set(label, &key, &value))?
+            .await)
     }
 
     async fn delete(
@@ -308,10 +313,9 @@ impl key_value_v2::HostStore for SpinView<'_> {
         store: Resource<OpenStore>,
         key: String,
     ) -> wasmtime::Result<KvResultV2<()>> {
-        let (kv, label) = self.store_of(&store)?;
-        Ok(blocking(move || kv.delete(&label, &key))
-            .await
-            .map_err(v2_error))
+        Ok(self
+            .on_store(&store, move |kv, label| kv.delete(label, &key))?
+            .await)
     }
 
     async fn exists(
@@ -319,18 +323,16 @@ impl key_value_v2::HostStore for SpinView<'_> {
         store: Resource<OpenStore>,
         key: String,
     ) -> wasmtime::Result<KvResultV2<bool>> {
-        let (kv, label) = self.store_of(&store)?;
-        Ok(blocking(move || kv.exists(&label, &key))
-            .await
-            .map_err(v2_error))
+        Ok(self
+            .on_store(&store, move |kv, label| kv.exists(label, &key))?
+            .await)
     }
 
     async fn get_keys(
         &mut self,
         store: Resource<OpenStore>,
     ) -> wasmtime::Result<KvResultV2<Vec<String>>> {
-        let (kv, label) = self.store_of(&store)?;
-        Ok(blocking(move || kv.keys(&label)).await.map_err(v2_error))
+        Ok(self.on_store(&store, |kv, label| kv.keys(label))?.await)
     }
 
     async fn drop(&mut self, store: Resource<OpenStore>) -> wasmtime::Result<()> {

@@ -13,9 +13,9 @@
 //!    per-message p50/p99 and MB/s for 100-character and 2 KB messages.
 //! 3. Webhook latency: signed `Group.CallbackBeforeSendMsg` calls with
 //!    100-character messages (half carrying a term) to the gateway, which
-//!    chains to the moderator — `--clients` concurrent senders, instance
-//!    reuse on (Spin's default) and off (`max_instance_reuse_count = 1`,
-//!    every request a fresh instance that loads the lexicon).
+//!    chains to the moderator — `--clients` concurrent senders. Both are
+//!    WASI 0.2 components, so every request gets fresh instances of both
+//!    (as on every Spin) and the moderator loads its lexicon each time.
 //!
 //! Figures are medians over rounds.
 
@@ -23,8 +23,8 @@ use moderation::synthetic::{Generator, median, to_lexicon_file};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use switchboard::AppConfig;
 use switchboard::emulators::{Backends, EmulatorAddrs};
-use switchboard::{AppConfig, ReusePolicy};
 use switchboard_tests::{Runner, bench_arg, config, root, scratch_dir, signed_webhook_url};
 
 fn main() {
@@ -44,30 +44,20 @@ fn main() {
         println!(
             "\nmoderator webhook through the gateway, {terms}-term lexicon, {clients} concurrent senders, {requests} webhooks x {rounds} rounds"
         );
-        for (label, reuse) in [
-            ("reuse on (128 / 16)", ReusePolicy::default()),
-            (
-                "reuse off (fresh instance per request)",
-                ReusePolicy {
-                    max_instance_reuse_count: 1,
-                    ..ReusePolicy::default()
-                },
-            ),
-        ] {
-            let (mut p50, mut p99, mut rate) = (Vec::new(), Vec::new(), Vec::new());
-            for round in 0..rounds {
-                let (a, b, c) = webhook_round(&components, reuse, requests, clients, round).await;
-                p50.push(a);
-                p99.push(b);
-                rate.push(c);
-            }
-            println!(
-                "  {label:<40} p50 {:>6.2} ms  p99 {:>6.2} ms  {:>7.0} webhooks/s",
-                median(p50),
-                median(p99),
-                median(rate)
-            );
+        let (mut p50, mut p99, mut rate) = (Vec::new(), Vec::new(), Vec::new());
+        for round in 0..rounds {
+            let (a, b, c) = webhook_round(&components, requests, clients, round).await;
+            p50.push(a);
+            p99.push(b);
+            rate.push(c);
         }
+        println!(
+            "  {:<40} p50 {:>6.2} ms  p99 {:>6.2} ms  {:>7.0} webhooks/s",
+            "fresh instances per request (WASI 0.2)",
+            median(p50),
+            median(p99),
+            median(rate)
+        );
     });
 }
 
@@ -137,7 +127,7 @@ async fn engine_in_wasm(components: &Path, messages: usize, rounds: usize) {
     config.logger = switchboard::Logger::stderr();
     let runner = Runner::start(&config).await.unwrap();
     println!(
-        "\nengine inside wasm (wasmtime, p3 component), {messages} messages per corpus, medians of {rounds} rounds"
+        "\nengine inside wasm (wasmtime, WASI 0.2 component), {messages} messages per corpus, medians of {rounds} rounds"
     );
     for terms in [1_000, 10_000, 100_000] {
         let url = format!(
@@ -199,13 +189,11 @@ fn bench_manifest(components: &Path, label: &str) -> AppConfig {
 /// One round: p50 and p99 in ms, webhooks per second.
 async fn webhook_round(
     components: &Path,
-    reuse: ReusePolicy,
     requests: usize,
     clients: usize,
     round: usize,
 ) -> (f64, f64, f64) {
     let mut config = bench_manifest(components, &format!("bench-moderator-{round}"));
-    config.reuse = reuse;
     let backends = Backends::start(&mut config, EmulatorAddrs::any())
         .await
         .unwrap();

@@ -1,16 +1,18 @@
-//! Throughput and latency of a trivial WASIp3 component through the runner
-//! on loopback, with instance reuse on (Spin's default) and off.
+//! Throughput and latency of trivial components through the runner on
+//! loopback: the WASI 0.2 probe (built like the connectors; a fresh instance
+//! per request, as on every Spin), and a spin-sdk 7 WASIp3 probe under
+//! `--spin main` with instance reuse on (Spin's default) and off.
 //!
 //! `cargo bench -p switchboard-tests --bench runner [-- --requests N --rounds R]`
 //!
 //! Each round starts a fresh runner, warms it up, then measures sequential
 //! latency over one keep-alive connection and throughput with 16 concurrent
 //! clients. Figures are medians over the rounds; the "instantiation" line is
-//! the difference between the two modes' median latencies, measured in the
+//! the difference between the WASIp3 modes' median latencies, measured in the
 //! same run.
 
 use std::time::{Duration, Instant};
-use switchboard::{AppConfig, ReusePolicy};
+use switchboard::{AppConfig, ReusePolicy, SpinTarget};
 use switchboard_tests::{Runner, bench_arg, config, fixture};
 
 struct Figures {
@@ -34,9 +36,9 @@ fn median_duration(mut values: Vec<Duration>) -> Duration {
     values[values.len() / 2]
 }
 
-async fn round(config: &AppConfig, requests: usize) -> Figures {
+async fn round(config: &AppConfig, path: &str, requests: usize) -> Figures {
     let runner = Runner::start(config).await.unwrap();
-    let url = format!("{}/probe/echo", runner.url);
+    let url = format!("{}{path}", runner.url);
     for _ in 0..100 {
         runner
             .client
@@ -93,25 +95,30 @@ fn main() {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let mut reuse_on = config(fixture("runner"), "bench-reuse");
-        reuse_on
+        let mut wasip2 = config(fixture("runner"), "bench-wasip2");
+        wasip2
             .variables
             .add_command_line("api_token=bench")
             .unwrap();
+        wasip2.logger = switchboard::Logger::stderr();
+        let mut reuse_on = config(fixture("runner-p3"), "bench-reuse");
+        reuse_on.spin = SpinTarget::Main;
         reuse_on.logger = switchboard::Logger::stderr();
         let mut reuse_off = reuse_on.clone();
         reuse_off.reuse = ReusePolicy {
             max_instance_reuse_count: 1,
             ..ReusePolicy::default()
         };
-        println!(
-            "trivial WASIp3 component, {requests} requests per round, {rounds} rounds, loopback"
-        );
+        println!("trivial components, {requests} requests per round, {rounds} rounds, loopback");
         let mut results = Vec::new();
-        for (label, config) in [("reuse on ", &reuse_on), ("reuse off", &reuse_off)] {
+        for (label, config, path) in [
+            ("WASI 0.2, fresh instance   ", &wasip2, "/probe/echo"),
+            ("WASIp3 (main), reuse on    ", &reuse_on, "/p3/instance"),
+            ("WASIp3 (main), reuse off   ", &reuse_off, "/p3/instance"),
+        ] {
             let mut figures = Vec::new();
             for _ in 0..rounds {
-                figures.push(round(config, requests).await);
+                figures.push(round(config, path, requests).await);
             }
             let p50 = median_duration(figures.iter().map(|f| f.p50).collect());
             let p99 = median_duration(figures.iter().map(|f| f.p99).collect());
@@ -124,9 +131,9 @@ fn main() {
             );
             results.push(p50);
         }
-        let instantiate = results[1].saturating_sub(results[0]);
+        let instantiate = results[2].saturating_sub(results[1]);
         println!(
-            "per-request instantiation (p50 off - p50 on): {:.1} µs",
+            "per-request WASIp3 instantiation (p50 reuse off - p50 reuse on): {:.1} µs",
             instantiate.as_secs_f64() * 1e6
         );
     });

@@ -322,7 +322,7 @@ async fn spin_4_0_and_spinkube_refuse_a_spin_sdk_7_component_with_spins_reason()
             .expect("refused at start-up");
         let text = format!("{error:#}");
         assert!(text.contains("component `p3`"), "{text}");
-        assert!(text.contains(&format!("{name}")), "{text}");
+        assert!(text.contains(name), "{text}");
         assert!(
             text.contains("component imports instance `wasi:")
                 && text

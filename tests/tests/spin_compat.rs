@@ -82,7 +82,14 @@ fn a_spin_sdk_7_component_is_refused_by_spin_4_0_naming_the_interface() {
         refused.starts_with("Spin 4.0.2 would refuse it"),
         "{refused}"
     );
-    assert!(refused.contains("@0.3.0`"), "{refused}");
+    assert!(
+        refused.contains("@0.3.0`, but a matching implementation"),
+        "{refused}"
+    );
+    assert!(
+        refused.contains("then: Expected component to export one of `wasi:http/incoming-handler"),
+        "names what Spin expected: {refused}"
+    );
     assert!(SpinTarget::SpinKube.profile().check(&interfaces).is_err());
     assert_eq!(
         SpinTarget::Main.profile().check(&interfaces).unwrap(),

@@ -49,7 +49,7 @@ async fn relay_webhook(req: Request) -> JsonResponse {
             );
             continue;
         }
-        match relay::claim(&records, &message).await {
+        match relay::claim(&records, &message) {
             Ok(true) => incoming.push(message),
             Ok(false) => eprintln!(
                 "chatbot: duplicate delivery of {} to {} ignored",

@@ -60,7 +60,7 @@ fn memory_key(robot: &Robot, incoming: &Incoming) -> String {
 /// redelivery — which IM only makes after an earlier attempt ended — always
 /// finds the mark. (The key-value interface has no compare-and-set, so two
 /// deliveries racing in the same instant could both pass.)
-pub async fn claim(records: &Records, incoming: &Incoming) -> Result<bool, String> {
+pub fn claim(records: &Records, incoming: &Incoming) -> Result<bool, String> {
     let seen = format!("bot:seen:{}:{}", incoming.robot, incoming.message_id);
     if records.has(&seen)? {
         return Ok(false);
@@ -98,7 +98,7 @@ pub async fn handle(config: &Config, incoming: Incoming) {
         send(config, robot, &incoming, &robot.cleared_reply).await;
         return;
     }
-    match take_token(&records, robot, &incoming.user).await {
+    match take_token(&records, robot, &incoming.user) {
         Ok(true) => {}
         Ok(false) => {
             send(config, robot, &incoming, &robot.rate_limited_reply).await;
@@ -183,7 +183,7 @@ fn trim(messages: &mut Vec<Message>, max_messages: usize, max_chars: usize) {
     }
 }
 
-async fn take_token(records: &Records, robot: &Robot, user: &str) -> Result<bool, String> {
+fn take_token(records: &Records, robot: &Robot, user: &str) -> Result<bool, String> {
     let key = format!("bot:rate:{}:{user}", robot.id);
     let now = now();
     let limits = &robot.rate_limit;

@@ -58,7 +58,7 @@ async fn bridge(req: Request) -> JsonResponse {
         Ok(records) => records,
         Err(e) => return reply::error(StatusCode::INTERNAL_SERVER_ERROR, e),
     };
-    if let Err(e) = authenticate_apex(&config, &records, &headers, &body, now).await {
+    if let Err(e) = authenticate_apex(&config, &records, &headers, &body, now) {
         eprintln!("rejected Salesforce call: {e}");
         return reply::error(StatusCode::UNAUTHORIZED, e.to_string());
     }
@@ -70,7 +70,7 @@ async fn bridge(req: Request) -> JsonResponse {
 }
 
 /// Verifies an Apex call; in HMAC mode also refuses a signature seen before.
-async fn authenticate_apex(
+fn authenticate_apex(
     config: &Config,
     records: &Records,
     headers: &HeaderMap,

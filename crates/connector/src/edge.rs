@@ -170,8 +170,14 @@ where
         Err(message) => crate::reply::bad_field("request", message),
     };
     respond(out, response).await;
-    let queued = AFTER_RESPONSE.with(|queue| std::mem::take(&mut *queue.borrow_mut()));
-    futures::future::join_all(queued).await;
+    // Work queued by queued work runs too, until nothing is left.
+    loop {
+        let queued = AFTER_RESPONSE.with(|queue| std::mem::take(&mut *queue.borrow_mut()));
+        if queued.is_empty() {
+            break;
+        }
+        futures::future::join_all(queued).await;
+    }
 }
 
 /// Waits for `duration` (a WASI monotonic-clock timer, driven by Spin's
