@@ -327,13 +327,19 @@ pub fn report(
                 continue;
             }
         };
+        writeln!(
+            out,
+            "{id}: exports {}; imports {}",
+            interfaces.exports.join(", "),
+            interfaces.imports.join(", ")
+        )?;
         for target in SpinTarget::ALL {
             let profile = target.profile();
             match profile.check(&interfaces) {
-                Ok(handler) => writeln!(out, "✓ {id}: {} loads it ({handler:?})", profile.name())?,
+                Ok(handler) => writeln!(out, "  ✓ {} loads it ({handler:?})", profile.name())?,
                 Err(e) => {
                     all_load = false;
-                    writeln!(out, "✗ {id}: {e}")?;
+                    writeln!(out, "  ✗ {e}")?;
                 }
             }
         }
