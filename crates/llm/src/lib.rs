@@ -177,17 +177,19 @@ pub fn safety_identifier(user: &str) -> String {
 }
 
 /// How long the provider asked to wait: `retry-after-ms`, then
-/// `retry-after` in seconds; only 0–60 s is honoured.
+/// `retry-after` in seconds; only 0–60 s is honoured. Values that are no
+/// duration at all (negative, NaN, infinite, too large) are ignored: they
+/// come from outside and must never panic.
 fn retry_after(response: &HttpResponse) -> Option<Duration> {
     let ms = response
         .header("retry-after-ms")
         .and_then(|v| v.trim().parse::<f64>().ok())
-        .map(|ms| Duration::from_secs_f64(ms / 1000.0));
+        .and_then(|ms| Duration::try_from_secs_f64(ms / 1000.0).ok());
     let secs = || {
         response
             .header("retry-after")
             .and_then(|v| v.trim().parse::<f64>().ok())
-            .map(Duration::from_secs_f64)
+            .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
     };
     ms.or_else(secs).filter(|d| *d <= Duration::from_secs(60))
 }
@@ -276,4 +278,35 @@ pub fn stream_request(
     request: &ChatRequest,
 ) -> Option<transport::HttpRequest> {
     matches!(provider.kind, ProviderKind::OpenAi).then(|| providers::build(provider, request, true))
+}
+
+#[cfg(test)]
+mod retry_after_tests {
+    use super::{HttpResponse, retry_after};
+    use std::time::Duration;
+
+    fn with(name: &str, value: &str) -> HttpResponse {
+        HttpResponse {
+            status: 429,
+            headers: vec![(name.to_string(), value.to_string())],
+            body: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn values_that_are_no_duration_are_ignored_not_a_panic() {
+        for value in ["-1", "NaN", "inf", "-inf", "1e300"] {
+            assert_eq!(retry_after(&with("retry-after", value)), None, "{value}");
+            assert_eq!(retry_after(&with("retry-after-ms", value)), None, "{value}");
+        }
+        assert_eq!(
+            retry_after(&with("retry-after-ms", "250")),
+            Some(Duration::from_millis(250))
+        );
+        assert_eq!(
+            retry_after(&with("retry-after", "2")),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(retry_after(&with("retry-after", "61")), None);
+    }
 }

@@ -256,7 +256,11 @@ impl<T: Transport> Client<T> {
                         .and_then(|v| v.trim().parse::<u64>().ok())
                         .unwrap_or(1);
                     let wait = Duration::from_secs(retry_after);
-                    if waited + wait > self.budget {
+                    // An absurd `Retry-After` must not overflow the sum.
+                    if waited
+                        .checked_add(wait)
+                        .is_none_or(|total| total > self.budget)
+                    {
                         return Err(ZendeskError::RateLimited { retry_after });
                     }
                     Some(wait)
@@ -518,6 +522,30 @@ mod tests {
         assert_eq!(
             block_on(c.create_ticket(&ticket(), "k")),
             Err(ZendeskError::RateLimited { retry_after: 60 })
+        );
+        assert!(t.slept().is_empty());
+    }
+
+    #[test]
+    fn an_overflowing_retry_after_is_a_rate_limit_not_a_panic() {
+        let huge = u64::MAX.to_string();
+        let t = Scripted::new(vec![answer(
+            429,
+            &[("retry-after", huge.as_str())],
+            serde_json::json!({}),
+        )]);
+        let mut c = Client::new(
+            &t,
+            "https://z",
+            oauth(),
+            Some("tok".into()),
+            Duration::from_secs(5),
+        );
+        assert_eq!(
+            block_on(c.create_ticket(&ticket(), "k")),
+            Err(ZendeskError::RateLimited {
+                retry_after: u64::MAX
+            })
         );
         assert!(t.slept().is_empty());
     }
