@@ -401,6 +401,17 @@ mod tests {
         }
     }
 
+    /// A client holding a token, with a 5 s retry budget.
+    fn signed_in(t: &Scripted) -> Client<&Scripted> {
+        Client::new(
+            t,
+            "https://z",
+            oauth(),
+            Some("tok".into()),
+            Duration::from_secs(5),
+        )
+    }
+
     fn ticket() -> NewTicket {
         NewTicket {
             subject: "Help".into(),
@@ -494,13 +505,7 @@ mod tests {
             answer(429, &[("retry-after", "2")], serde_json::json!({})),
             answer(201, &[], serde_json::json!({"ticket": {"id": 9}})),
         ]);
-        let mut c = Client::new(
-            &t,
-            "https://z",
-            oauth(),
-            Some("tok".into()),
-            Duration::from_secs(5),
-        );
+        let mut c = signed_in(&t);
         assert_eq!(
             block_on(c.create_ticket(&ticket(), "k")).unwrap().ticket_id,
             9
@@ -512,13 +517,7 @@ mod tests {
             &[("retry-after", "60")],
             serde_json::json!({}),
         )]);
-        let mut c = Client::new(
-            &t,
-            "https://z",
-            oauth(),
-            Some("tok".into()),
-            Duration::from_secs(5),
-        );
+        let mut c = signed_in(&t);
         assert_eq!(
             block_on(c.create_ticket(&ticket(), "k")),
             Err(ZendeskError::RateLimited { retry_after: 60 })
@@ -534,13 +533,7 @@ mod tests {
             &[("retry-after", huge.as_str())],
             serde_json::json!({}),
         )]);
-        let mut c = Client::new(
-            &t,
-            "https://z",
-            oauth(),
-            Some("tok".into()),
-            Duration::from_secs(5),
-        );
+        let mut c = signed_in(&t);
         assert_eq!(
             block_on(c.create_ticket(&ticket(), "k")),
             Err(ZendeskError::RateLimited {
