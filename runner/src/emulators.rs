@@ -70,18 +70,84 @@ pub const EMULATOR_MODERATION_ADMIN_TOKEN: &str = "switchboard-local-moderation-
 /// The callback token the IM emulator signs webhooks with.
 pub const EMULATOR_CALLBACK_TOKEN: &str = "switchboard-emulator-callback-token";
 
+/// Variables that point at a backend or prove who we are to it, besides
+/// every variable the manifest declares `secret = true`. Setting any of them
+/// means "I run against real systems": then no emulator starts, because an
+/// emulator's public constants must never sit beside a real credential.
+/// Plain settings (auth mode, paths, the Case External ID field, the admin
+/// account's name) may be set with the emulators running.
+pub const BACKEND_VARIABLES: &[&str] = &[
+    "im_sdk_app_id",
+    "im_base_url",
+    "zendesk_base_url",
+    "zendesk_client_id",
+    "zendesk_api_email",
+    "zendesk_app_audience",
+    "salesforce_login_url",
+    "salesforce_client_id",
+    "salesforce_username",
+    "llm_openai_url",
+    "llm_compat_url",
+    "llm_anthropic_url",
+    "llm_minimax_url",
+    "moderation_api_url",
+];
+
 impl Backends {
-    /// Starts the IM emulator on `im_listen` when the manifest declares
-    /// `im_sdk_app_id` and no source sets it, and points the `im_*`
-    /// variables at it. Values a user set are never replaced.
+    /// Starts every built-in emulator and points the variables at them, when
+    /// no source sets a backend variable ([`BACKEND_VARIABLES`] or a secret);
+    /// settings a user set are kept. When one is set, none starts, and every
+    /// required variable must be set too: the error names the missing ones.
+    ///
+    /// Emulators listen on loopback only: a non-loopback address is refused.
     pub async fn start(config: &mut AppConfig, addrs: EmulatorAddrs) -> Result<Self> {
         let manifest = LoadedManifest::load(&config.manifest)?.manifest;
+        let configured: Vec<&String> = manifest
+            .variables
+            .iter()
+            .filter(|(name, decl)| decl.secret || BACKEND_VARIABLES.contains(&name.as_str()))
+            .map(|(name, _)| name)
+            .filter(|name| config.variables.value(name).is_some())
+            .collect();
+        if !configured.is_empty() {
+            let missing: Vec<String> = manifest
+                .variables
+                .iter()
+                .filter(|(name, decl)| {
+                    decl.default.is_none() && config.variables.value(name).is_none()
+                })
+                .map(|(name, _)| format!("`{name}` (SPIN_VARIABLE_{})", name.to_ascii_uppercase()))
+                .collect();
+            if !missing.is_empty() {
+                let set: Vec<String> = configured.iter().map(|n| format!("`{n}`")).collect();
+                anyhow::bail!(
+                    "{} set, so the built-in emulators stay off (they are all or nothing: their public \
+                     secrets never sit beside real credentials); set these too: {}",
+                    set.join(", "),
+                    missing.join(", ")
+                );
+            }
+            return Ok(Self::default());
+        }
+        for (name, addr) in [
+            ("IM", addrs.im),
+            ("Zendesk", addrs.zendesk),
+            ("Salesforce", addrs.salesforce),
+            ("LLM", addrs.llm),
+        ] {
+            if !addr.ip().is_loopback() {
+                anyhow::bail!(
+                    "the {name} emulator would listen on {addr}: emulators serve public secrets, \
+                     so they listen on loopback only (127.0.0.1 or ::1)"
+                );
+            }
+        }
         let declared = |name: &str| manifest.variables.contains_key(name);
         let mut backends = Self::default();
-        if declared("im_sdk_app_id") && config.variables.value("im_sdk_app_id").is_none() {
+        if declared("im_sdk_app_id") {
             backends.im = Some(Self::start_im(config, addrs.im, &declared).await?);
         }
-        if declared("zendesk_base_url") && config.variables.value("zendesk_base_url").is_none() {
+        if declared("zendesk_base_url") {
             let zendesk = ZendeskEmulator::start(ZendeskConfig::default(), addrs.zendesk).await?;
             let settings = zendesk.config();
             let values = [
@@ -96,9 +162,7 @@ impl Backends {
             fill(config, &declared, &values);
             backends.zendesk = Some(zendesk);
         }
-        if declared("salesforce_login_url")
-            && config.variables.value("salesforce_login_url").is_none()
-        {
+        if declared("salesforce_login_url") {
             let salesforce =
                 SalesforceEmulator::start(SalesforceConfig::default(), addrs.salesforce).await?;
             let settings = salesforce.config().clone();
@@ -119,7 +183,7 @@ impl Backends {
             fill(config, &declared, &values);
             backends.salesforce = Some(salesforce);
         }
-        if declared("llm_openai_url") && config.variables.value("llm_openai_url").is_none() {
+        if declared("llm_openai_url") {
             let llm = LlmEmulator::start(addrs.llm).await?;
             let mut values = Vec::new();
             for (kind, path) in [
@@ -128,23 +192,19 @@ impl Backends {
                 ("anthropic", ""),
                 ("minimax", ""),
             ] {
-                if config.variables.value(&format!("llm_{kind}_url")).is_none() {
-                    values.push((format!("llm_{kind}_url"), llm.url()));
-                    values.push((format!("llm_{kind}_path"), path.to_string()));
-                    values.push((
-                        format!("llm_{kind}_api_key"),
-                        llm_emulator::API_KEY.to_string(),
-                    ));
-                }
-            }
-            if config.variables.value("moderation_api_url").is_none() {
-                values.push(("moderation_api_url".into(), llm.url()));
-                values.push(("moderation_api_path".into(), "/v1".into()));
+                values.push((format!("llm_{kind}_url"), llm.url()));
+                values.push((format!("llm_{kind}_path"), path.to_string()));
                 values.push((
-                    "moderation_api_key".into(),
+                    format!("llm_{kind}_api_key"),
                     llm_emulator::API_KEY.to_string(),
                 ));
             }
+            values.push(("moderation_api_url".into(), llm.url()));
+            values.push(("moderation_api_path".into(), "/v1".into()));
+            values.push((
+                "moderation_api_key".into(),
+                llm_emulator::API_KEY.to_string(),
+            ));
             let values: Vec<(&str, String)> = values
                 .iter()
                 .map(|(k, v)| (k.as_str(), v.clone()))
@@ -153,6 +213,28 @@ impl Backends {
             backends.llm = Some(llm);
         }
         Ok(backends)
+    }
+
+    /// Whether any emulator runs.
+    pub fn any(&self) -> bool {
+        self.im.is_some()
+            || self.zendesk.is_some()
+            || self.salesforce.is_some()
+            || self.llm.is_some()
+    }
+
+    /// Refuses to serve the application on a non-loopback address while
+    /// emulators run: their public secrets (the moderation admin token, the
+    /// Apex and sidebar-app secrets) would then open it to the network.
+    pub fn check_listen(&self, listen: SocketAddr) -> Result<()> {
+        if self.any() && !listen.ip().is_loopback() {
+            anyhow::bail!(
+                "--listen {listen}: with the built-in emulators the application accepts their public \
+                 secrets, so it listens on loopback only; set real credentials (or --no-emulators) to serve {}",
+                listen.ip()
+            );
+        }
+        Ok(())
     }
 
     async fn start_im(

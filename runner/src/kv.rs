@@ -7,18 +7,41 @@ use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+/// Creates `path` with mode 0600 if it does not exist, and narrows it to
+/// 0600 if it does (an older runner created it under the default umask).
+#[cfg(unix)]
+fn owner_only(path: &Path) -> Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .with_context(|| format!("cannot restrict {} to its owner", path.display()))
+}
+
+#[cfg(not(unix))]
+fn owner_only(_path: &Path) -> Result<()> {
+    Ok(())
+}
+
 /// All key-value stores of one application, shared by every instance.
 pub struct KvBackend {
     conn: Mutex<Connection>,
 }
 
 impl KvBackend {
-    /// Opens (creating if needed) the database file.
+    /// Opens (creating if needed) the database file, readable by its owner
+    /// only: it holds OAuth tokens and conversation memory. SQLite gives its
+    /// `-wal` and `-shm` files the database file's permissions.
     pub fn open(path: &Path) -> Result<Arc<Self>> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
         }
+        owner_only(path)?;
         let conn = Connection::open(path)
             .with_context(|| format!("cannot open key-value database {}", path.display()))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -119,5 +142,26 @@ mod tests {
         assert!(!kv.exists("default", "b").unwrap());
         assert_eq!(kv.keys("default").unwrap(), ["a"]);
         assert_eq!(kv.keys("other").unwrap(), ["a"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_database_is_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let dir = std::env::temp_dir().join(format!("sb-kv-mode-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("kv.db");
+        // An older runner's file, world-readable.
+        std::fs::write(&path, b"").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let kv = KvBackend::open(&path).unwrap();
+        kv.set("default", "token", b"secret").unwrap();
+        assert_eq!(mode(&path), 0o600);
+        let wal = dir.join("kv.db-wal");
+        if wal.exists() {
+            assert_eq!(mode(&wal), 0o600);
+        }
     }
 }

@@ -11,6 +11,7 @@ pub mod kv;
 pub mod log;
 pub mod manifest;
 pub mod outbound;
+pub mod preflight;
 pub mod routes;
 pub mod server;
 pub mod spin_compat;
@@ -31,6 +32,7 @@ pub async fn start(
     listen: std::net::SocketAddr,
 ) -> anyhow::Result<RunningServer> {
     let app = App::load(config)?;
+    preflight::check(&app)?;
     let listener = server::bind(listen).await?;
     server::serve(app, listener)
 }

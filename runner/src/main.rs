@@ -224,10 +224,13 @@ async fn up(args: UpArgs) -> Result<()> {
     let backends = if args.no_emulators {
         Backends::default()
     } else {
+        // Emulators listen on loopback whatever --listen says (their
+        // secrets are public); only the port follows it.
         let next = |offset: u16| {
-            let mut addr = args.listen;
-            addr.set_port(args.listen.port().wrapping_add(offset));
-            addr
+            SocketAddr::new(
+                std::net::Ipv4Addr::LOCALHOST.into(),
+                args.listen.port().wrapping_add(offset),
+            )
         };
         let addrs = EmulatorAddrs {
             im: args.im_emulator_listen.unwrap_or_else(|| next(1)),
@@ -237,7 +240,9 @@ async fn up(args: UpArgs) -> Result<()> {
         };
         Backends::start(&mut config, addrs).await?
     };
+    backends.check_listen(listener.local_addr()?)?;
     let app = switchboard::App::load(&config)?;
+    switchboard::preflight::check(&app)?;
     backends.connect(&url, &config);
     let server = switchboard::server::serve(app.clone(), listener)?;
     print_banner(&app, &server.url(), &backends);

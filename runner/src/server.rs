@@ -63,6 +63,14 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener> {
     })
 }
 
+/// A client gets this long to send a request's head (line and headers);
+/// a slower one is disconnected, so it cannot hold a connection open.
+pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The most a request's head may take, and the read buffer's size: a
+/// larger head is refused (431) before it is buffered.
+pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+
 /// Serves `app` on `listener` in a background task.
 pub fn serve(app: App, listener: TcpListener) -> Result<RunningServer> {
     let addr = listener.local_addr()?;
@@ -88,6 +96,9 @@ pub fn serve(app: App, listener: TcpListener) -> Result<RunningServer> {
                 });
                 let conn = http1::Builder::new()
                     .keep_alive(true)
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(HEADER_READ_TIMEOUT)
+                    .max_buf_size(MAX_HEAD_BYTES)
                     .serve_connection(TokioIo::new(stream), service);
                 tokio::pin!(conn);
                 tokio::select! {

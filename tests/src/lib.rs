@@ -228,13 +228,26 @@ impl Stack {
     }
 
     /// Starts from a prepared configuration.
-    pub async fn start_with(mut config: AppConfig) -> Self {
+    pub async fn start_with(config: AppConfig) -> Self {
+        Self::start_rewired(config, &[]).await
+    }
+
+    /// Starts the emulators, then points the application elsewhere for the
+    /// `(variable, value)` pairs given (an unreachable IM, say), as a fault
+    /// would: the emulators keep running for the test to inspect.
+    pub async fn start_rewired(mut config: AppConfig, rewire: &[(&str, String)]) -> Self {
         let backends = switchboard::emulators::Backends::start(
             &mut config,
             switchboard::emulators::EmulatorAddrs::any(),
         )
         .await
         .unwrap();
+        for (name, value) in rewire {
+            config
+                .variables
+                .emulator
+                .insert(name.to_string(), value.clone());
+        }
         let runner = Runner::start(&config).await.unwrap();
         backends.connect(&runner.url, &config);
         Self { runner, backends }
@@ -266,6 +279,19 @@ pub fn signed_webhook_url(app_url: &str, command: &str) -> String {
         "{app_url}/im/webhook?SdkAppid=1400000000&CallbackCommand={command}&contenttype=json&ClientIP=127.0.0.1&OptPlatform=Web&Sign={}&RequestTime={time}",
         tim::webhook::sign(switchboard::emulators::EMULATOR_CALLBACK_TOKEN, &time)
     )
+}
+
+/// The IM emulator's UserSig signer (its SDKAppID and public key).
+pub fn emulator_signer() -> tim::usersig::Signer {
+    tim::usersig::Signer::new(
+        1400000000,
+        &im_emulator::EmulatorConfig::default().secret_key,
+    )
+}
+
+/// A UserSig for `user`, valid for an hour, as the IM emulator issues it.
+pub fn usersig(user: &str) -> String {
+    emulator_signer().generate(user, now(), 3600)
 }
 
 /// Current Unix time in seconds.
@@ -306,4 +332,64 @@ pub fn bench_arg(name: &str, default: usize) -> usize {
         .and_then(|i| args.get(i + 1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+/// A loopback server that forwards every request to `target` until it is
+/// dropped; then its port refuses connections, as an upstream that went
+/// down does (the host opens a new connection per outbound request).
+pub struct Forwarder {
+    /// `http://<addr>`.
+    pub url: String,
+    _server: loopback::Server,
+}
+
+impl Forwarder {
+    /// Starts it on a free port, forwarding to `target` (`http://host:port`).
+    pub async fn start(target: String) -> Self {
+        use http_body_util::BodyExt;
+        let client = reqwest::Client::new();
+        let server = loopback::serve(
+            "127.0.0.1:0".parse().unwrap(),
+            move |req: hyper::Request<hyper::body::Incoming>| {
+                let (client, target) = (client.clone(), target.clone());
+                async move {
+                    let method = req.method().clone();
+                    let path = req
+                        .uri()
+                        .path_and_query()
+                        .map(|p| p.as_str().to_string())
+                        .unwrap_or_default();
+                    let headers = req.headers().clone();
+                    let body = req
+                        .into_body()
+                        .collect()
+                        .await
+                        .map(|b| b.to_bytes())
+                        .unwrap_or_default();
+                    let mut forwarded = client.request(method, format!("{target}{path}"));
+                    for name in ["content-type", "authorization"] {
+                        if let Some(value) = headers.get(name) {
+                            forwarded = forwarded.header(name, value);
+                        }
+                    }
+                    let (status, body) = match forwarded.body(body).send().await {
+                        Ok(response) => (
+                            response.status(),
+                            response.bytes().await.unwrap_or_default(),
+                        ),
+                        Err(_) => (http::StatusCode::BAD_GATEWAY, bytes::Bytes::new()),
+                    };
+                    let mut response = hyper::Response::new(http_body_util::Full::new(body));
+                    *response.status_mut() = status;
+                    response
+                }
+            },
+        )
+        .await
+        .unwrap();
+        Self {
+            url: server.url(),
+            _server: server,
+        }
+    }
 }

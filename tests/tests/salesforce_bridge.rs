@@ -4,8 +4,7 @@
 
 use serde_json::{Value, json};
 use switchboard::emulators::{Backends, EMULATOR_SALESFORCE_INBOUND_SECRET, EmulatorAddrs};
-use switchboard_tests::{Runner, Stack, config, now, root};
-use tim::usersig::Signer;
+use switchboard_tests::{Runner, Stack, config, emulator_signer, now, root, usersig};
 
 /// The shipped application and its emulators, with this bridge's calls.
 struct World(Stack);
@@ -71,17 +70,6 @@ impl World {
     }
 }
 
-fn signer() -> Signer {
-    Signer::new(
-        1400000000,
-        &im_emulator::EmulatorConfig::default().secret_key,
-    )
-}
-
-fn usersig(user: &str) -> String {
-    signer().generate(user, now(), 3600)
-}
-
 fn request(key: Option<&str>) -> Value {
     let mut body = json!({
         "subject": "Refund not received",
@@ -116,7 +104,7 @@ async fn a_request_becomes_a_case_and_a_group() {
 #[tokio::test]
 async fn creation_needs_the_users_own_valid_usersig() {
     let w = World::start("sf-auth", &[]).await;
-    let expired = signer().generate("alice", now() - 7200, 60);
+    let expired = emulator_signer().generate("alice", now() - 7200, 60);
     for (sig, reason) in [
         (None, "missing"),
         (Some(usersig("mallory")), "not `alice`"),
@@ -393,7 +381,7 @@ async fn agents_get_a_usersig_for_their_im_account() {
     let account = format!("sf-{AGENT_A}");
     assert_eq!(answer["im_user_id"], account);
     assert!(
-        signer()
+        emulator_signer()
             .verify(&account, answer["usersig"].as_str().unwrap(), now())
             .is_ok()
     );
@@ -428,6 +416,11 @@ async fn the_jwt_bearer_flow_logs_in_with_a_signed_assertion() {
     .unwrap();
     let settings = org.config().clone();
     let mut config = config(root().join("spin.toml"), "sf-jwt");
+    // The other emulators first (all or nothing), then this org instead of
+    // the built-in one.
+    let backends = Backends::start(&mut config, EmulatorAddrs::any())
+        .await
+        .unwrap();
     for v in [
         format!("salesforce_login_url={}", org.url()),
         "salesforce_auth=jwt_bearer".to_string(),
@@ -441,13 +434,6 @@ async fn the_jwt_bearer_flow_logs_in_with_a_signed_assertion() {
     config.variables.environment.insert(
         "SPIN_VARIABLE_SALESFORCE_JWT_PRIVATE_KEY".into(),
         private_key,
-    );
-    let backends = Backends::start(&mut config, EmulatorAddrs::any())
-        .await
-        .unwrap();
-    assert!(
-        backends.salesforce.is_none(),
-        "a configured org must not be replaced by the emulator"
     );
     let runner = Runner::start(&config).await.unwrap();
     let w = World(Stack { runner, backends });

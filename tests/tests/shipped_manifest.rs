@@ -1,8 +1,8 @@
 //! The shipped `spin.toml` as `switchboard up` runs it: with the built-in IM
 //! emulator as the default backend.
 
-use switchboard::emulators::{Backends, EmulatorAddrs};
-use switchboard_tests::{Runner, Stack, config, root};
+use switchboard::emulators::Backends;
+use switchboard_tests::{Runner, Stack};
 
 async fn start(label: &str) -> (Runner, Backends) {
     let Stack { runner, backends } = Stack::start(label, &["application_name=acme-support"]).await;
@@ -68,28 +68,4 @@ async fn a_webhook_signed_with_another_token_is_refused_by_the_gateway() {
     );
     // IM's default when a before-callback fails is to deliver.
     assert_eq!(state.c2c.len(), 1);
-}
-
-#[tokio::test]
-async fn real_credentials_mean_no_emulator() {
-    let mut config = config(root().join("spin.toml"), "shipped-real");
-    config
-        .variables
-        .add_command_line("im_sdk_app_id=1400123456")
-        .unwrap();
-    config
-        .variables
-        .add_command_line("im_callback_token=real-token")
-        .unwrap();
-    let backends = Backends::start(&mut config, EmulatorAddrs::any())
-        .await
-        .unwrap();
-    assert!(backends.im.is_none());
-    assert!(
-        config
-            .variables
-            .emulator
-            .keys()
-            .all(|k| !k.starts_with("im_"))
-    );
 }

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use switchboard::emulators::{EMULATOR_APP_AUDIENCE, EMULATOR_APP_SECRET};
-use switchboard_tests::{Stack, now};
+use switchboard_tests::{Stack, emulator_signer, now, usersig};
 use tim::usersig::Signer;
 use zendesk::webhook::{format_timestamp, sign};
 
@@ -64,17 +64,6 @@ impl World {
     }
 }
 
-fn usersig(user: &str) -> String {
-    signer().generate(user, now(), 3600)
-}
-
-fn signer() -> Signer {
-    Signer::new(
-        1400000000,
-        &im_emulator::EmulatorConfig::default().secret_key,
-    )
-}
-
 fn request(key: &str) -> Value {
     json!({
         "subject": "Cannot log in",
@@ -128,7 +117,7 @@ async fn a_request_becomes_a_ticket_a_group_and_a_greeting() {
 #[tokio::test]
 async fn creation_needs_the_users_own_valid_usersig() {
     let w = World::start("zd-auth").await;
-    let expired = signer().generate("alice", now() - 7200, 60);
+    let expired = emulator_signer().generate("alice", now() - 7200, 60);
     let cases = [
         (None, "missing `Authorization: UserSig"),
         (
@@ -347,7 +336,11 @@ async fn the_sidebar_app_gets_credentials_and_joins_the_assignee() {
         (Some(false), Some(group.as_str()))
     );
     let sig = body["usersig"].as_str().unwrap();
-    assert!(signer().verify("zendesk-agent-7001", sig, now()).is_ok());
+    assert!(
+        emulator_signer()
+            .verify("zendesk-agent-7001", sig, now())
+            .is_ok()
+    );
     assert_eq!(w.members(&group).unwrap(), ["alice"]);
 
     // Assigned in Zendesk (webhook not delivered): the app call joins them.

@@ -67,15 +67,18 @@ impl Default for RateConfig {
     }
 }
 
-/// What to do with an answer containing a blocked word.
+/// What to do with an answer the moderation policy does not allow as it is,
+/// or that contains a blocked word. An answer the policy drops or rejects
+/// is always replaced by `blocked_reply`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Screening {
-    /// Replace the words with `*`.
+    /// Mask what the policy masks and the blocked words with `*`.
     Mask,
-    /// Replace the whole answer with `blocked_reply`.
+    /// Replace the whole answer with `blocked_reply` on any finding.
     Block,
-    /// Send as is.
+    /// Send as is (the operator's explicit choice: the robot's messages
+    /// skip IM's before-send callback, so nothing else screens them).
     Off,
 }
 
@@ -175,6 +178,8 @@ pub struct Config {
     pub im: ImSettings,
     pub robots: Vec<Robot>,
     pub blocked_words: Vec<String>,
+    /// The moderator's policy, applied to answers too.
+    pub policy: screening::policy::Policy,
 }
 
 fn endpoint(kind: &str) -> Result<(ProviderKind, String, String), String> {
@@ -264,10 +269,13 @@ impl Config {
             .map(|w| w.trim().to_string())
             .filter(|w| !w.is_empty())
             .collect();
+        let policy = screening::policy::Policy::parse(&optional("moderator_policy"))
+            .map_err(|e| format!("configuration: {e}"))?;
         Ok(Self {
             im: ImSettings::load()?,
             robots,
             blocked_words,
+            policy,
         })
     }
 

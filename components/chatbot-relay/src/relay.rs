@@ -4,6 +4,7 @@ use crate::config::{Config, GroupMemory, Robot, Screening};
 use connector::outbound::SpinHttp;
 use connector::state::Records;
 use llm::{ChatRequest, Message, RetryPolicy, Role};
+use screening::policy::Outcome;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use tim::message::{MsgElement, split_text};
@@ -202,13 +203,35 @@ fn take_token(records: &Records, robot: &Robot, user: &str) -> Result<bool, Stri
     Ok(allowed)
 }
 
-/// Applies the robot's screening to an answer.
+/// Applies the robot's screening to an answer: the moderation engine with
+/// the moderator's policy (the robot's messages skip IM's before-send
+/// callback, so this is where they are judged), then the blocked words.
 pub fn screen(config: &Config, robot: &Robot, text: &str) -> String {
-    if robot.screening == Screening::Off || config.blocked_words.is_empty() {
+    if robot.screening == Screening::Off {
         return text.to_string();
     }
-    let (masked, found) = connector::screen::mask_words(text, &config.blocked_words);
-    match (found, robot.screening) {
+    let layers = screening::verdict::Layers {
+        builtin: screening::builtin(),
+        overlay: None,
+    };
+    let (verdict, masked) = layers.text(&config.policy, text);
+    if let Some(finding) = verdict.findings.first() {
+        eprintln!(
+            "chatbot: {} answer screened: {} ({}, {})",
+            robot.id,
+            verdict.outcome.name(),
+            finding.category,
+            finding.rule
+        );
+    }
+    if verdict.outcome > Outcome::Mask {
+        return robot.blocked_reply.clone();
+    }
+    let (masked, found_words) = connector::screen::mask_words(&masked, &config.blocked_words);
+    match (
+        verdict.outcome == Outcome::Mask || found_words,
+        robot.screening,
+    ) {
         (true, Screening::Block) => robot.blocked_reply.clone(),
         (true, _) => masked,
         (false, _) => text.to_string(),

@@ -73,12 +73,26 @@ async fn webhook(req: Request) -> JsonResponse {
     let (parts, body) = req.into_parts();
     let body = match reply::read_body(&parts.headers, body, connector::im::MAX_WEBHOOK_BODY).await {
         Ok(body) => body,
+        // A before-callback needs a decision, and IM delivers on anything
+        // but 200: a body nobody can screen is refused.
+        Err(_) if query.callback_command.contains(".CallbackBefore") => {
+            eprintln!(
+                "{}: the body is over {} bytes or unreadable; refused",
+                query.callback_command,
+                connector::im::MAX_WEBHOOK_BODY
+            );
+            return reply::raw_json(StatusCode::OK, Answer::reject().to_json());
+        }
         Err(response) => return response,
     };
-    if serde_json::from_slice::<serde_json::Value>(&body).is_err() {
-        return reply::bad_field("body", "the webhook body is not JSON");
-    }
+    // A routed command goes to its component whatever the body holds: a
+    // moderation callback must get a decision, and the component knows what
+    // its policy does with a body it cannot read.
     let Some(target) = settings.table.lookup(&query.callback_command) else {
+        let text = tim::events::lenient_json_text(&body);
+        if serde_json::from_str::<serde_json::Value>(&text).is_err() {
+            return reply::bad_field("body", "the webhook body is not JSON");
+        }
         return reply::raw_json(StatusCode::OK, Answer::ok().to_json());
     };
     let headers = [("content-type".to_string(), "application/json".to_string())];
@@ -105,11 +119,16 @@ fn unauthorized(reason: &str) -> JsonResponse {
 }
 
 /// IM treats a non-200 answer as a failed callback and applies its own
-/// default (deliver); say which component failed.
+/// default, which for a before-callback is to deliver: so a before-callback
+/// whose component did not answer is refused here (fail closed), and any
+/// other gets a 502 naming the component. The cause goes to the log only.
 fn dispatch_failed(command: &str, component: &str, error: &str) -> JsonResponse {
     eprintln!("{command}: dispatch to `{component}` failed: {error}");
+    if command.contains(".CallbackBefore") {
+        return reply::raw_json(StatusCode::OK, Answer::reject().to_json());
+    }
     reply::error(
         StatusCode::BAD_GATEWAY,
-        format!("{command}: component `{component}` did not answer: {error}"),
+        format!("{command}: component `{component}` did not answer"),
     )
 }

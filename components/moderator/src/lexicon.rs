@@ -1,5 +1,5 @@
-//! The built-in lexicon (compiled by `build.rs`, embedded, used in place)
-//! and the run-time overlay
+//! The built-in lexicon (compiled into the `screening` crate) and the
+//! run-time overlay
 //! (JSON in the key-value store, managed by the `moderation-admin`
 //! component), each loaded once per instance and shared by the requests it
 //! serves: both are immutable once built, and the overlay is rebuilt only
@@ -8,17 +8,11 @@
 use moderation::Lexicon;
 use moderation::overlay::{Overlay, STORE_KEY as OVERLAY_KEY};
 use std::hash::{Hash, Hasher};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
-static COMPILED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/lexicon.bin"));
-
-/// The built-in lexicon, used in place: a fresh instance reads only the
-/// parts of it a scan touches.
+/// The built-in lexicon (see [`screening::builtin`]).
 pub fn builtin() -> &'static Lexicon {
-    static BUILTIN: OnceLock<Lexicon> = OnceLock::new();
-    BUILTIN.get_or_init(|| {
-        Lexicon::from_static(COMPILED).expect("build.rs wrote a lexicon this crate can read")
-    })
+    screening::builtin()
 }
 
 /// The compiled overlay, keyed by a hash of the stored JSON.

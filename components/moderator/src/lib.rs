@@ -1,31 +1,38 @@
 //! Sensitive-content moderator, reached from the IM gateway (private route:
 //! the gateway has verified the webhook).
 //!
-//! - `Group.CallbackBeforeSendMsg`, `C2C.CallbackBeforeSendMsg`: text (and,
-//!   by policy, custom elements) against the lexicons → allow, mask (a
-//!   replacement `MsgBody`), drop silently (`ErrorCode 2`) or reject
-//!   (`ErrorCode 1` or a custom code); optionally the external service too,
-//!   within a time budget, failing open or closed.
-//! - `Group.CallbackBeforeCreateGroup`: the group name; a match refuses it.
+//! - `Group.CallbackBeforeSendMsg`, `C2C.CallbackBeforeSendMsg`: every text
+//!   a client shows (see [`screening::verdict`]) against the lexicons →
+//!   allow, mask (a replacement `MsgBody`), drop silently (`ErrorCode 2`) or
+//!   reject (`ErrorCode 1` or a custom code); optionally the external service
+//!   too, within a time budget, failing open or closed.
+//! - `Group.CallbackBeforeCreateGroup`: the group's name, introduction and
+//!   notification; a match refuses the group.
 //! - `Group.CallbackAfterSendMsg`, `C2C.CallbackAfterSendMsg`: images and
 //!   video thumbnails go to the external service after the answer; flagged
 //!   messages are recalled.
 //!
+//! IM delivers whenever a before-callback answers anything but 200, so
+//! these always answer 200 with a decision: a body that does not parse, an
+//! unreadable overlay or a broken policy get the policy's `on_error`
+//! (`reject` unless the policy says otherwise, and always when the policy
+//! itself is what is broken).
+//!
 //! Every non-allow decision is one JSON line on stdout: message key,
 //! category, outcome, rule id — the matched text only if the policy asks.
 
+mod config;
 mod lexicon;
 mod media;
-mod policy;
-mod screen;
 
+use config::Config;
 use connector::edge::Request;
 use connector::outbound::SpinHttp;
 use connector::reply::{self, JsonResponse};
 use http::StatusCode;
 use llm::moderations::{self, Input};
-use policy::{Config, Outcome, TextCheck};
-use screen::{Finding, Layers, Verdict};
+use screening::policy::{Outcome, Policy, TextCheck};
+use screening::verdict::{Finding, Layers, Verdict};
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use std::time::Duration;
 use tim::events::{Answer, Event, Scope};
@@ -36,29 +43,59 @@ async fn handle(req: IncomingRequest, out: ResponseOutparam) {
     connector::edge::serve(req, out, moderate).await
 }
 
+/// The scope of a callback whose answer is a decision, `None` for the
+/// callbacks whose answer IM ignores.
+fn deciding_scope(command: &str) -> Option<Scope> {
+    match command {
+        "Group.CallbackBeforeSendMsg" | "Group.CallbackBeforeCreateGroup" => Some(Scope::Group),
+        "C2C.CallbackBeforeSendMsg" => Some(Scope::C2c),
+        _ => None,
+    }
+}
+
 async fn moderate(req: Request) -> JsonResponse {
-    let (command, event) = match connector::im::read_webhook(req).await {
-        Ok(read) => read,
-        Err(response) => return response,
-    };
+    let query = req.uri().query().unwrap_or("").to_string();
+    let command = tim::webhook::WebhookQuery::parse(&query)
+        .map(|q| q.callback_command)
+        .unwrap_or_default();
+    let scope = deciding_scope(&command);
     let config = match Config::load() {
         Ok(config) => config,
         Err(message) => {
-            eprintln!("moderator: configuration: {message}");
-            return reply::error(StatusCode::INTERNAL_SERVER_ERROR, message);
+            eprintln!(
+                "moderator: configuration: {message}; every message is refused until it is fixed"
+            );
+            let why = format!("configuration: {message}");
+            return unscreened(&command, scope, &Policy::default(), &why);
+        }
+    };
+    let (parts, body) = req.into_parts();
+    let body = match reply::read_body(&parts.headers, body, connector::im::MAX_WEBHOOK_BODY).await {
+        Ok(body) => body,
+        Err(_) if scope.is_some() => {
+            return unscreened(
+                &command,
+                scope,
+                &config.policy,
+                "the body is too large or unreadable",
+            );
+        }
+        Err(response) => return response,
+    };
+    let event = match Event::parse(&command, &body) {
+        Ok(event) => event,
+        Err(e) => {
+            let why = format!("not a {command} body: {e}");
+            return unscreened(&command, scope, &config.policy, &why);
         }
     };
     // Only the callbacks judged by the lexicons read the overlay.
-    let screened = matches!(
-        event,
-        Event::GroupBeforeSendMsg(_) | Event::C2cBeforeSendMsg(_) | Event::GroupBeforeCreate(_)
-    );
-    let overlay = if screened {
+    let overlay = if scope.is_some() {
         match lexicon::overlay() {
             Ok(overlay) => overlay,
             Err(message) => {
                 eprintln!("moderator: {message}");
-                return reply::error(StatusCode::INTERNAL_SERVER_ERROR, message);
+                return unscreened(&command, scope, &config.policy, &message);
             }
         }
     } else {
@@ -81,13 +118,19 @@ async fn moderate(req: Request) -> JsonResponse {
             before_send(&config, &layers, &command, &key, Scope::C2c, &m.body).await
         }
         Event::GroupBeforeCreate(g) if config.policy.group_names => {
-            let verdict = layers.group_name(&config.policy, &g.name);
+            let texts: Vec<&str> = [
+                Some(&g.name),
+                g.introduction.as_ref(),
+                g.notification.as_ref(),
+            ]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect();
+            let verdict = layers.unmaskable(&config.policy, &texts);
             let key = format!("new-group:{}", g.operator);
             log_verdict(&config, &command, &key, &verdict);
-            match verdict.outcome {
-                Outcome::Allow => Answer::ok(),
-                _ => Answer::reject(),
-            }
+            answer_for(&config.policy, verdict.outcome, Scope::Group, None)
         }
         Event::GroupAfterSendMsg(m) => {
             if let Some(seq) = m.msg_seq {
@@ -113,6 +156,42 @@ async fn moderate(req: Request) -> JsonResponse {
         _ => Answer::ok(),
     };
     reply::raw_json(StatusCode::OK, answer.to_json())
+}
+
+/// The decision on a callback whose text could not be screened: the
+/// policy's `on_error`, logged with the reason.
+fn unscreened(command: &str, scope: Option<Scope>, policy: &Policy, why: &str) -> JsonResponse {
+    log_decision(&DecisionLog {
+        key: "-",
+        command,
+        outcome: policy.on_error.name(),
+        category: "unscreened",
+        rule: "on_error",
+        severity: 0,
+        score: None,
+        excerpt: None,
+        error: Some(why),
+    });
+    let answer = match scope {
+        Some(scope) => answer_for(policy, policy.on_error, scope, None),
+        None => Answer::ok(),
+    };
+    reply::raw_json(StatusCode::OK, answer.to_json())
+}
+
+/// IM's answer for `outcome`; `masked` is the replacement body of `Mask`.
+fn answer_for(
+    policy: &Policy,
+    outcome: Outcome,
+    scope: Scope,
+    masked: Option<Vec<MsgElement>>,
+) -> Answer {
+    match outcome {
+        Outcome::Allow => Answer::ok(),
+        Outcome::Mask => masked.map_or_else(|| policy.reject_answer(scope), Answer::replace),
+        Outcome::Drop => Answer::silent_drop(),
+        Outcome::Reject => policy.reject_answer(scope),
+    }
 }
 
 /// Lexicons first; then, if the policy asks and nothing already stops the
@@ -156,12 +235,7 @@ async fn before_send(
         }
     }
     log_verdict(config, command, key, &verdict);
-    match verdict.outcome {
-        Outcome::Allow => Answer::ok(),
-        Outcome::Mask => Answer::replace(verdict.masked.unwrap_or_else(|| body.to_vec())),
-        Outcome::Drop => Answer::silent_drop(),
-        Outcome::Reject => config.policy.reject_answer(scope),
-    }
+    answer_for(&config.policy, verdict.outcome, scope, verdict.masked)
 }
 
 /// Starts the media check after the answer, when there is media and a

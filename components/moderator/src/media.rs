@@ -4,7 +4,7 @@
 //! moderation service, and a flagged message is recalled — a group message
 //! by `group_msg_recall`, a one-to-one message by `admin_msgwithdraw`.
 
-use crate::policy::Config;
+use crate::config::Config;
 use connector::im::ImSettings;
 use connector::outbound::SpinHttp;
 use llm::moderations::{self, Input};

@@ -327,6 +327,14 @@ impl Lexicon {
                     let Some(span) = normalized.original_span(start, end) else {
                         return;
                     };
+                    // Letters read off digits and symbols alone (`455` as
+                    // `ass`) are a number, not a word: leetspeak needs a
+                    // letter of its own in the span (`a55`, `sh1t`).
+                    if normalized.text[start..end].chars().any(char::is_alphabetic)
+                        && !text[span.clone()].chars().any(char::is_alphabetic)
+                    {
+                        return;
+                    }
                     if value >= ALLOW {
                         allowed.push(span);
                     } else {
@@ -467,6 +475,17 @@ mod tests {
             vec!["shitake".into()],
         )
         .unwrap()
+    }
+
+    #[test]
+    fn numbers_are_not_leetspeak_words() {
+        let term = Term {
+            whole_word: true,
+            ..Term::new("ass", "profanity", 2)
+        };
+        let lexicon = Lexicon::new(vec![term], vec![]).unwrap();
+        assert!(lexicon.scan("Sentence number 455 of the answer").is_empty());
+        assert_eq!(lexicon.scan("what an a55").len(), 1);
     }
 
     #[test]

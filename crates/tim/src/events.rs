@@ -121,6 +121,12 @@ pub struct BeforeCreateGroup {
     /// `Name`.
     #[serde(rename = "Name")]
     pub name: String,
+    /// `Introduction`, when the creator set one.
+    #[serde(rename = "Introduction")]
+    pub introduction: Option<String>,
+    /// `Notification`, when the creator set one.
+    #[serde(rename = "Notification")]
+    pub notification: Option<String>,
     /// `MemberList`.
     #[serde(rename = "MemberList")]
     pub members: Vec<Member>,
@@ -212,9 +218,71 @@ pub enum Event {
     },
 }
 
+/// A webhook body as JSON text that `serde_json` accepts whenever a client
+/// could have sent it: invalid UTF-8 becomes U+FFFD, and so does a lone
+/// surrogate escape (`"\ud800"`, which JavaScript clients produce and
+/// `serde_json` refuses). Everything else is left as it is.
+pub fn lenient_json_text(body: &[u8]) -> std::borrow::Cow<'_, str> {
+    let text = String::from_utf8_lossy(body);
+    if !text.contains("\\u") {
+        return text;
+    }
+    let bytes = text.as_bytes();
+    let escape_at = |at: usize| -> Option<u16> {
+        let digits = bytes.get(at..at + 6)?;
+        if digits[0] != b'\\' || digits[1] != b'u' {
+            return None;
+        }
+        u16::from_str_radix(std::str::from_utf8(&digits[2..]).ok()?, 16).ok()
+    };
+    let mut out = Vec::with_capacity(bytes.len());
+    let (mut at, mut in_string) = (0, false);
+    while at < bytes.len() {
+        let byte = bytes[at];
+        if !in_string {
+            in_string = byte == b'"';
+            out.push(byte);
+            at += 1;
+            continue;
+        }
+        match byte {
+            b'"' => in_string = false,
+            b'\\' => {
+                let width = match escape_at(at) {
+                    Some(0xD800..=0xDBFF) if matches!(escape_at(at + 6), Some(0xDC00..=0xDFFF)) => {
+                        12
+                    }
+                    Some(0xD800..=0xDFFF) => {
+                        out.extend_from_slice(b"\\ufffd");
+                        at += 6;
+                        continue;
+                    }
+                    Some(_) => 6,
+                    None => 2,
+                };
+                let end = (at + width).min(bytes.len());
+                out.extend_from_slice(&bytes[at..end]);
+                at = end;
+                continue;
+            }
+            _ => {}
+        }
+        out.push(byte);
+        at += 1;
+    }
+    // Only ASCII was inserted, at character boundaries.
+    std::borrow::Cow::Owned(
+        String::from_utf8(out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    )
+}
+
 impl Event {
-    /// Parses the body of a webhook whose `CallbackCommand` is `command`.
+    /// Parses the body of a webhook whose `CallbackCommand` is `command`,
+    /// after [`lenient_json_text`].
     pub fn parse(command: &str, body: &[u8]) -> Result<Self, serde_json::Error> {
+        let text = lenient_json_text(body);
+        let body = text.as_bytes();
         Ok(match command {
             "Group.CallbackBeforeSendMsg" => {
                 Self::GroupBeforeSendMsg(serde_json::from_slice(body)?)
@@ -350,6 +418,22 @@ impl Answer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lone_surrogates_and_bad_utf8_are_replaced_not_refused() {
+        let body = br#"{"MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "go kill yourself\ud800 \udc00 \ud83d\ude00 \\ud800 \n"}}], "X": "\u00e9?"}"#;
+        let body = &body.map(|b| if b == b'?' { 0xff } else { b });
+        assert!(serde_json::from_slice::<serde_json::Value>(body).is_err());
+        let text = lenient_json_text(body);
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            value["MsgBody"][0]["MsgContent"]["Text"],
+            "go kill yourself\u{fffd} \u{fffd} 😀 \\ud800 \n"
+        );
+        assert_eq!(value["X"], "é\u{fffd}");
+        let clean = br#"{"a": "\u00e9"}"#;
+        assert_eq!(lenient_json_text(clean), r#"{"a": "\u00e9"}"#);
+    }
 
     #[test]
     fn group_before_send_with_string_event_time_and_unknown_fields() {

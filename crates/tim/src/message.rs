@@ -134,8 +134,14 @@ element_struct!(
 );
 
 /// One element of a `MsgBody`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(try_from = "RawElement", into = "RawElement")]
+///
+/// Deserializing never fails on an element's content: a known type whose
+/// content does not fit its shape (`{"MsgType": "TIMFaceElem", "MsgContent":
+/// {"Index": "x"}}`) is kept as [`MsgElement::Unknown`], so one malformed
+/// element cannot make the message around it unreadable, and what it holds
+/// can still be screened.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(into = "RawElement")]
 pub enum MsgElement {
     /// `TIMTextElem`.
     Text(TextElem),
@@ -175,32 +181,50 @@ pub struct RawElement {
     pub content: Value,
 }
 
-impl TryFrom<RawElement> for MsgElement {
-    type Error = serde_json::Error;
+impl<'de> Deserialize<'de> for MsgElement {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Self::from_value(Value::deserialize(deserializer)?))
+    }
+}
 
-    fn try_from(raw: RawElement) -> Result<Self, Self::Error> {
-        fn typed<T: serde::de::DeserializeOwned>(content: Value) -> Result<T, serde_json::Error> {
-            serde_json::from_value(if content.is_null() {
-                Value::Object(Map::new())
-            } else {
-                content
-            })
+impl MsgElement {
+    /// The element a JSON value stands for; anything that is not a
+    /// well-formed element of a known type becomes [`MsgElement::Unknown`]
+    /// (a value that is not even `{MsgType, MsgContent}` has an empty type
+    /// and the whole value as content).
+    pub fn from_value(value: Value) -> Self {
+        let Value::Object(mut object) = value else {
+            return Self::Unknown {
+                msg_type: String::new(),
+                content: value,
+            };
+        };
+        let Some(Value::String(msg_type)) = object.remove("MsgType") else {
+            return Self::Unknown {
+                msg_type: String::new(),
+                content: Value::Object(object),
+            };
+        };
+        let content = object.remove("MsgContent").unwrap_or(Value::Null);
+        fn typed<T: serde::de::DeserializeOwned>(content: &Value) -> Option<T> {
+            match content {
+                Value::Null => serde_json::from_value(Value::Object(Map::new())).ok(),
+                other => T::deserialize(other).ok(),
+            }
         }
-        Ok(match raw.msg_type.as_str() {
-            "TIMTextElem" => Self::Text(typed(raw.content)?),
-            "TIMCustomElem" => Self::Custom(typed(raw.content)?),
-            "TIMFaceElem" => Self::Face(typed(raw.content)?),
-            "TIMLocationElem" => Self::Location(typed(raw.content)?),
-            "TIMImageElem" => Self::Image(typed(raw.content)?),
-            "TIMSoundElem" => Self::Sound(typed(raw.content)?),
-            "TIMFileElem" => Self::File(typed(raw.content)?),
-            "TIMVideoFileElem" => Self::VideoFile(typed(raw.content)?),
-            "TIMRelayElem" => Self::Relay(typed(raw.content)?),
-            _ => Self::Unknown {
-                msg_type: raw.msg_type,
-                content: raw.content,
-            },
-        })
+        let element = match msg_type.as_str() {
+            "TIMTextElem" => typed(&content).map(Self::Text),
+            "TIMCustomElem" => typed(&content).map(Self::Custom),
+            "TIMFaceElem" => typed(&content).map(Self::Face),
+            "TIMLocationElem" => typed(&content).map(Self::Location),
+            "TIMImageElem" => typed(&content).map(Self::Image),
+            "TIMSoundElem" => typed(&content).map(Self::Sound),
+            "TIMFileElem" => typed(&content).map(Self::File),
+            "TIMVideoFileElem" => typed(&content).map(Self::VideoFile),
+            "TIMRelayElem" => typed(&content).map(Self::Relay),
+            _ => None,
+        };
+        element.unwrap_or(Self::Unknown { msg_type, content })
     }
 }
 
@@ -329,6 +353,27 @@ mod tests {
         assert!(matches!(parsed[9], MsgElement::Unknown { .. }));
         assert_eq!(parsed[9].msg_type(), "TIMStreamElem");
         assert_eq!(serde_json::to_value(&parsed).unwrap(), body);
+    }
+
+    #[test]
+    fn a_malformed_element_is_kept_and_its_neighbours_read() {
+        let body = json!([
+            {"MsgType": "TIMTextElem", "MsgContent": {"Text": "hello"}},
+            {"MsgType": "TIMFaceElem", "MsgContent": {"Index": "x", "Data": "smile"}},
+            "not an element",
+            {"MsgType": 7}
+        ]);
+        let parsed: Vec<MsgElement> = serde_json::from_value(body).unwrap();
+        assert_eq!(parsed[0].as_text(), Some("hello"));
+        assert_eq!(
+            parsed[1],
+            MsgElement::Unknown {
+                msg_type: "TIMFaceElem".into(),
+                content: json!({"Index": "x", "Data": "smile"})
+            }
+        );
+        assert_eq!(parsed[2].msg_type(), "");
+        assert_eq!(parsed.len(), 4);
     }
 
     #[test]

@@ -34,8 +34,9 @@ pub enum WebhookError {
     /// A required query parameter is absent.
     #[error("missing query parameter `{0}`")]
     MissingParameter(&'static str),
-    /// `SdkAppid` is not a number or not ours.
-    #[error("webhook is for SdkAppid `{found}`, expected {expected}")]
+    /// `SdkAppid` is not a number or not ours. The message quotes what the
+    /// call said (escaped: it cannot forge a log line) and never our own id.
+    #[error("webhook is for another application (SdkAppid {found:?})")]
     WrongApp {
         /// Our app id.
         expected: u64,
@@ -46,7 +47,7 @@ pub enum WebhookError {
     #[error("webhook is not signed (no `Sign`/`RequestTime`) but a callback token is configured")]
     Unsigned,
     /// `RequestTime` is not a Unix time.
-    #[error("`RequestTime` `{0}` is not a Unix time in seconds")]
+    #[error("`RequestTime` {0:?} is not a Unix time in seconds")]
     InvalidRequestTime(String),
     /// Outside the freshness window.
     #[error("webhook `RequestTime` {request_time} is {skew} s away from now (allowed: {window} s)")]
@@ -154,7 +155,7 @@ impl Verifier {
         if query.sdk_app_id.parse::<u64>().ok() != Some(self.sdk_app_id) {
             return Err(WebhookError::WrongApp {
                 expected: self.sdk_app_id,
-                found: query.sdk_app_id.clone(),
+                found: query.sdk_app_id.chars().take(64).collect(),
             });
         }
         let Some(token) = &self.token else {

@@ -1,11 +1,10 @@
-//! What to do with what matched: the `moderator_policy` variable (JSON),
-//! plus the external moderation service's variables.
+//! What to do with what matched: the `moderator_policy` variable (JSON).
 //!
 //! ```json
 //! {"rules": [{"category": "contact", "action": "allow"},
 //!            {"category": "*", "min_severity": 4, "action": "reject"}],
 //!  "reject": {"group_code": 10100, "c2c_code": 120001, "info": "Not sent: it breaks the rules."},
-//!  "custom_elems": true, "group_names": true, "log_text": false,
+//!  "custom_elems": true, "group_names": true, "log_text": false, "on_error": "reject",
 //!  "external": {"text": "fail-open", "media": true, "budget_ms": 1200,
 //!               "model": "omni-moderation-latest", "thresholds": {"sexual": 0.5}}}
 //! ```
@@ -13,9 +12,11 @@
 //! A hit's action is the first rule that matches its category (`*` for
 //! any) at or above `min_severity`; with no matching rule, the action its
 //! lexicon gives it.
+//!
+//! A policy that does not parse is an error for whoever loads it, never "no
+//! moderation": `switchboard up` refuses to start, and the moderator answers
+//! every message it cannot judge with [`Policy::on_error`]'s default.
 
-use connector::reply::optional_variable;
-use llm::moderations::ModerationApi;
 use moderation::{Action, Hit};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -132,7 +133,8 @@ pub struct Policy {
     pub rules: Vec<Rule>,
     /// Refusal wording.
     pub reject: RejectConfig,
-    /// Screen custom elements' `Data` and `Desc`.
+    /// Screen custom elements' `Data`, `Desc` and `Ext` (on by default:
+    /// clients render them).
     pub custom_elems: bool,
     /// Screen group names on creation.
     pub group_names: bool,
@@ -140,6 +142,9 @@ pub struct Policy {
     pub log_text: bool,
     /// External moderation service.
     pub external: ExternalConfig,
+    /// What a message that cannot be screened (its body does not parse, the
+    /// overlay cannot be read) gets: `reject` (default), `drop` or `allow`.
+    pub on_error: Outcome,
 }
 
 impl Default for Policy {
@@ -147,20 +152,13 @@ impl Default for Policy {
         Self {
             rules: Vec::new(),
             reject: RejectConfig::default(),
-            custom_elems: false,
+            custom_elems: true,
             group_names: true,
             log_text: false,
             external: ExternalConfig::default(),
+            on_error: Outcome::Reject,
         }
     }
-}
-
-/// Everything a request needs.
-pub struct Config {
-    /// The policy.
-    pub policy: Policy,
-    /// The external service, when a key is configured.
-    pub api: Option<ModerationApi>,
 }
 
 impl Policy {
@@ -184,7 +182,25 @@ impl Policy {
             .unwrap_or_else(tim::events::Answer::reject)
     }
 
+    /// Parses `moderator_policy` (empty: the defaults) and checks it; the
+    /// error names the field at fault.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let policy: Policy = if raw.trim().is_empty() {
+            Policy::default()
+        } else {
+            serde_json::from_str(raw).map_err(|e| format!("moderator_policy: {e}"))?
+        };
+        policy.validate()?;
+        Ok(policy)
+    }
+
     fn validate(&self) -> Result<(), String> {
+        if self.on_error == Outcome::Mask {
+            return Err(
+                "moderator_policy: on_error `mask` cannot apply to text that was not screened; use reject, drop or allow"
+                    .into(),
+            );
+        }
         for (code, scope, field) in [
             (self.reject.group_code, Scope::Group, "reject.group_code"),
             (self.reject.c2c_code, Scope::C2c, "reject.c2c_code"),
@@ -210,28 +226,28 @@ impl Policy {
     }
 }
 
-impl Config {
-    /// Reads the variables; the error names the one at fault.
-    pub fn load() -> Result<Self, String> {
-        let raw = optional_variable("moderator_policy");
-        let policy: Policy = if raw.trim().is_empty() {
-            Policy::default()
-        } else {
-            serde_json::from_str(&raw).map_err(|e| format!("moderator_policy: {e}"))?
-        };
-        policy.validate()?;
-        let key = optional_variable("moderation_api_key");
-        let api = if key.is_empty() {
-            None
-        } else {
-            let url = optional_variable("moderation_api_url");
-            let path = optional_variable("moderation_api_path");
-            Some(ModerationApi {
-                base_url: format!("{}{}", url.trim_end_matches('/'), path),
-                api_key: key,
-                model: policy.external.model.clone(),
-            })
-        };
-        Ok(Self { policy, api })
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_screen_everything_and_fail_closed() {
+        let policy = Policy::parse("  ").unwrap();
+        assert!(policy.custom_elems && policy.group_names);
+        assert_eq!(policy.on_error, Outcome::Reject);
+    }
+
+    #[test]
+    fn a_bad_policy_names_its_fault() {
+        for (raw, says) in [
+            ("{\"rules\": [", "moderator_policy: EOF"),
+            ("{\"on_eror\": \"allow\"}", "unknown field `on_eror`"),
+            ("{\"on_error\": \"mask\"}", "on_error `mask`"),
+            ("{\"reject\": {\"group_code\": 5}}", "reject.group_code 5"),
+            ("{\"external\": {\"budget_ms\": 0}}", "budget_ms 0"),
+        ] {
+            let error = Policy::parse(raw).unwrap_err();
+            assert!(error.contains(says), "{raw}: {error}");
+        }
     }
 }

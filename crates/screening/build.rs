@@ -1,6 +1,6 @@
 //! Compiles the lexicons (`lexicons/*.txt` at the repository root, or the
 //! directory in `SWITCHBOARD_LEXICONS`) into the automaton's binary form,
-//! embedded by `src/lexicon.rs`: an instance loads it, no request ever
+//! embedded by `src/lib.rs`: an instance loads it, no request ever
 //! builds it. A lexicon error fails the build with the file and line.
 
 use std::path::PathBuf;

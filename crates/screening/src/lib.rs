@@ -1,0 +1,40 @@
+//! Screening IM messages with the [`moderation`] engine: what the moderator
+//! judges before a message is delivered, and what the chatbot relay judges
+//! before the robot's answer is sent (the robot's messages skip the
+//! before-send callback, so the relay is the only place they are screened).
+//!
+//! - [`builtin`]: the lexicons in `lexicons/`, compiled at build time.
+//! - [`policy`]: the `moderator_policy` variable: what each match leads to,
+//!   what to do when a text cannot be screened.
+//! - [`verdict`]: the verdict on a message body (every text a client shows,
+//!   each alone and the text elements joined), a group's texts, or a text.
+//!
+//! ```
+//! use screening::policy::{Outcome, Policy};
+//! use screening::verdict::Layers;
+//!
+//! let policy = Policy::parse("").unwrap();
+//! let layers = Layers { builtin: screening::builtin(), overlay: None };
+//! let body: Vec<tim::message::MsgElement> = serde_json::from_value(serde_json::json!([
+//!     {"MsgType": "TIMTextElem", "MsgContent": {"Text": "go kill "}},
+//!     {"MsgType": "TIMTextElem", "MsgContent": {"Text": "yourself"}},
+//! ])).unwrap();
+//! assert_eq!(layers.message(&policy, &body).outcome, Outcome::Reject);
+//! ```
+
+pub mod policy;
+pub mod verdict;
+
+use moderation::Lexicon;
+use std::sync::OnceLock;
+
+static COMPILED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/lexicon.bin"));
+
+/// The built-in lexicon, used in place: a fresh instance reads only the
+/// parts of it a scan touches.
+pub fn builtin() -> &'static Lexicon {
+    static BUILTIN: OnceLock<Lexicon> = OnceLock::new();
+    BUILTIN.get_or_init(|| {
+        Lexicon::from_static(COMPILED).expect("build.rs wrote a lexicon this crate can read")
+    })
+}

@@ -1,0 +1,291 @@
+//! Judging what a client shows against the lexicons and the policy: which
+//! hits count, the strongest outcome, and the masked body when masking is
+//! the outcome.
+//!
+//! A message body is judged on every text a client renders
+//! ([`tim::shown`]), each on its own, and on its text elements joined, as
+//! clients display them side by side: `["go kill ", "yourself"]` is one
+//! sentence on screen, so it is one sentence here. A term found only in the
+//! joined text is masked in each element it spans.
+
+use crate::policy::{Outcome, Policy};
+use moderation::{Hit, Lexicon};
+use serde_json::Value;
+use tim::message::MsgElement;
+use tim::shown::{Source, replace_at, shown_texts};
+
+/// The lexicons a request scans: built in, plus the run-time overlay.
+pub struct Layers<'a> {
+    /// Built in.
+    pub builtin: &'a Lexicon,
+    /// Added at run time.
+    pub overlay: Option<&'a Lexicon>,
+}
+
+/// A hit and what the policy makes of it.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    /// Rule id for logs: `lexicon:<n>`, `overlay:<n>` or `moderations:<category>`.
+    pub rule: String,
+    /// Category.
+    pub category: String,
+    /// Severity.
+    pub severity: u8,
+    /// Outcome.
+    pub outcome: Outcome,
+    /// The matched text (logged only when the policy says so).
+    pub excerpt: String,
+}
+
+impl Finding {
+    /// A finding from outside the lexicons: the external service, or a text
+    /// that could not be screened (`category` says which).
+    pub fn external(category: &str, outcome: Outcome) -> Self {
+        Self {
+            rule: format!("moderations:{category}"),
+            category: category.to_string(),
+            severity: 0,
+            outcome,
+            excerpt: String::new(),
+        }
+    }
+}
+
+/// The verdict on a whole message.
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    /// Strongest outcome over all findings (`Allow` with none).
+    pub outcome: Outcome,
+    /// Every finding that is not `Allow`.
+    pub findings: Vec<Finding>,
+    /// The body with masked spans, when the outcome is `Mask`.
+    pub masked: Option<Vec<MsgElement>>,
+}
+
+impl Verdict {
+    fn allow() -> Self {
+        Self {
+            outcome: Outcome::Allow,
+            findings: Vec::new(),
+            masked: None,
+        }
+    }
+
+    /// Adds a finding, raising the outcome if it is stronger.
+    pub fn add(&mut self, finding: Finding) {
+        self.outcome = self.outcome.max(finding.outcome);
+        if self.outcome > Outcome::Mask {
+            self.masked = None;
+        }
+        self.findings.push(finding);
+    }
+}
+
+impl Layers<'_> {
+    /// The hits in `text` that the policy does not allow, with their findings.
+    fn findings(&self, policy: &Policy, text: &str) -> Vec<(Finding, Hit)> {
+        let mut out = Vec::new();
+        for hit in self.builtin.scan_with(self.overlay, text) {
+            let outcome = policy.outcome(&hit);
+            if outcome == Outcome::Allow {
+                continue;
+            }
+            let finding = Finding {
+                rule: format!(
+                    "{}:{}",
+                    if hit.layer == 0 { "lexicon" } else { "overlay" },
+                    hit.term
+                ),
+                category: hit.category.clone(),
+                severity: hit.severity,
+                outcome,
+                excerpt: text[hit.span.clone()].to_string(),
+            };
+            out.push((finding, hit));
+        }
+        out
+    }
+
+    /// Judges a message body: every text a client shows (custom elements
+    /// only when the policy says so), alone and with the text elements
+    /// joined.
+    pub fn message(&self, policy: &Policy, body: &[MsgElement]) -> Verdict {
+        let mut value = serde_json::to_value(body).unwrap_or(Value::Null);
+        let shown: Vec<_> = shown_texts(&value)
+            .into_iter()
+            .filter(|s| policy.custom_elems || s.source != Source::Custom)
+            .collect();
+        let mut verdict = Verdict::allow();
+        // Per shown text, the hits to mask, in that text's own offsets.
+        let mut masks: Vec<Vec<Hit>> = vec![Vec::new(); shown.len()];
+        for (index, text) in shown.iter().enumerate() {
+            for (finding, hit) in self.findings(policy, &text.text) {
+                if finding.outcome == Outcome::Mask {
+                    masks[index].push(hit);
+                }
+                verdict.add(finding);
+            }
+        }
+        // The text elements as the screen shows them: one string.
+        let parts: Vec<usize> = (0..shown.len())
+            .filter(|&i| shown[i].source == Source::Text)
+            .collect();
+        if parts.len() > 1 {
+            let mut joined = String::new();
+            let mut ranges = Vec::with_capacity(parts.len());
+            for &i in &parts {
+                let start = joined.len();
+                joined.push_str(&shown[i].text);
+                ranges.push(start..joined.len());
+            }
+            for (finding, hit) in self.findings(policy, &joined) {
+                let spanned: Vec<usize> = (0..parts.len())
+                    .filter(|&k| ranges[k].start < hit.span.end && hit.span.start < ranges[k].end)
+                    .collect();
+                if spanned.len() < 2 {
+                    continue; // found in that element alone already
+                }
+                if finding.outcome == Outcome::Mask {
+                    for k in spanned {
+                        let range = &ranges[k];
+                        let mut part = hit.clone();
+                        part.span = hit.span.start.max(range.start) - range.start
+                            ..hit.span.end.min(range.end) - range.start;
+                        masks[parts[k]].push(part);
+                    }
+                }
+                verdict.add(finding);
+            }
+        }
+        if verdict.outcome == Outcome::Mask {
+            for (text, mut hits) in shown.iter().zip(masks) {
+                if hits.is_empty() {
+                    continue;
+                }
+                hits.sort_by_key(|h| (h.span.start, std::cmp::Reverse(h.span.end)));
+                replace_at(&mut value, &text.path, &moderation::mask(&text.text, &hits));
+            }
+            verdict.masked = serde_json::from_value(value).ok();
+        }
+        verdict
+    }
+
+    /// Judges texts that cannot be masked (a group's name, introduction and
+    /// notification): anything that is not `Allow` refuses them.
+    pub fn unmaskable(&self, policy: &Policy, texts: &[&str]) -> Verdict {
+        let mut verdict = Verdict::allow();
+        for text in texts {
+            for (mut finding, _) in self.findings(policy, text) {
+                finding.outcome = Outcome::Reject;
+                verdict.add(finding);
+            }
+        }
+        verdict
+    }
+
+    /// Judges one text (a robot's answer): the verdict, and the text with
+    /// the `Mask` hits masked.
+    pub fn text(&self, policy: &Policy, text: &str) -> (Verdict, String) {
+        let mut verdict = Verdict::allow();
+        let mut masked = Vec::new();
+        for (finding, hit) in self.findings(policy, text) {
+            if finding.outcome == Outcome::Mask {
+                masked.push(hit);
+            }
+            verdict.add(finding);
+        }
+        (verdict, moderation::mask(text, &masked))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn layers() -> Layers<'static> {
+        Layers {
+            builtin: crate::builtin(),
+            overlay: None,
+        }
+    }
+
+    fn body(value: Value) -> Vec<MsgElement> {
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn a_term_split_across_text_elements_is_found_and_masked_in_each() {
+        let policy = Policy::parse(r#"{"rules": [{"category": "*", "action": "mask"}]}"#).unwrap();
+        let verdict = layers().message(
+            &policy,
+            &body(json!([
+                {"MsgType": "TIMTextElem", "MsgContent": {"Text": "please go kill "}},
+                {"MsgType": "TIMFaceElem", "MsgContent": {"Index": 1}},
+                {"MsgType": "TIMTextElem", "MsgContent": {"Text": "yourself now"}},
+            ])),
+        );
+        assert_eq!(verdict.outcome, Outcome::Mask);
+        let masked = serde_json::to_value(verdict.masked.unwrap()).unwrap();
+        let first = masked[0]["MsgContent"]["Text"].as_str().unwrap();
+        let last = masked[2]["MsgContent"]["Text"].as_str().unwrap();
+        assert!(
+            !first.contains("kill") && first.starts_with("please "),
+            "{first}"
+        );
+        assert!(
+            !last.contains("yourself") && last.ends_with(" now"),
+            "{last}"
+        );
+    }
+
+    #[test]
+    fn every_rendered_field_is_screened() {
+        let policy = Policy::parse("").unwrap();
+        for element in [
+            json!({"MsgType": "TIMCustomElem", "MsgContent": {"Data": "{\"t\":\"go kill yourself\"}"}}),
+            json!({"MsgType": "TIMCustomElem", "MsgContent": {"Ext": "go kill yourself"}}),
+            json!({"MsgType": "TIMRelayElem", "MsgContent": {"Title": "go kill yourself"}}),
+            json!({"MsgType": "TIMRelayElem", "MsgContent": {"MsgList": [{"MsgBody": [
+                {"MsgType": "TIMTextElem", "MsgContent": {"Text": "go kill yourself"}}]}]}}),
+            json!({"MsgType": "TIMLocationElem", "MsgContent": {"Desc": "go kill yourself"}}),
+            json!({"MsgType": "TIMFileElem", "MsgContent": {"FileName": "go kill yourself.pdf"}}),
+            json!({"MsgType": "TIMFaceElem", "MsgContent": {"Index": "x", "Data": "go kill yourself"}}),
+            json!({"MsgType": "TIMNewElem", "MsgContent": {"Caption": "go kill yourself"}}),
+        ] {
+            let verdict = layers().message(&policy, &body(json!([element.clone()])));
+            assert_eq!(verdict.outcome, Outcome::Reject, "{element}");
+        }
+        let opted_out = Policy::parse(r#"{"custom_elems": false}"#).unwrap();
+        let custom =
+            body(json!([{"MsgType": "TIMCustomElem", "MsgContent": {"Desc": "go kill yourself"}}]));
+        assert_eq!(
+            layers().message(&opted_out, &custom).outcome,
+            Outcome::Allow
+        );
+    }
+
+    #[test]
+    fn clean_messages_and_media_pass() {
+        let policy = Policy::parse("").unwrap();
+        let verdict = layers().message(
+            &policy,
+            &body(json!([
+                {"MsgType": "TIMTextElem", "MsgContent": {"Text": "see you "}},
+                {"MsgType": "TIMTextElem", "MsgContent": {"Text": "tomorrow"}},
+                {"MsgType": "TIMImageElem", "MsgContent": {"UUID": "kill-yourself.png"}},
+            ])),
+        );
+        assert_eq!(verdict.outcome, Outcome::Allow, "{:?}", verdict.findings);
+    }
+
+    #[test]
+    fn texts_that_cannot_be_masked_are_refused() {
+        let policy = Policy::parse(r#"{"rules": [{"category": "*", "action": "mask"}]}"#).unwrap();
+        let verdict = layers().unmaskable(&policy, &["Study group", "go kill yourself"]);
+        assert_eq!(verdict.outcome, Outcome::Reject);
+        let (verdict, masked) = layers().text(&policy, "ok, go kill yourself");
+        assert_eq!(verdict.outcome, Outcome::Mask);
+        assert!(!masked.contains("kill"), "{masked}");
+    }
+}

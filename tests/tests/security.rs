@@ -1,0 +1,825 @@
+//! The threat model, as tests: each one plays an attacker or a fault against
+//! the shipped application (real wasm in the host, emulators behind it) and
+//! asserts on what the answer, the log and the emulators hold afterwards.
+//!
+//! The numbers follow issue 13 ("Close the holes").
+
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+use switchboard::emulators::{
+    Backends, EMULATOR_APP_AUDIENCE, EMULATOR_APP_SECRET, EMULATOR_SALESFORCE_INBOUND_SECRET,
+    EmulatorAddrs,
+};
+use switchboard_tests::{Forwarder, Runner, Stack, config, now, root, signed_webhook_url, usersig};
+
+/// What in `text` gives a credential away: a `usersig=` query, the IM secret
+/// key, or any token that decodes as a UserSig (whoever it names).
+fn leak_in(text: &str) -> Option<String> {
+    let lower = text.to_ascii_lowercase();
+    if lower.contains("usersig=") {
+        return Some("a usersig= query".into());
+    }
+    let key = im_emulator::EmulatorConfig::default().secret_key;
+    if text.contains(&key) {
+        return Some("the IM secret key".into());
+    }
+    let is_sig_char = |c: char| c.is_ascii_alphanumeric() || "*-_+/=".contains(c);
+    text.split(|c: char| !is_sig_char(c))
+        .filter(|token| token.len() > 40)
+        .find(|token| tim::usersig::decode(token).is_ok())
+        .map(|token| format!("a UserSig ({}…)", &token[..12]))
+}
+
+/// Fails naming the first answer or log line that gives a credential away.
+fn assert_nothing_leaks(stack: &Stack, answers: &[(String, Value)]) {
+    for (route, answer) in answers {
+        if let Some(leak) = leak_in(&answer.to_string()) {
+            panic!("{route} answered {leak}: {answer}");
+        }
+    }
+    for line in stack.runner.logger.captured() {
+        if let Some(leak) = leak_in(&line) {
+            panic!("the log shows {leak}: {line}");
+        }
+    }
+}
+
+/// Posts `body` to an Apex route of the Salesforce bridge, signed as the
+/// shipped Apex signs it.
+async fn apex(stack: &Stack, route: &str, body: &Value) -> (u16, Value) {
+    let body = body.to_string();
+    let ts = now().to_string();
+    let request = stack
+        .runner
+        .client
+        .post(format!("{}/salesforce/{route}", stack.runner.url))
+        .header("content-type", "application/json")
+        .header("x-switchboard-timestamp", &ts)
+        .header(
+            "x-switchboard-signature",
+            salesforce::inbound::sign(EMULATOR_SALESFORCE_INBOUND_SECRET, &ts, body.as_bytes()),
+        )
+        .body(body);
+    stack.runner.send(request).await
+}
+
+fn sidebar_jwt(stack: &Stack, agent: &str) -> String {
+    zendesk::app::sign(
+        &zendesk::app::AppClaims {
+            sub: agent.into(),
+            iss: stack.backends.zendesk.as_ref().unwrap().url(),
+            aud: EMULATOR_APP_AUDIENCE.into(),
+            exp: now() + 600,
+        },
+        EMULATOR_APP_SECRET,
+    )
+}
+
+fn support_request(key: &str) -> Value {
+    json!({
+        "subject": "Cannot log in",
+        "description": "The app says my password is wrong.",
+        "name": "Alice Example",
+        "email": "alice@example.com",
+        "idempotency_key": key,
+    })
+}
+
+/// Files alice's support request with both bridges, expecting `status`
+/// from each; returns (route, answer) pairs.
+async fn file_both(stack: &Stack, status: u16) -> Vec<(String, Value)> {
+    let mut answers = Vec::new();
+    for path in ["/zendesk/requests", "/salesforce/requests"] {
+        let (got, answer) = stack
+            .runner
+            .post_as_user(
+                path,
+                "alice",
+                Some(&usersig("alice")),
+                &support_request("k1"),
+            )
+            .await;
+        assert_eq!(got, status, "{path}: {answer}");
+        answers.push((path.to_string(), answer));
+    }
+    answers
+}
+
+/// Waits until a log line contains `needle`.
+async fn wait_logged(stack: &Stack, needle: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !stack.runner.logged(needle) {
+        assert!(
+            Instant::now() < deadline,
+            "nothing logged `{needle}`: {:#?}",
+            stack.runner.logger.captured()
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+// 1. No credential in any answer or log: IM goes down after a ticket and a
+//    Case were opened, then every route that calls IM is driven, and the
+//    answers and the log are searched for the admin UserSig and the key.
+#[tokio::test]
+async fn item1_an_unreachable_im_leaks_no_usersig_on_any_route() {
+    let mut config = config(root().join("spin.toml"), "sec-im-down");
+    let backends = Backends::start(&mut config, EmulatorAddrs::any())
+        .await
+        .unwrap();
+    let im_link = Forwarder::start(backends.im.as_ref().unwrap().url()).await;
+    config
+        .variables
+        .emulator
+        .insert("im_base_url".into(), im_link.url.clone());
+    let runner = Runner::start(&config).await.unwrap();
+    backends.connect(&runner.url, &config);
+    let stack = Stack { runner, backends };
+
+    let (status, ticket) = stack
+        .runner
+        .post_as_user(
+            "/zendesk/requests",
+            "alice",
+            Some(&usersig("alice")),
+            &support_request("z"),
+        )
+        .await;
+    assert_eq!(status, 201, "{ticket}");
+    let ticket_id = ticket["ticket_id"].as_u64().unwrap();
+    let (status, case) = stack
+        .runner
+        .post_as_user(
+            "/salesforce/requests",
+            "alice",
+            Some(&usersig("alice")),
+            &support_request("s"),
+        )
+        .await;
+    assert_eq!(status, 201, "{case}");
+    let case_id = case["case_id"].as_str().unwrap().to_string();
+    drop(im_link);
+
+    let mut answers = file_both(&stack, 502).await;
+    for (path, answer) in &answers {
+        assert!(
+            answer["error"].as_str().unwrap().contains("IM"),
+            "{path} says which system failed: {answer}"
+        );
+    }
+    let (status, answer) = apex(
+        &stack,
+        "agent-usersig",
+        &json!({"user_id": "005EMU000000000001"}),
+    )
+    .await;
+    assert_eq!(status, 502, "{answer}");
+    answers.push(("/salesforce/agent-usersig".into(), answer));
+    let (_, answer) = apex(
+        &stack,
+        "events",
+        &json!({"events": [{"type": "agent_assigned", "case_id": case_id,
+            "user_id": "005EMU000000000001"}]}),
+    )
+    .await;
+    assert_eq!(answer["failed"], 1, "{answer}");
+    answers.push(("/salesforce/events".into(), answer));
+    let zendesk = stack.backends.zendesk.as_ref().unwrap();
+    zendesk.set_webhook_url(None);
+    zendesk.assign(ticket_id, Some(7001)).await;
+    let jwt = sidebar_jwt(&stack, "7001");
+    let (status, answer) = stack
+        .runner
+        .send(
+            stack
+                .runner
+                .client
+                .post(format!("{}/zendesk/app/session", stack.runner.url))
+                .header("authorization", format!("Bearer {jwt}"))
+                .json(&json!({"ticket_id": ticket_id})),
+        )
+        .await;
+    assert_eq!(status, 502, "{answer}");
+    answers.push(("/zendesk/app/session".into(), answer));
+    let zendesk = stack.backends.zendesk.as_ref().unwrap();
+    zendesk.set_webhook_url(Some(format!("{}/zendesk/webhook", stack.runner.url)));
+    let delivery = zendesk.assign(ticket_id, Some(7002)).await.unwrap();
+    let answer = delivery.answer.unwrap_or_default();
+    assert_ne!(delivery.status, Some(200), "{answer}");
+    answers.push(("/zendesk/webhook".into(), answer));
+    // The robot's answer goes out after the webhook's ack: its failure is
+    // only logged.
+    let body = json!({
+        "CallbackCommand": "Bot.OnC2CMessage", "From_Account": "alice", "To_Account": "@RBT#assistant",
+        "MsgSeq": 1, "MsgRandom": 7, "MsgTime": now(), "MsgKey": "k-1", "OnlineOnlyFlag": 0,
+        "SendMsgResult": 0, "EventTime": now() * 1000,
+        "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "hello"}}],
+    });
+    let url = signed_webhook_url(&stack.runner.url, "Bot.OnC2CMessage");
+    let (status, answer) = stack
+        .runner
+        .send(stack.runner.client.post(url).json(&body))
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    wait_logged(&stack, "could not reply").await;
+    // The search itself finds what it is looking for.
+    let admin = usersig("administrator");
+    assert!(leak_in(&format!("POST /v4/x?usersig={admin}")).is_some());
+    assert!(leak_in(&format!("{{\"error\": \"{admin}\"}}")).is_some());
+    assert_nothing_leaks(&stack, &answers);
+}
+
+// 1. The same for Zendesk, Salesforce and the LLM provider unreachable:
+//    no client secret, API key or bearer token in any answer or log.
+#[tokio::test]
+async fn item1_unreachable_zendesk_salesforce_and_llm_leak_no_credential() {
+    let dead = "http://127.0.0.1:9".to_string();
+    let stack = Stack::start_rewired(
+        config(root().join("spin.toml"), "sec-down"),
+        &[
+            ("zendesk_base_url", dead.clone()),
+            ("salesforce_login_url", dead.clone()),
+            ("llm_openai_url", dead.clone()),
+        ],
+    )
+    .await;
+    let answers = file_both(&stack, 502).await;
+    let im = stack.im();
+    let answer = im
+        .user_send_c2c(
+            "alice",
+            "@RBT#assistant",
+            json!([{"MsgType": "TIMTextElem", "MsgContent": {"Text": "hi"}}]),
+        )
+        .await;
+    assert_eq!(answer["ErrorCode"], 0, "{answer}");
+    wait_logged(&stack, "@RBT#assistant").await;
+    let secrets = [
+        stack
+            .backends
+            .zendesk
+            .as_ref()
+            .unwrap()
+            .config()
+            .client_secret,
+        stack
+            .backends
+            .salesforce
+            .as_ref()
+            .unwrap()
+            .config()
+            .client_secret
+            .clone(),
+        llm_emulator::API_KEY.to_string(),
+        "Bearer ".to_string(),
+        "Basic ".to_string(),
+    ];
+    let lines = stack.runner.logger.captured();
+    let texts = answers
+        .iter()
+        .map(|(_, answer)| answer.to_string())
+        .chain(lines.iter().cloned());
+    for text in texts {
+        for secret in &secrets {
+            assert!(!text.contains(secret.as_str()), "`{secret}` in {text}");
+        }
+    }
+    assert_nothing_leaks(&stack, &answers);
+}
+
+// 5. Emulators are all or nothing: a public constant never sits beside a
+//    real credential, and emulators listen on loopback only.
+#[tokio::test]
+async fn item5_a_real_credential_keeps_every_emulator_off() {
+    let mut partial = config(root().join("spin.toml"), "sec-partial");
+    for v in [
+        "im_sdk_app_id=1400123456",
+        "im_secret_key=real-key",
+        "im_callback_token=real-token",
+        "im_base_url=https://adminapisgp.im.qcloud.com",
+    ] {
+        partial.variables.add_command_line(v).unwrap();
+    }
+    let error = Backends::start(&mut partial, EmulatorAddrs::any())
+        .await
+        .err()
+        .expect("a real IM beside emulated Salesforce and Zendesk is refused")
+        .to_string();
+    for missing in ["`zendesk_base_url`", "`salesforce_login_url`"] {
+        assert!(error.contains(missing), "names {missing}: {error}");
+    }
+    assert!(!error.contains("real-key"), "{error}");
+    assert!(partial.variables.emulator.is_empty());
+
+    // A secret alone counts as real: no public Apex secret beside it.
+    let mut secret_only = config(root().join("spin.toml"), "sec-secret");
+    secret_only
+        .variables
+        .add_command_line("llm_openai_api_key=sk-real")
+        .unwrap();
+    assert!(
+        Backends::start(&mut secret_only, EmulatorAddrs::any())
+            .await
+            .is_err()
+    );
+
+    // Everything required set: no emulator at all.
+    let mut real = config(root().join("spin.toml"), "sec-real");
+    for v in [
+        "im_sdk_app_id=1400123456",
+        "im_secret_key=real-key",
+        "im_callback_token=real-token",
+        "im_base_url=https://adminapisgp.im.qcloud.com",
+        "zendesk_base_url=https://acme.zendesk.com",
+        "salesforce_login_url=https://acme.my.salesforce.com",
+    ] {
+        real.variables.add_command_line(v).unwrap();
+    }
+    let backends = Backends::start(&mut real, EmulatorAddrs::any())
+        .await
+        .unwrap();
+    assert!(!backends.any());
+    assert!(real.variables.emulator.is_empty());
+
+    // Plain settings may sit beside the emulators.
+    let mut settings = config(root().join("spin.toml"), "sec-settings");
+    settings
+        .variables
+        .add_command_line("salesforce_external_id_field=")
+        .unwrap();
+    let backends = Backends::start(&mut settings, EmulatorAddrs::any())
+        .await
+        .unwrap();
+    assert!(backends.im.is_some() && backends.salesforce.is_some());
+    assert!(
+        backends
+            .check_listen("0.0.0.0:3000".parse().unwrap())
+            .unwrap_err()
+            .to_string()
+            .contains("loopback only")
+    );
+    backends
+        .check_listen("127.0.0.1:3000".parse().unwrap())
+        .unwrap();
+
+    let mut exposed = config(root().join("spin.toml"), "sec-exposed");
+    let mut addrs = EmulatorAddrs::any();
+    addrs.salesforce = "0.0.0.0:0".parse().unwrap();
+    let error = Backends::start(&mut exposed, addrs)
+        .await
+        .err()
+        .expect("a non-loopback emulator is refused")
+        .to_string();
+    assert!(error.contains("Salesforce emulator"), "{error}");
+}
+
+/// The shipped application with a group bob can send to.
+async fn moderated(label: &str, variables: &[&str]) -> Stack {
+    let stack = Stack::start(label, variables).await;
+    let im = stack.im();
+    let created = im
+        .user_create_group("alice", Some("room"), "Room", "Public")
+        .await;
+    assert_eq!(created["ErrorCode"], 0, "{created}");
+    assert!(im.join_group("room", &["bob"]));
+    stack
+}
+
+/// Posts a raw `Group.CallbackBeforeSendMsg` body to the gateway, signed,
+/// as IM would; returns the HTTP status and IM's decision.
+async fn before_send_raw(stack: &Stack, body: &str) -> (u16, Value) {
+    let url = signed_webhook_url(&stack.runner.url, "Group.CallbackBeforeSendMsg");
+    stack
+        .runner
+        .send(
+            stack
+                .runner
+                .client
+                .post(url)
+                .header("content-type", "application/json")
+                .body(body.to_string()),
+        )
+        .await
+}
+
+fn group_envelope(msg_body: &str) -> String {
+    format!(
+        r#"{{"CallbackCommand": "Group.CallbackBeforeSendMsg", "GroupId": "room", "Type": "Public",
+        "From_Account": "bob", "Operator_Account": "bob", "Random": 42, "OnlineOnlyFlag": 0,
+        "MsgBody": {msg_body}}}"#
+    )
+}
+
+/// What bob's message became in the group, as the IM emulator holds it.
+fn delivered_by_bob(stack: &Stack) -> Vec<String> {
+    stack
+        .im()
+        .state()
+        .group_texts("room")
+        .into_iter()
+        .filter(|(from, _)| from == "bob")
+        .map(|(_, text)| text)
+        .collect()
+}
+
+// 3. The moderator fails closed: a malformed element or a lone surrogate
+//    beside a threat still gets a 200 refusal; a body it cannot read gets
+//    the policy's `on_error`.
+#[tokio::test]
+async fn item3_malformed_input_never_switches_moderation_off() {
+    let stack = moderated("sec-fail-closed", &[]).await;
+    let threat = r#"{"MsgType": "TIMTextElem", "MsgContent": {"Text": "go kill yourself"}}"#;
+    for (label, msg_body) in [
+        (
+            "beside a malformed element",
+            format!(r#"[{threat}, {{"MsgType":"TIMFaceElem","MsgContent":{{"Index":"x"}}}}]"#),
+        ),
+        (
+            "with a lone surrogate",
+            r#"[{"MsgType": "TIMTextElem", "MsgContent": {"Text": "go kill yourself\ud800"}}]"#
+                .to_string(),
+        ),
+        (
+            "in an element that is not an object",
+            r#"["go kill yourself"]"#.to_string(),
+        ),
+    ] {
+        let (status, answer) = before_send_raw(&stack, &group_envelope(&msg_body)).await;
+        assert_eq!(status, 200, "{label}: {answer}");
+        assert_eq!(answer["ErrorCode"], 1, "{label}: refused: {answer}");
+    }
+    for unreadable in ["{\"MsgBody\": [", "not json", "{\"GroupId\": 5}"] {
+        let (status, answer) = before_send_raw(&stack, unreadable).await;
+        assert_eq!(status, 200, "{unreadable}: {answer}");
+        assert_eq!(
+            answer["ErrorCode"], 1,
+            "{unreadable}: on_error reject: {answer}"
+        );
+    }
+    assert!(stack.runner.logged("\"unscreened\""));
+    // Through IM itself: the message is not delivered.
+    let answer = stack
+        .im()
+        .user_send_group(
+            "bob",
+            "room",
+            serde_json::from_str(&format!(
+                r#"[{threat}, {{"MsgType":"TIMFaceElem","MsgContent":{{"Index":"x"}}}}]"#
+            ))
+            .unwrap(),
+            vec![],
+        )
+        .await;
+    assert_eq!(answer["ErrorCode"], 10016, "{answer}");
+    assert!(delivered_by_bob(&stack).is_empty());
+
+    // `on_error` is the operator's to choose.
+    let lenient = moderated(
+        "sec-on-error",
+        &[r#"moderator_policy={"on_error": "allow"}"#],
+    )
+    .await;
+    let (status, answer) = before_send_raw(&lenient, "not json").await;
+    assert_eq!(
+        (status, answer["ErrorCode"].as_i64()),
+        (200, Some(0)),
+        "{answer}"
+    );
+}
+
+// 3. A policy that does not parse is refused at start-up, and a host that
+//    loads it anyway (as `spin up` does) refuses every message.
+#[tokio::test]
+async fn item3_a_bad_policy_is_refused_at_start_up_and_never_means_no_moderation() {
+    let mut bad = config(root().join("spin.toml"), "sec-bad-policy");
+    bad.variables
+        .add_command_line(r#"moderator_policy={"rules": [{"category": "*", "action": "allow"}"#)
+        .unwrap();
+    let backends = Backends::start(&mut bad, EmulatorAddrs::any())
+        .await
+        .unwrap();
+    let error = switchboard::start(&bad, "127.0.0.1:0".parse().unwrap())
+        .await
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(error.contains("moderator_policy"), "{error}");
+
+    // What Spin does: load and serve without asking.
+    let app = switchboard::App::load(&bad).unwrap();
+    let listener = switchboard::server::bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let server = switchboard::server::serve(app, listener).unwrap();
+    backends.connect(&server.url(), &bad);
+    let runner = Runner {
+        url: server.url(),
+        server,
+        logger: bad.logger.clone(),
+        client: reqwest::Client::new(),
+    };
+    let stack = Stack { runner, backends };
+    let clean = r#"[{"MsgType": "TIMTextElem", "MsgContent": {"Text": "hello"}}]"#;
+    let (status, answer) = before_send_raw(&stack, &group_envelope(clean)).await;
+    assert_eq!(
+        (status, answer["ErrorCode"].as_i64()),
+        (200, Some(1)),
+        "{answer}"
+    );
+    assert!(
+        stack
+            .runner
+            .logged("every message is refused until it is fixed")
+    );
+}
+
+// 4. What a client shows is what is screened: terms split across text
+//    elements, every rendered field, group texts, and the robot's answers.
+#[tokio::test]
+async fn item4_everything_a_client_renders_is_screened() {
+    let stack = moderated("sec-rendered", &[]).await;
+    let cases = [
+        (
+            "split across elements",
+            json!([{"MsgType": "TIMTextElem", "MsgContent": {"Text": "go kill "}},
+                   {"MsgType": "TIMTextElem", "MsgContent": {"Text": "yourself"}}]),
+        ),
+        (
+            "custom Desc",
+            json!([{"MsgType": "TIMCustomElem", "MsgContent": {"Data": "{}", "Desc": "go kill yourself"}}]),
+        ),
+        (
+            "custom Data JSON",
+            json!([{"MsgType": "TIMCustomElem", "MsgContent": {"Data": "{\"text\":\"go kill yourself\"}"}}]),
+        ),
+        (
+            "custom Ext",
+            json!([{"MsgType": "TIMCustomElem", "MsgContent": {"Data": "x", "Ext": "go kill yourself"}}]),
+        ),
+        (
+            "relay title",
+            json!([{"MsgType": "TIMRelayElem", "MsgContent": {"Title": "go kill yourself", "MsgNum": 0, "MsgList": []}}]),
+        ),
+        (
+            "relay fallback",
+            json!([{"MsgType": "TIMRelayElem", "MsgContent": {"Title": "chat", "CompatibleText": "go kill yourself"}}]),
+        ),
+        (
+            "relay nested message",
+            json!([{"MsgType": "TIMRelayElem", "MsgContent": {"Title": "chat", "MsgNum": 1, "MsgList": [
+                {"From_Account": "x", "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "go kill yourself"}}]}]}}]),
+        ),
+        (
+            "location",
+            json!([{"MsgType": "TIMLocationElem", "MsgContent": {"Desc": "go kill yourself", "Latitude": 1.0, "Longitude": 2.0}}]),
+        ),
+        (
+            "file name",
+            json!([{"MsgType": "TIMFileElem", "MsgContent": {"UUID": "f", "FileName": "go kill yourself.txt", "Download_Flag": 2}}]),
+        ),
+        (
+            "face data",
+            json!([{"MsgType": "TIMFaceElem", "MsgContent": {"Index": 1, "Data": "go kill yourself"}}]),
+        ),
+        (
+            "unknown element type",
+            json!([{"MsgType": "TIMFutureElem", "MsgContent": {"Caption": {"Line": "go kill yourself"}}}]),
+        ),
+    ];
+    for (label, body) in cases {
+        let answer = stack
+            .im()
+            .user_send_group("bob", "room", body, vec![])
+            .await;
+        assert_eq!(answer["ErrorCode"], 10016, "{label}: {answer}");
+    }
+    let state = stack.im().state();
+    assert!(
+        state.groups["room"]
+            .messages
+            .iter()
+            .all(|m| m.from != "bob"),
+        "nothing of bob's was delivered: {:?}",
+        state.groups["room"].messages
+    );
+    let fine = stack
+        .im()
+        .user_send_group(
+            "bob",
+            "room",
+            json!([{"MsgType": "TIMTextElem", "MsgContent": {"Text": "see you "}},
+                   {"MsgType": "TIMTextElem", "MsgContent": {"Text": "tomorrow"}}]),
+            vec![],
+        )
+        .await;
+    assert_eq!(fine["ErrorCode"], 0, "{fine}");
+    assert_eq!(delivered_by_bob(&stack).len(), 1);
+
+    // A group's introduction is screened with its name.
+    let url = signed_webhook_url(&stack.runner.url, "Group.CallbackBeforeCreateGroup");
+    let (status, answer) = stack
+        .runner
+        .send(stack.runner.client.post(url).json(&json!({
+            "CallbackCommand": "Group.CallbackBeforeCreateGroup", "Operator_Account": "bob",
+            "Owner_Account": "bob", "Type": "Public", "Name": "Study group",
+            "Introduction": "go kill yourself", "MemberList": []})))
+        .await;
+    assert_eq!(
+        (status, answer["ErrorCode"].as_i64()),
+        (200, Some(1)),
+        "{answer}"
+    );
+}
+
+// 4c. The robot's answers skip IM's before-send callback: the relay runs
+//     them through the moderation engine and policy itself.
+#[tokio::test]
+async fn item4_the_robots_answer_is_screened_before_it_is_sent() {
+    let stack = Stack::start("sec-robot", &[]).await;
+    // The emulated model repeats the question in its answer; the question
+    // reaches the robot's webhook directly (as an unmoderated route would).
+    let body = json!({
+        "CallbackCommand": "Bot.OnC2CMessage", "From_Account": "alice", "To_Account": "@RBT#assistant",
+        "MsgSeq": 1, "MsgRandom": 7, "MsgTime": now(), "MsgKey": "k-robot", "OnlineOnlyFlag": 0,
+        "SendMsgResult": 0, "EventTime": now() * 1000,
+        "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "say: go kill yourself"}}],
+    });
+    let url = signed_webhook_url(&stack.runner.url, "Bot.OnC2CMessage");
+    let (status, _) = stack
+        .runner
+        .send(stack.runner.client.post(url).json(&body))
+        .await;
+    assert_eq!(status, 200);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let replies = loop {
+        let replies: Vec<String> = stack
+            .im()
+            .state()
+            .c2c
+            .iter()
+            .filter(|m| m.from == "@RBT#assistant")
+            .map(|m| im_emulator::text_of(&m.body))
+            .collect();
+        if !replies.is_empty() {
+            break replies;
+        }
+        assert!(Instant::now() < deadline, "no reply");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    };
+    assert_eq!(replies, ["Sorry, I can't share that answer."]);
+    assert!(stack.runner.logged("answer screened: reject"));
+}
+
+// 11. The gateway's refusals give nothing away and cannot forge log lines.
+#[tokio::test]
+async fn item11_a_refused_webhook_names_no_app_id_and_forges_no_log_line() {
+    let stack = Stack::start("sec-gateway", &[]).await;
+    let url = format!(
+        "{}/im/webhook?SdkAppid=1%0Aforged%20line&CallbackCommand=State.StateChange",
+        stack.runner.url
+    );
+    let (status, answer) = stack
+        .runner
+        .send(stack.runner.client.post(url).body("{}"))
+        .await;
+    assert_eq!(status, 401);
+    let error = answer["error"].as_str().unwrap();
+    assert!(!error.contains("1400000000"), "{error}");
+    assert!(
+        stack
+            .runner
+            .logger
+            .captured()
+            .iter()
+            .all(|line| !line.starts_with("forged")),
+        "{:#?}",
+        stack.runner.logger.captured()
+    );
+}
+
+/// Sends `POST path` with a chunked body of `total` bytes (no
+/// `content-length`) over a raw connection, as fast as the server takes it,
+/// and returns the status line's code (0 when the server closed first).
+async fn chunked_post(
+    url: &str,
+    path_and_query: &str,
+    headers: &[(&str, String)],
+    total: usize,
+) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = url.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut head = format!(
+        "POST {path_and_query} HTTP/1.1\r\nhost: {addr}\r\ntransfer-encoding: chunked\r\ncontent-type: application/json\r\n"
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let chunk = vec![b' '; 64 * 1024];
+    let mut sent = 0;
+    while sent < total {
+        let frame = format!("{:x}\r\n", chunk.len());
+        if stream.write_all(frame.as_bytes()).await.is_err()
+            || stream.write_all(&chunk).await.is_err()
+            || stream.write_all(b"\r\n").await.is_err()
+        {
+            break; // the server stopped reading: it answered already
+        }
+        sent += chunk.len();
+    }
+    let _ = stream.write_all(b"0\r\n\r\n").await;
+    let mut answer = vec![0; 1024];
+    let read = stream.read(&mut answer).await.unwrap_or(0);
+    String::from_utf8_lossy(&answer[..read])
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0)
+}
+
+// 2. Bounded bodies: a chunked body (no content-length) is read up to the
+//    route's cap and refused there, signed or not, and the host keeps
+//    serving; a before-send callback that is too large is refused, not
+//    delivered.
+#[tokio::test]
+async fn item2_oversized_chunked_bodies_are_refused_on_every_route() {
+    let stack = Stack::start("sec-bodies", &[]).await;
+    let url = stack.runner.url.clone();
+    let user = vec![
+        ("x-im-user-id", "alice".to_string()),
+        ("authorization", format!("UserSig {}", usersig("alice"))),
+    ];
+    let ts = now().to_string();
+    let apex = vec![
+        ("x-switchboard-timestamp", ts.clone()),
+        ("x-switchboard-signature", "unchecked".to_string()),
+    ];
+    let admin = vec![(
+        "authorization",
+        format!(
+            "Bearer {}",
+            switchboard::emulators::EMULATOR_MODERATION_ADMIN_TOKEN
+        ),
+    )];
+    let routes: Vec<(&str, Vec<(&str, String)>)> = vec![
+        ("/zendesk/requests", user.clone()),
+        ("/salesforce/requests", user.clone()),
+        ("/salesforce/events", apex.clone()),
+        ("/salesforce/agent-usersig", apex),
+        ("/zendesk/webhook", vec![]),
+        ("/zendesk/app/session", vec![]),
+        ("/moderation/overlay", admin),
+    ];
+    for (path, headers) in routes {
+        let status = chunked_post(&url, path, &headers, 8 * 1024 * 1024).await;
+        assert!(
+            status == 413 || status == 401,
+            "{path}: answered {status}, not 413 (or 401 before reading)"
+        );
+    }
+    let webhook = signed_webhook_url(&url, "Group.CallbackBeforeSendMsg");
+    let path = &webhook[url.len()..];
+    let status = chunked_post(&url, path, &[], 8 * 1024 * 1024).await;
+    assert_eq!(status, 200, "a decision, not an error IM would deliver on");
+    let (status, _) = stack.runner.get("/health").await;
+    assert_eq!(status, 200, "still serving");
+}
+
+// 2. The host bounds a request's head and how long a client may take to
+//    send it.
+#[tokio::test]
+async fn item2_the_host_refuses_huge_heads_and_drops_slow_clients() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let stack = Stack::start("sec-heads", &[]).await;
+    let addr = stack.runner.url.trim_start_matches("http://").to_string();
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let huge = format!(
+        "GET /health HTTP/1.1\r\nhost: {addr}\r\nx-padding: {}\r\n\r\n",
+        "a".repeat(200 * 1024)
+    );
+    let _ = stream.write_all(huge.as_bytes()).await;
+    let mut answer = vec![0; 256];
+    let read = stream.read(&mut answer).await.unwrap_or(0);
+    let answer = String::from_utf8_lossy(&answer[..read]);
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 431"),
+        "{answer}"
+    );
+
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    slow.write_all(b"GET /health HTTP/1.1\r\nhost: x\r\n")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let mut rest = vec![0; 256];
+    let closed = tokio::time::timeout(
+        switchboard::server::HEADER_READ_TIMEOUT + Duration::from_secs(5),
+        slow.read(&mut rest),
+    )
+    .await
+    .expect("the host closes a connection whose head never completes");
+    assert!(closed.is_ok());
+    assert!(started.elapsed() >= switchboard::server::HEADER_READ_TIMEOUT - Duration::from_secs(1));
+}
