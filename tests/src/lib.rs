@@ -393,3 +393,32 @@ impl Forwarder {
         }
     }
 }
+
+/// A loopback port that accepts connections and never answers on them: an
+/// upstream that hangs. Connections are held until it is dropped.
+pub struct Silent {
+    /// `http://<addr>`.
+    pub url: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Silent {
+    /// Starts it on a free port.
+    pub async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                held.push(stream);
+            }
+        });
+        Self { url, task }
+    }
+}
+
+impl Drop for Silent {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

@@ -10,7 +10,9 @@ use switchboard::emulators::{
     Backends, EMULATOR_APP_AUDIENCE, EMULATOR_APP_SECRET, EMULATOR_SALESFORCE_INBOUND_SECRET,
     EmulatorAddrs,
 };
-use switchboard_tests::{Forwarder, Runner, Stack, config, now, root, signed_webhook_url, usersig};
+use switchboard_tests::{
+    Forwarder, Runner, Silent, Stack, config, now, root, signed_webhook_url, usersig,
+};
 
 /// What in `text` gives a credential away: a `usersig=` query, the IM secret
 /// key, or any token that decodes as a UserSig (whoever it names).
@@ -63,6 +65,18 @@ async fn apex(stack: &Stack, route: &str, body: &Value) -> (u16, Value) {
     stack.runner.send(request).await
 }
 
+/// The sidebar app's session call for `agent` on `ticket_id`.
+async fn sidebar_session(stack: &Stack, agent: &str, ticket_id: u64) -> (u16, Value) {
+    let jwt = sidebar_jwt(stack, agent);
+    let request = stack
+        .runner
+        .client
+        .post(format!("{}/zendesk/app/session", stack.runner.url))
+        .header("authorization", format!("Bearer {jwt}"))
+        .json(&json!({ "ticket_id": ticket_id }));
+    stack.runner.send(request).await
+}
+
 fn sidebar_jwt(stack: &Stack, agent: &str) -> String {
     zendesk::app::sign(
         &zendesk::app::AppClaims {
@@ -85,20 +99,25 @@ fn support_request(key: &str) -> Value {
     })
 }
 
+/// Alice's support request `key` at `path` (a bridge's `/requests`).
+async fn open_request(stack: &Stack, path: &str, key: &str) -> (u16, Value) {
+    stack
+        .runner
+        .post_as_user(
+            path,
+            "alice",
+            Some(&usersig("alice")),
+            &support_request(key),
+        )
+        .await
+}
+
 /// Files alice's support request with both bridges, expecting `status`
 /// from each; returns (route, answer) pairs.
 async fn file_both(stack: &Stack, status: u16) -> Vec<(String, Value)> {
     let mut answers = Vec::new();
     for path in ["/zendesk/requests", "/salesforce/requests"] {
-        let (got, answer) = stack
-            .runner
-            .post_as_user(
-                path,
-                "alice",
-                Some(&usersig("alice")),
-                &support_request("k1"),
-            )
-            .await;
+        let (got, answer) = open_request(stack, path, "k1").await;
         assert_eq!(got, status, "{path}: {answer}");
         answers.push((path.to_string(), answer));
     }
@@ -136,26 +155,10 @@ async fn item1_an_unreachable_im_leaks_no_usersig_on_any_route() {
     backends.connect(&runner.url, &config);
     let stack = Stack { runner, backends };
 
-    let (status, ticket) = stack
-        .runner
-        .post_as_user(
-            "/zendesk/requests",
-            "alice",
-            Some(&usersig("alice")),
-            &support_request("z"),
-        )
-        .await;
+    let (status, ticket) = open_request(&stack, "/zendesk/requests", "z").await;
     assert_eq!(status, 201, "{ticket}");
     let ticket_id = ticket["ticket_id"].as_u64().unwrap();
-    let (status, case) = stack
-        .runner
-        .post_as_user(
-            "/salesforce/requests",
-            "alice",
-            Some(&usersig("alice")),
-            &support_request("s"),
-        )
-        .await;
+    let (status, case) = open_request(&stack, "/salesforce/requests", "s").await;
     assert_eq!(status, 201, "{case}");
     let case_id = case["case_id"].as_str().unwrap().to_string();
     drop(im_link);
@@ -187,18 +190,7 @@ async fn item1_an_unreachable_im_leaks_no_usersig_on_any_route() {
     let zendesk = stack.backends.zendesk.as_ref().unwrap();
     zendesk.set_webhook_url(None);
     zendesk.assign(ticket_id, Some(7001)).await;
-    let jwt = sidebar_jwt(&stack, "7001");
-    let (status, answer) = stack
-        .runner
-        .send(
-            stack
-                .runner
-                .client
-                .post(format!("{}/zendesk/app/session", stack.runner.url))
-                .header("authorization", format!("Bearer {jwt}"))
-                .json(&json!({"ticket_id": ticket_id})),
-        )
-        .await;
+    let (status, answer) = sidebar_session(&stack, "7001", ticket_id).await;
     assert_eq!(status, 502, "{answer}");
     answers.push(("/zendesk/app/session".into(), answer));
     let zendesk = stack.backends.zendesk.as_ref().unwrap();
@@ -822,4 +814,337 @@ async fn item2_the_host_refuses_huge_heads_and_drops_slow_clients() {
     .expect("the host closes a connection whose head never completes");
     assert!(closed.is_ok());
     assert!(started.elapsed() >= switchboard::server::HEADER_READ_TIMEOUT - Duration::from_secs(1));
+}
+
+/// Files alice's request at `path`: status, answer and how long it took.
+async fn timed_request(stack: &Stack, path: &str) -> (u16, Value, Duration) {
+    let started = Instant::now();
+    let (status, answer) = open_request(stack, path, "h1").await;
+    (status, answer, started.elapsed())
+}
+
+// 8. Deadlines: an upstream that accepts and never answers costs a request
+//    no more than its caller's budget (Zendesk and Apex wait 10 s), and the
+//    answer names what did not answer.
+#[tokio::test]
+async fn item8_a_hanging_upstream_is_given_up_within_the_callers_budget() {
+    let hanging = Silent::start().await;
+    let im_rewire = [("im_base_url", hanging.url.clone())];
+    let zendesk_rewire = [("zendesk_base_url", hanging.url.clone())];
+    let (im_down, zendesk_down) = tokio::join!(
+        Stack::start_rewired(config(root().join("spin.toml"), "sec-hang-im"), &im_rewire),
+        Stack::start_rewired(
+            config(root().join("spin.toml"), "sec-hang-zd"),
+            &zendesk_rewire
+        ),
+    );
+    let (im, zendesk, salesforce) = tokio::join!(
+        timed_request(&im_down, "/zendesk/requests"),
+        timed_request(&zendesk_down, "/zendesk/requests"),
+        timed_request(&im_down, "/salesforce/requests"),
+    );
+    for (label, (status, answer, took)) in [
+        ("IM", im),
+        ("Zendesk", zendesk),
+        ("IM (Salesforce bridge)", salesforce),
+    ] {
+        assert_eq!(status, 502, "{label}: {answer}");
+        assert!(
+            answer["error"]
+                .as_str()
+                .unwrap()
+                .contains("no answer within"),
+            "{label}: {answer}"
+        );
+        assert!(took < Duration::from_secs(10), "{label} took {took:?}");
+    }
+    // Nothing half-made: the ticket that needed the hanging IM is in
+    // Zendesk, to be resumed by the user's retry with the same key.
+    assert_eq!(
+        im_down
+            .backends
+            .zendesk
+            .as_ref()
+            .unwrap()
+            .state()
+            .tickets
+            .len(),
+        1
+    );
+    assert!(zendesk_down.im().state().groups.is_empty());
+}
+
+// 9. Input that once panicked: a ~60 KB query string on the gateway (the
+//    parsers' own no-panic properties run in each crate's `no_panic` tests).
+#[tokio::test]
+async fn item9_a_huge_query_string_is_refused_not_a_panic() {
+    let stack = Stack::start("sec-query", &[]).await;
+    let url = format!(
+        "{}&pad={}",
+        signed_webhook_url(&stack.runner.url, "State.StateChange"),
+        "a".repeat(60 * 1024)
+    );
+    let (status, answer) = stack
+        .runner
+        .send(stack.runner.client.post(url).body("{}"))
+        .await;
+    assert_eq!(status, 414, "{answer}");
+    assert!(!stack.runner.logged("panicked"));
+    let (status, _) = stack.runner.get("/health").await;
+    assert_eq!(status, 200);
+}
+
+/// Posts a Zendesk webhook `body` signed at `timestamp` with the emulator's
+/// secret, with the (unsigned) invocation id `invocation`.
+async fn zendesk_delivery(stack: &Stack, body: &str, timestamp: &str, invocation: &str) -> Value {
+    let secret = stack
+        .backends
+        .zendesk
+        .as_ref()
+        .unwrap()
+        .config()
+        .webhook_secret;
+    let request = stack
+        .runner
+        .client
+        .post(format!("{}/zendesk/webhook", stack.runner.url))
+        .header("content-type", "application/json")
+        .header(zendesk::webhook::INVOCATION_HEADER, invocation)
+        .header(
+            zendesk::webhook::SIGNATURE_HEADER,
+            zendesk::webhook::sign(&secret, timestamp, body.as_bytes()),
+        )
+        .header(zendesk::webhook::TIMESTAMP_HEADER, timestamp)
+        .body(body.to_string());
+    let (status, answer) = stack.runner.send(request).await;
+    assert_eq!(status, 200, "{answer}");
+    answer
+}
+
+fn assignment(event_id: &str, ticket: u64, agent: u64, at: u64) -> String {
+    json!({
+        "id": event_id, "type": "zen:event-type:ticket.agent_assignment_changed",
+        "time": zendesk::webhook::format_timestamp(at), "zendesk_event_version": "2022-11-06",
+        "detail": {"id": ticket.to_string(), "assignee_id": agent.to_string()},
+        "event": {"current": agent.to_string()},
+    })
+    .to_string()
+}
+
+// 7. Replays and ordering (Zendesk): a captured delivery replayed with a new
+//    invocation id is a duplicate, and an older event retried after a newer
+//    one does not roll the assignee back.
+#[tokio::test]
+async fn item7_zendesk_replays_and_late_retries_change_nothing() {
+    let stack = Stack::start("sec-zd-replay", &[]).await;
+    let (status, ticket) = open_request(&stack, "/zendesk/requests", "r1").await;
+    assert_eq!(status, 201, "{ticket}");
+    let id = ticket["ticket_id"].as_u64().unwrap();
+    let group = ticket["group_id"].as_str().unwrap().to_string();
+    let signed_at = zendesk::webhook::format_timestamp(now());
+
+    // The same signed delivery again, under a new (unsigned) invocation id.
+    let first = assignment("evt-a", id, 7001, now() - 60);
+    applied_then_duplicate(&stack, &first, &signed_at).await;
+
+    let newer = assignment("evt-b", id, 7002, now());
+    zendesk_delivery(&stack, &newer, &signed_at, "inv-2").await;
+    assert_eq!(
+        stack.members(&group).unwrap(),
+        ["alice", "zendesk-agent-7002"]
+    );
+    // An older event (not seen before) arriving late: ignored.
+    let late = assignment("evt-c", id, 7003, now() - 30);
+    let answer = zendesk_delivery(&stack, &late, &signed_at, "inv-3").await;
+    assert!(
+        answer["ignored"].as_str().unwrap_or("").contains("older"),
+        "{answer}"
+    );
+    assert_eq!(
+        stack.members(&group).unwrap(),
+        ["alice", "zendesk-agent-7002"]
+    );
+
+    // A trigger body has no event id: the signed content itself is the
+    // mark. Applied once; replayed under a new invocation id, a duplicate.
+    let trigger = json!({"ticket_id": id.to_string(), "assignee_id": "7005"}).to_string();
+    let at = zendesk::webhook::format_timestamp(now() + 1);
+    applied_then_duplicate(&stack, &trigger, &at).await;
+}
+
+/// Delivers `body` signed at `timestamp`: applied; then the very same
+/// signed delivery under a new invocation id: a duplicate.
+async fn applied_then_duplicate(stack: &Stack, body: &str, timestamp: &str) {
+    let answer = zendesk_delivery(stack, body, timestamp, "inv-original").await;
+    assert_eq!(
+        answer["applied"].as_array().map(Vec::len),
+        Some(1),
+        "{answer}"
+    );
+    let replay = zendesk_delivery(stack, body, timestamp, "inv-forged").await;
+    assert_eq!(replay["duplicate"], true, "{replay}");
+}
+
+// 7. Replays (Salesforce): a replayed Apex call inside its window is
+//    refused (the mark is our own MAC of the signed content, and expires
+//    with the window). Parallel replays and a nonce are still open.
+#[tokio::test]
+async fn item7_a_replayed_apex_call_is_refused() {
+    let stack = Stack::start("sec-sf-replay", &[]).await;
+    let body = json!({"user_id": "005EMU000000000001"}).to_string();
+    let ts = now().to_string();
+    let signature =
+        salesforce::inbound::sign(EMULATOR_SALESFORCE_INBOUND_SECRET, &ts, body.as_bytes());
+    let post = |signature: String| {
+        let request = stack
+            .runner
+            .client
+            .post(format!("{}/salesforce/agent-usersig", stack.runner.url))
+            .header("content-type", "application/json")
+            .header("x-switchboard-timestamp", &ts)
+            .header("x-switchboard-signature", signature)
+            .body(body.clone());
+        stack.runner.send(request)
+    };
+    let (status, answer) = post(signature.clone()).await;
+    assert_eq!(status, 200, "{answer}");
+    let (status, answer) = post(signature).await;
+    assert_eq!(status, 401, "{answer}");
+}
+
+// 6. A former agent keeps no access. Zendesk: the sidebar joins the new
+//    assignee before the webhook arrives; the previous agent still leaves.
+#[tokio::test]
+async fn item6_zendesk_membership_converges_whoever_comes_first() {
+    let stack = Stack::start("sec-zd-converge", &[]).await;
+    let (status, ticket) = open_request(&stack, "/zendesk/requests", "c1").await;
+    assert_eq!(status, 201, "{ticket}");
+    let id = ticket["ticket_id"].as_u64().unwrap();
+    let group = ticket["group_id"].as_str().unwrap().to_string();
+    let zendesk = stack.backends.zendesk.as_ref().unwrap();
+    zendesk.assign(id, Some(7001)).await.unwrap();
+    assert_eq!(
+        stack.members(&group).unwrap(),
+        ["alice", "zendesk-agent-7001"]
+    );
+
+    // Reassigned in Zendesk; the webhook is late, the new agent opens the
+    // sidebar first.
+    zendesk.set_webhook_url(None);
+    zendesk.assign(id, Some(7002)).await;
+    let (status, answer) = sidebar_session(&stack, "7002", id).await;
+    assert_eq!(
+        (status, answer["joined"].as_bool()),
+        (200, Some(true)),
+        "{answer}"
+    );
+    assert_eq!(
+        stack.members(&group).unwrap(),
+        ["alice", "zendesk-agent-7002"]
+    );
+
+    // The late webhook, and a retry of it: nothing changes.
+    zendesk.set_webhook_url(Some(format!("{}/zendesk/webhook", stack.runner.url)));
+    let delivery = zendesk.assign(id, Some(7002)).await.unwrap();
+    assert_eq!(delivery.status, Some(200), "{:?}", delivery.answer);
+    zendesk.redeliver(&delivery).await.unwrap();
+    assert_eq!(
+        stack.members(&group).unwrap(),
+        ["alice", "zendesk-agent-7002"]
+    );
+}
+
+// 6. Salesforce: an agent the Case record does not list (a concurrent
+//    batch's write was lost) still leaves when ownership moves on.
+#[tokio::test]
+async fn item6_salesforce_owner_change_removes_an_agent_the_record_missed() {
+    let stack = Stack::start("sec-sf-converge", &[]).await;
+    let (status, case) = open_request(&stack, "/salesforce/requests", "c2").await;
+    assert_eq!(status, 201, "{case}");
+    let case_id = case["case_id"].as_str().unwrap().to_string();
+    let group = case["group_id"].as_str().unwrap().to_string();
+    // In IM, not in the record: what a lost read-modify-write leaves.
+    let missed = "sf-005EMU000000000001";
+    stack.im().import_account(missed);
+    assert!(stack.im().join_group(&group, &[missed]));
+    let (status, answer) = apex(
+        &stack,
+        "events",
+        &json!({"events": [{"type": "owner_changed", "case_id": case_id,
+            "old_owner_id": "005EMU000000000001", "new_owner_id": "005EMU000000000002"}]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        stack.members(&group).unwrap(),
+        ["alice", "sf-005EMU000000000002"]
+    );
+}
+
+// 10. Creation is rate-limited per user (repeats of a request are not new
+//     ones). Binding the requester to the IM identity is still open.
+#[tokio::test]
+async fn item10_new_requests_are_limited_per_user() {
+    let stack = Stack::start("sec-rate", &["requests_per_user_per_hour=2"]).await;
+    let file = |user: &'static str, key: &'static str| {
+        let stack = &stack;
+        async move {
+            stack
+                .runner
+                .post_as_user(
+                    "/zendesk/requests",
+                    user,
+                    Some(&usersig(user)),
+                    &support_request(key),
+                )
+                .await
+        }
+    };
+    assert_eq!(file("alice", "a1").await.0, 201);
+    assert_eq!(file("alice", "a2").await.0, 201);
+    let (status, answer) = file("alice", "a3").await;
+    assert_eq!(status, 429, "{answer}");
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("requests_per_user_per_hour")
+    );
+    assert_eq!(
+        file("alice", "a1").await.0,
+        200,
+        "a repeat is not a new request"
+    );
+    assert_eq!(file("bob", "b1").await.0, 201, "limits are per user");
+    assert_eq!(
+        stack
+            .backends
+            .zendesk
+            .as_ref()
+            .unwrap()
+            .state()
+            .tickets
+            .len(),
+        3
+    );
+}
+
+// 11. Credentials never go over plain http to a remote host unless the
+//     operator allows it.
+#[tokio::test]
+async fn item11_plain_http_to_a_remote_host_is_refused() {
+    let stack = Stack::start_rewired(
+        config(root().join("spin.toml"), "sec-http"),
+        &[("zendesk_base_url", "http://192.0.2.10".to_string())],
+    )
+    .await;
+    let (status, answer) = open_request(&stack, "/zendesk/requests", "p1").await;
+    assert_eq!(status, 502, "{answer}");
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("allow_insecure_http"),
+        "{answer}"
+    );
 }

@@ -36,12 +36,6 @@ struct Memory {
     messages: Vec<Message>,
 }
 
-#[derive(Serialize, Deserialize)]
-struct Bucket {
-    tokens: f64,
-    updated: u64,
-}
-
 fn now() -> u64 {
     connector::reply::unix_now()
 }
@@ -56,6 +50,9 @@ fn memory_key(robot: &Robot, incoming: &Incoming) -> String {
     }
 }
 
+/// How long a message counts as answered: IM redelivers within minutes.
+const SEEN_SECS: u64 = 24 * 3600;
+
 /// Marks a message as being answered; `false` when it already was (a
 /// redelivered webhook). Called before the webhook is acknowledged, so a
 /// redelivery — which IM only makes after an earlier attempt ended — always
@@ -63,10 +60,11 @@ fn memory_key(robot: &Robot, incoming: &Incoming) -> String {
 /// deliveries racing in the same instant could both pass.)
 pub fn claim(records: &Records, incoming: &Incoming) -> Result<bool, String> {
     let seen = format!("bot:seen:{}:{}", incoming.robot, incoming.message_id);
-    if records.has(&seen)? {
+    let now = now();
+    if records.marked(&seen, now, SEEN_SECS)? {
         return Ok(false);
     }
-    records.put(&seen, &now())?;
+    records.mark(&seen, now)?;
     Ok(true)
 }
 
@@ -132,7 +130,7 @@ pub async fn handle(config: &Config, incoming: Incoming) {
         None => {
             let timeout = Duration::from_secs(robot.timeout_secs);
             match llm::complete_with_fallback(
-                &SpinHttp,
+                &SpinHttp::default(),
                 &robot.providers,
                 &request,
                 RetryPolicy::default(),
@@ -185,22 +183,11 @@ fn trim(messages: &mut Vec<Message>, max_messages: usize, max_chars: usize) {
 }
 
 fn take_token(records: &Records, robot: &Robot, user: &str) -> Result<bool, String> {
-    let key = format!("bot:rate:{}:{user}", robot.id);
-    let now = now();
-    let limits = &robot.rate_limit;
-    let mut bucket: Bucket = records.get(&key)?.unwrap_or(Bucket {
-        tokens: limits.capacity,
-        updated: now,
-    });
-    let refill = now.saturating_sub(bucket.updated) as f64 * limits.per_minute / 60.0;
-    bucket.tokens = (bucket.tokens + refill).min(limits.capacity);
-    bucket.updated = now;
-    let allowed = bucket.tokens >= 1.0;
-    if allowed {
-        bucket.tokens -= 1.0;
-    }
-    records.put(&key, &bucket)?;
-    Ok(allowed)
+    let rate = connector::state::Rate {
+        capacity: robot.rate_limit.capacity,
+        per_minute: robot.rate_limit.per_minute,
+    };
+    records.take_token(&format!("bot:rate:{}:{user}", robot.id), rate, now())
 }
 
 /// Applies the robot's screening to an answer: the moderation engine with

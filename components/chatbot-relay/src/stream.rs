@@ -10,6 +10,25 @@ use llm::ChatRequest;
 /// Flush once this many characters are buffered (at a word boundary).
 const FLUSH_CHARS: usize = 48;
 
+/// The most of an answer a stream may bring; past it the stream is ended
+/// (the robot's message finished with what came), so a runaway or hostile
+/// provider cannot grow the instance's memory without bound.
+const MAX_STREAM_BYTES: usize = 64 * 1024;
+
+/// Waits for `future` until `deadline`; `None` when it passed first.
+async fn before<F: std::future::Future>(
+    deadline: std::time::Instant,
+    future: F,
+) -> Option<F::Output> {
+    let remaining = deadline.saturating_duration_since(std::time::Instant::now());
+    let future = std::pin::pin!(future);
+    let expire = std::pin::pin!(connector::edge::sleep(remaining));
+    match futures::future::select(future, expire).await {
+        futures::future::Either::Left((output, _)) => Some(output),
+        futures::future::Either::Right(_) => None,
+    }
+}
+
 /// Streams the answer of the first provider. `None` when streaming did not
 /// start (not OpenAI-compatible, or the request failed before any text):
 /// the caller then answers the ordinary way, with fallback providers.
@@ -21,27 +40,38 @@ pub async fn answer(
 ) -> Option<String> {
     let provider = robot.providers.first()?;
     let http = llm::stream_request(provider, request)?;
-    let response =
-        match connector::outbound::send(http.method, &http.url, &http.headers, http.body).await {
-            Ok(response) if (200..300).contains(&response.status) => response,
-            Ok(response) => {
-                eprintln!(
-                    "chatbot: {} stream from {} answered {}",
-                    robot.id,
-                    provider.label(),
-                    response.status
-                );
-                return None;
-            }
-            Err(e) => {
-                eprintln!(
-                    "chatbot: {} stream from {} failed: {e}",
-                    robot.id,
-                    provider.label()
-                );
-                return None;
-            }
-        };
+    // The whole answer, first byte to last, within the robot's timeout.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(robot.timeout_secs);
+    let sent = connector::outbound::send(http.method, &http.url, &http.headers, http.body);
+    let Some(sent) = before(deadline, sent).await else {
+        eprintln!(
+            "chatbot: {} stream from {} did not start within {} s",
+            robot.id,
+            provider.label(),
+            robot.timeout_secs
+        );
+        return None;
+    };
+    let response = match sent {
+        Ok(response) if (200..300).contains(&response.status) => response,
+        Ok(response) => {
+            eprintln!(
+                "chatbot: {} stream from {} answered {}",
+                robot.id,
+                provider.label(),
+                response.status
+            );
+            return None;
+        }
+        Err(e) => {
+            eprintln!(
+                "chatbot: {} stream from {} failed: {e}",
+                robot.id,
+                provider.label()
+            );
+            return None;
+        }
+    };
     let im = config.im.client();
     let mut body = response.body;
     // Bytes not yet decoded: a chunk may end inside a UTF-8 character.
@@ -51,7 +81,17 @@ pub async fn answer(
     let mut full = String::new();
     let mut key: Option<String> = None;
     loop {
-        let (deltas, done) = match body.chunk().await {
+        let next = match before(deadline, body.chunk()).await {
+            Some(next) => next,
+            None => {
+                eprintln!(
+                    "chatbot: {} stream ended at the {} s timeout",
+                    robot.id, robot.timeout_secs
+                );
+                None
+            }
+        };
+        let (deltas, mut done) = match next {
             Some(Ok(data)) => {
                 undecoded.extend_from_slice(&data);
                 let valid = match std::str::from_utf8(&undecoded) {
@@ -73,6 +113,13 @@ pub async fn answer(
         for delta in deltas {
             pending.push_str(&delta);
             full.push_str(&delta);
+        }
+        if full.len() > MAX_STREAM_BYTES && !done {
+            eprintln!(
+                "chatbot: {} stream over {MAX_STREAM_BYTES} bytes; ended there",
+                robot.id
+            );
+            done = true;
         }
         let cut = if done {
             pending.len()

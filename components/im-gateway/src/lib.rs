@@ -43,6 +43,9 @@ fn settings() -> Result<Settings, String> {
     })
 }
 
+/// The longest query string accepted (IM's are far shorter).
+const MAX_QUERY_BYTES: usize = 4 * 1024;
+
 #[spin_sdk::http_component]
 async fn handle(req: IncomingRequest, out: ResponseOutparam) {
     connector::edge::serve(req, out, webhook).await
@@ -63,6 +66,14 @@ async fn webhook(req: Request) -> JsonResponse {
         }
     };
     let raw_query = req.uri().query().unwrap_or("").to_string();
+    // IM's query is a few hundred bytes; a huge one is refused before it is
+    // parsed, logged or copied into a dispatch URL.
+    if raw_query.len() > MAX_QUERY_BYTES {
+        return reply::error(
+            StatusCode::URI_TOO_LONG,
+            format!("the query string is over {MAX_QUERY_BYTES} bytes"),
+        );
+    }
     let query = match WebhookQuery::parse(&raw_query) {
         Ok(query) => query,
         Err(e) => return unauthorized(&e.to_string()),

@@ -214,7 +214,7 @@ async fn before_send(
     {
         let budget = Duration::from_millis(config.policy.external.budget_ms);
         match moderations::moderate(
-            &SpinHttp,
+            &SpinHttp::default(),
             api,
             &[Input::Text(text)],
             &config.policy.external.thresholds,

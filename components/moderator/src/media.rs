@@ -86,7 +86,7 @@ pub async fn check_and_recall(config: Config, delivered: Delivered, body: Vec<Ms
         inputs.insert(0, Input::Text(text));
     }
     let verdict = match moderations::moderate(
-        &SpinHttp,
+        &SpinHttp::default(),
         api,
         &inputs,
         &config.policy.external.thresholds,

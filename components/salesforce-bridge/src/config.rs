@@ -105,7 +105,7 @@ impl Config {
             })?
         };
         Ok(Self {
-            im: ImSettings::load()?,
+            im: ImSettings::load()?.within(crate::CALLER_BUDGET),
             login_url: variable("salesforce_login_url")?,
             auth,
             api_version: variable("salesforce_api_version")?,
@@ -127,7 +127,7 @@ impl Config {
         session: Option<salesforce::api::Session>,
     ) -> salesforce::api::Client<connector::outbound::SpinHttp> {
         salesforce::api::Client::new(
-            connector::outbound::SpinHttp,
+            self.im.http,
             &self.login_url,
             self.auth.clone(),
             &self.api_version,

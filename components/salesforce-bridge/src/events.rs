@@ -172,10 +172,12 @@ async fn apply(config: &Config, records: &Records, event: &Event) -> Applied {
                 changed |= result == "applied";
                 notes.push(note);
             }
+            // Removed whether or not the record lists them: a concurrent
+            // batch may have added them without this record seeing it, and
+            // IM's removal of a non-member succeeds.
             if let Some(old) = old_owner
                 .as_deref()
                 .filter(|id| id.starts_with("005") && Some(*id) != new_owner.as_deref())
-                && case.agents.iter().any(|a| a == old)
             {
                 config
                     .im
@@ -203,6 +205,9 @@ async fn apply(config: &Config, records: &Records, event: &Event) -> Applied {
 }
 
 async fn add(config: &Config, case: &mut CaseRecord, user_id: &str) -> Applied {
+    // The record may miss an agent a concurrent batch added (its write
+    // lost), never list one IM lacks (it is written after IM agreed): so a
+    // listed agent needs no call, and an unlisted one is added (idempotent).
     if case.agents.iter().any(|a| a == user_id) {
         return Ok(("unchanged", format!("{user_id} is already in the group")));
     }

@@ -26,6 +26,9 @@ use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 
 /// Bodies above this are refused.
 const MAX_BODY: usize = 512 * 1024;
+/// Every Zendesk or Salesforce call of one request ends within this: the
+/// caller (Zendesk's webhook, an Apex callout, the sidebar app) waits 10 s.
+pub(crate) const CALLER_BUDGET: std::time::Duration = std::time::Duration::from_secs(9);
 /// Lifetime of an agent UserSig.
 const AGENT_USERSIG_SECS: u64 = 86_400;
 
@@ -90,12 +93,19 @@ fn authenticate_apex(
                 now,
                 config.inbound_window,
             )?;
-            let key = records::seen_signature_key(signature.unwrap_or_default());
+            // Keyed by the canonical MAC (ours, not the header's spelling),
+            // and only for as long as the timestamp could still pass: later
+            // the window refuses the replay by itself.
+            let timestamp = header(inbound::TIMESTAMP_HEADER).unwrap_or_default();
+            let key = records::seen_signature_key(&inbound::sign(secret, timestamp, body));
             // A store failure must not open the door: treat it as a replay.
-            if records.has(&key).unwrap_or(true) {
+            if records
+                .marked(&key, now, 2 * config.inbound_window + 1)
+                .unwrap_or(true)
+            {
                 return Err(InboundError::Replayed);
             }
-            records.put(&key, &now).map_err(|_| InboundError::Replayed)
+            records.mark(&key, now).map_err(|_| InboundError::Replayed)
         }
     }
 }

@@ -78,7 +78,7 @@ impl Config {
             }
         }
         Ok(Self {
-            im: ImSettings::load()?,
+            im: ImSettings::load()?.within(crate::CALLER_BUDGET),
             jwt_issuer: if issuer.is_empty() {
                 zendesk_base_url.clone()
             } else {
@@ -103,7 +103,7 @@ impl Config {
         token: Option<String>,
     ) -> zendesk::api::Client<connector::outbound::SpinHttp> {
         zendesk::api::Client::new(
-            connector::outbound::SpinHttp,
+            self.im.http,
             &self.zendesk_base_url,
             self.zendesk_auth.clone(),
             token,

@@ -38,6 +38,7 @@ async fn run(
     let mut record: RequestRecord = records.get(&key).map_err(internal)?.unwrap_or_default();
     let replay = record.greeted;
     if record.fingerprint.is_empty() {
+        connector::bridge::admit_new_request(records, "zd", user, connector::reply::unix_now())?;
         record.fingerprint = fingerprint;
         records.put(&key, &record).map_err(internal)?;
     } else if record.fingerprint != fingerprint {
@@ -97,6 +98,7 @@ async fn run(
                 requester: user.to_string(),
                 assignee: None,
                 dissolved: false,
+                last_event_time: None,
             };
             records
                 .put(&ticket_key(&created.ticket_id.to_string()), &ticket)

@@ -27,6 +27,10 @@ pub struct TicketRecord {
     pub assignee: Option<String>,
     /// The group was dissolved.
     pub dissolved: bool,
+    /// When the last event applied to it happened (Unix seconds): an older
+    /// one, retried late, is ignored rather than rolling the ticket back.
+    #[serde(default)]
+    pub last_event_time: Option<u64>,
 }
 
 pub fn request_key(user: &str, idempotency_key: &str) -> String {
@@ -40,5 +44,10 @@ pub fn ticket_key(ticket_id: &str) -> String {
 pub fn seen_key(delivery_id: &str) -> String {
     format!("zd:seen:{delivery_id}")
 }
+
+/// How long a delivery counts as seen: Zendesk retries a failed delivery
+/// for hours, and a replay outside the signature window is refused anyway.
+/// An older mark is ignored and overwritten.
+pub const SEEN_SECS: u64 = 24 * 3600;
 
 pub const TOKEN_KEY: &str = "zd:oauth-token";

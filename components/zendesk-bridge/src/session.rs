@@ -87,8 +87,15 @@ pub async fn handle(config: &Config, headers: &HeaderMap, body: &[u8], now: u64)
     let assigned = shown.assignee_id.map(|id| id.to_string()) == Some(agent.clone());
     let mut joined = false;
     if assigned && !ticket.dissolved {
-        if let Err(e) =
-            connector::im::add_agent(&config.im.client(), &ticket.group_id, &account).await
+        // Joins them and removes any former agent, as the assignment
+        // webhook would: whichever arrives first, the group converges.
+        if let Err(e) = connector::im::converge_agents(
+            &config.im.client(),
+            &ticket.group_id,
+            &config.agent_prefix,
+            Some(&account),
+        )
+        .await
         {
             return reply::error(StatusCode::BAD_GATEWAY, format!("IM join failed: {e}"));
         }

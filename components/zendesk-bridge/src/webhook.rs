@@ -2,7 +2,7 @@
 //! status changes and deletions.
 
 use crate::config::Config;
-use crate::records::{TicketRecord, seen_key, ticket_key};
+use crate::records::{SEEN_SECS, TicketRecord, seen_key, ticket_key};
 use connector::reply::{self, JsonResponse};
 use connector::state::Records;
 use http::{HeaderMap, StatusCode};
@@ -50,22 +50,28 @@ pub async fn handle(config: &Config, headers: &HeaderMap, body: &[u8], now: u64)
         Ok(records) => records,
         Err(e) => return reply::error(StatusCode::INTERNAL_SERVER_ERROR, e),
     };
+    // Duplicates are recognised by what the signature covers: the event's
+    // own id (in the body) and the signed content itself, in its canonical
+    // form (our own MAC, not the header's spelling). The invocation-id
+    // header is not signed, so an attacker could change it at will.
     let delivery_ids: Vec<String> = [
-        header(headers, webhook::INVOCATION_HEADER).map(String::from),
         event.event_id.clone(),
+        Some(webhook::sign(&config.webhook_secret, timestamp, body)),
     ]
     .into_iter()
     .flatten()
     .collect();
     for id in &delivery_ids {
-        match records.has(&seen_key(id)) {
+        match records.marked(&seen_key(id), now, SEEN_SECS) {
             Ok(true) => {
-                return reply::json(StatusCode::OK, &serde_json::json!({ "duplicate": id }));
+                return reply::json(StatusCode::OK, &serde_json::json!({ "duplicate": true }));
             }
             Ok(false) => {}
             Err(e) => return reply::error(StatusCode::INTERNAL_SERVER_ERROR, e),
         }
     }
+    // When it happened: the event's own time, else when Zendesk signed it.
+    let event_time = event.time.or_else(|| webhook::parse_timestamp(timestamp));
     let key = ticket_key(&event.ticket_id);
     let mut ticket: TicketRecord = match records.get(&key) {
         Ok(Some(ticket)) => ticket,
@@ -77,6 +83,14 @@ pub async fn handle(config: &Config, headers: &HeaderMap, body: &[u8], now: u64)
         }
         Err(e) => return reply::error(StatusCode::INTERNAL_SERVER_ERROR, e),
     };
+    if let (Some(time), Some(last)) = (event_time, ticket.last_event_time)
+        && time < last
+    {
+        return reply::json(
+            StatusCode::OK,
+            &serde_json::json!({ "ignored": format!("older than the last event applied to ticket {}", event.ticket_id) }),
+        );
+    }
     let mut applied = Vec::new();
     for change in &event.changes {
         match apply(config, &mut ticket, change).await {
@@ -90,11 +104,12 @@ pub async fn handle(config: &Config, headers: &HeaderMap, body: &[u8], now: u64)
             }
         }
     }
+    ticket.last_event_time = ticket.last_event_time.max(event_time);
     if let Err(e) = records.put(&key, &ticket) {
         return reply::error(StatusCode::INTERNAL_SERVER_ERROR, e);
     }
     for id in &delivery_ids {
-        if let Err(e) = records.put(&seen_key(id), &now) {
+        if let Err(e) = records.mark(&seen_key(id), now) {
             return reply::error(StatusCode::INTERNAL_SERVER_ERROR, e);
         }
     }
@@ -114,27 +129,29 @@ async fn apply(
     }
     let im = config.im.client();
     match change {
-        Change::Assigned(agent) if *agent == ticket.assignee => Ok(None),
         Change::Assigned(agent) => {
-            if let Some(agent) = agent {
-                connector::im::add_agent(&im, &ticket.group_id, &config.agent_account(agent))
-                    .await
-                    .map_err(|e| e.to_string())?;
-            }
-            if let Some(previous) = &ticket.assignee {
-                let account = config.agent_account(previous);
-                im.delete_group_member(&ticket.group_id, &[account], false)
-                    .await
-                    .map_err(|e| e.to_string())?;
-            }
-            let what = match (agent, &ticket.assignee) {
-                (Some(new), Some(old)) => format!("agent {old} left, agent {new} joined"),
-                (Some(new), None) => format!("agent {new} joined"),
-                (None, Some(old)) => format!("agent {old} left"),
-                (None, None) => String::new(),
-            };
+            // Converged against IM's membership even when the stored
+            // assignee already matches: the sidebar may have joined the
+            // new agent first, with the previous one still in the group.
+            let account = agent.as_deref().map(|a| config.agent_account(a));
+            let removed = connector::im::converge_agents(
+                &im,
+                &ticket.group_id,
+                &config.agent_prefix,
+                account.as_deref(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            let joined = agent.is_some() && *agent != ticket.assignee;
             ticket.assignee = agent.clone();
-            Ok(Some(what))
+            let mut what = Vec::new();
+            if !removed.is_empty() {
+                what.push(format!("{} left", removed.join(", ")));
+            }
+            if let (true, Some(agent)) = (joined, agent) {
+                what.push(format!("agent {agent} joined"));
+            }
+            Ok((!what.is_empty()).then(|| what.join(", ")))
         }
         Change::Status(status) if config.dissolves_on(status) => {
             dissolve(config, ticket, status).await

@@ -72,3 +72,51 @@ pub async fn prepare<C>(
         now,
     })
 }
+
+/// Admits a new support request from `user`, or answers 429 with
+/// `retry-after`: a user cannot flood the help desk (or, through it,
+/// anyone's mailbox) with tickets. The limit is the variable
+/// `requests_per_user_per_hour` (default 10; `0` turns it off): that many at
+/// once, refilled over the hour. Repeating a request (same idempotency key)
+/// is not a new one and is never limited.
+pub fn admit_new_request(
+    records: &crate::state::Records,
+    bridge: &str,
+    user: &str,
+    now: u64,
+) -> Result<(), JsonResponse> {
+    let raw = reply::optional_variable("requests_per_user_per_hour");
+    let per_hour: u32 = if raw.is_empty() {
+        10
+    } else {
+        raw.parse().map_err(|_| {
+            reply::error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("configuration: requests_per_user_per_hour `{raw}` is not a whole number"),
+            )
+        })?
+    };
+    if per_hour == 0 {
+        return Ok(());
+    }
+    let rate = crate::state::Rate {
+        capacity: f64::from(per_hour),
+        per_minute: f64::from(per_hour) / 60.0,
+    };
+    let key = format!("{bridge}:new-requests:{user}");
+    match records.take_token(&key, rate, now) {
+        Ok(true) => Ok(()),
+        Ok(false) => {
+            let wait = (60.0 / rate.per_minute).ceil() as u64;
+            let mut response = reply::error(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "`{user}` opened {per_hour} requests within the hour; retry in {wait} s (requests_per_user_per_hour)"
+                ),
+            );
+            response.headers_mut().insert("retry-after", wait.into());
+            Err(response)
+        }
+        Err(e) => Err(reply::error(StatusCode::INTERNAL_SERVER_ERROR, e)),
+    }
+}

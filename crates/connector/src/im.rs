@@ -14,6 +14,8 @@ pub struct ImSettings {
     pub admin: String,
     /// REST base URL.
     pub base_url: String,
+    /// The outbound HTTP (and its deadline) the REST calls go through.
+    pub http: SpinHttp,
 }
 
 impl ImSettings {
@@ -28,13 +30,23 @@ impl ImSettings {
             signer: Signer::new(app_id, &variable("im_secret_key")?),
             admin: variable("im_admin")?,
             base_url: variable("im_base_url")?,
+            http: SpinHttp::default(),
         })
+    }
+
+    /// The same settings, with every REST call ending within `budget` from
+    /// now (the time whoever waits on this request allows).
+    pub fn within(self, budget: std::time::Duration) -> Self {
+        Self {
+            http: SpinHttp::within(budget),
+            ..self
+        }
     }
 
     /// The REST client.
     pub fn client(&self) -> Client<SpinHttp> {
         Client::new(
-            SpinHttp,
+            self.http,
             ImConfig {
                 base_url: self.base_url.clone(),
                 admin: self.admin.clone(),
@@ -82,6 +94,38 @@ pub async fn add_agent(
 ) -> Result<Outcome, ImError> {
     im.account_import(account, None).await?;
     im.ensure_member(group_id, account).await
+}
+
+/// Makes the agents in `group_id` exactly `assignee` (an IM account, or
+/// none): adds it, then removes every other member whose account starts
+/// with `agent_prefix`. The requester and anyone else stay. It reads the
+/// membership from IM rather than from a stored record, so it converges
+/// whatever order webhooks, sidebar calls and retries arrive in, and a
+/// former agent never keeps access because a record missed them.
+pub async fn converge_agents(
+    im: &Client<SpinHttp>,
+    group_id: &str,
+    agent_prefix: &str,
+    assignee: Option<&str>,
+) -> Result<Vec<String>, ImError> {
+    if let Some(account) = assignee {
+        add_agent(im, group_id, account).await?;
+    }
+    // Without a prefix, agents cannot be told from the requester.
+    if agent_prefix.is_empty() {
+        return Ok(Vec::new());
+    }
+    let groups = im.get_group_info(&[group_id.to_string()]).await?;
+    let former: Vec<String> = groups
+        .iter()
+        .filter(|g| g.group_id == group_id)
+        .flat_map(|g| g.members.iter().map(|m| m.account.clone()))
+        .filter(|m| m.starts_with(agent_prefix) && Some(m.as_str()) != assignee)
+        .collect();
+    if !former.is_empty() {
+        im.delete_group_member(group_id, &former, false).await?;
+    }
+    Ok(former)
 }
 
 /// IM webhook bodies are at most a 12 KB message plus envelope.

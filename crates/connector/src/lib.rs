@@ -12,6 +12,8 @@
 //! - [`im`] (feature `spin`): IM settings, client, and opening a group.
 //! - [`request`]: the support request end users send to a bridge.
 //! - [`screen`]: a word-list screen for outgoing text.
+//! - [`url`]: what an error may say about a URL, and which URLs may carry
+//!   credentials.
 
 #![allow(
     clippy::result_large_err,
@@ -35,3 +37,4 @@ pub mod request;
 pub mod screen;
 #[cfg(feature = "spin")]
 pub mod state;
+pub mod url;

@@ -3,6 +3,7 @@
 //! against, plus [`send`] for callers that stream the answer.
 
 use crate::edge::{self, Body};
+use crate::url::{check_scheme, redacted};
 use spin_sdk::http::{IncomingResponse, Method};
 use std::time::Duration;
 
@@ -14,12 +15,6 @@ pub struct Streamed {
     pub headers: Vec<(String, String)>,
     /// The body, read on demand.
     pub body: Body,
-}
-
-/// What an error may say about a URL: scheme, host and path. Query strings
-/// carry credentials (IM's `usersig`), so they never reach a message.
-pub fn redacted(url: &str) -> &str {
-    url.split_once('?').map_or(url, |(base, _)| base)
 }
 
 fn method(name: &str) -> Method {
@@ -43,6 +38,8 @@ pub async fn send(
     headers: &[(String, String)],
     body: Vec<u8>,
 ) -> Result<Streamed, String> {
+    let allow_http = crate::reply::optional_variable("allow_insecure_http") == "true";
+    check_scheme(url, allow_http).map_err(|e| format!("{method_name} {e}"))?;
     let mut builder = spin_sdk::http::Request::builder();
     builder.method(method(method_name)).uri(url).body(body);
     for (name, value) in headers {
@@ -65,25 +62,73 @@ pub async fn send(
     })
 }
 
-/// The outbound HTTP of the component instance.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SpinHttp;
+/// How long calls through [`SpinHttp::default`] may take in all: work
+/// nobody waits on (after a webhook's answer).
+pub const DEFAULT_BUDGET: Duration = Duration::from_secs(30);
+
+/// The largest answer body an upstream call reads (Zendesk, Salesforce and
+/// LLM answers are far smaller); a larger one is an error, not a buffer.
+pub const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
+
+/// The outbound HTTP of the component instance, with a deadline: every
+/// call through it ends (its attempt abandoned, so a retry never overlaps
+/// it) when the caller's budget is spent.
+///
+/// Create one per request with [`SpinHttp::within`] the budget of whoever
+/// waits for the answer: IM waits 2 s for a webhook, Zendesk 10 s, Apex
+/// callouts 10 s by default.
+#[derive(Clone, Copy, Debug)]
+pub struct SpinHttp {
+    deadline: std::time::Instant,
+}
+
+impl Default for SpinHttp {
+    fn default() -> Self {
+        Self::within(DEFAULT_BUDGET)
+    }
+}
 
 impl SpinHttp {
+    /// Calls that must all be done within `budget` from now.
+    pub fn within(budget: Duration) -> Self {
+        Self {
+            deadline: std::time::Instant::now() + budget,
+        }
+    }
+
+    /// What is left of the budget.
+    pub fn remaining(&self) -> Duration {
+        self.deadline
+            .saturating_duration_since(std::time::Instant::now())
+    }
+
     async fn exchange(
         &self,
         method_name: &str,
         url: &str,
         headers: &[(String, String)],
         body: Vec<u8>,
+        timeout: Duration,
     ) -> Result<(u16, Vec<(String, String)>, Vec<u8>), String> {
-        let response = send(method_name, url, headers, body).await?;
-        let body = response
-            .body
-            .read(usize::MAX)
-            .await
-            .map_err(|e| format!("{method_name} {}: {e}", redacted(url)))?;
-        Ok((response.status, response.headers, body.to_vec()))
+        let attempt = async {
+            let response = send(method_name, url, headers, body).await?;
+            let body = response
+                .body
+                .read(MAX_ANSWER_BYTES)
+                .await
+                .map_err(|e| format!("{method_name} {}: {e}", redacted(url)))?;
+            Ok((response.status, response.headers, body.to_vec()))
+        };
+        let attempt = std::pin::pin!(attempt);
+        let expire = std::pin::pin!(edge::sleep(timeout));
+        match futures::future::select(attempt, expire).await {
+            futures::future::Either::Left((result, _)) => result,
+            futures::future::Either::Right(_) => Err(format!(
+                "{method_name} {}: no answer within {} ms",
+                redacted(url),
+                timeout.as_millis()
+            )),
+        }
     }
 }
 
@@ -92,11 +137,11 @@ impl tim::rest::Transport for SpinHttp {
         &self,
         url: &str,
         body: Vec<u8>,
-        _timeout: Duration,
+        timeout: Duration,
     ) -> Result<Vec<u8>, tim::rest::TransportError> {
         let headers = [("content-type".to_string(), "application/json".to_string())];
         let (status, _, body) = self
-            .exchange("POST", url, &headers, body)
+            .exchange("POST", url, &headers, body, timeout.min(self.remaining()))
             .await
             .map_err(tim::rest::TransportError)?;
         if !(200..300).contains(&status) {
@@ -118,7 +163,13 @@ impl transport::Transport for SpinHttp {
         request: transport::HttpRequest,
     ) -> Result<transport::HttpResponse, String> {
         let (status, headers, body) = self
-            .exchange(request.method, &request.url, &request.headers, request.body)
+            .exchange(
+                request.method,
+                &request.url,
+                &request.headers,
+                request.body,
+                self.remaining(),
+            )
             .await?;
         Ok(transport::HttpResponse {
             status,

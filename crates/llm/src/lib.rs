@@ -310,3 +310,30 @@ mod retry_after_tests {
         assert_eq!(retry_after(&with("retry-after", "61")), None);
     }
 }
+
+/// Outside input never panics: retry headers and streamed answers. Run
+/// with every `cargo test`.
+#[cfg(test)]
+mod no_panic {
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn retry_headers_and_streams(value in ".{0,40}", number in any::<f64>(), sse in ".{0,300}") {
+            for v in [value.clone(), number.to_string(), format!("{number:e}")] {
+                for name in ["retry-after", "retry-after-ms"] {
+                    let response = transport::HttpResponse {
+                        status: 429,
+                        headers: vec![(name.to_string(), v.clone())],
+                        body: Vec::new(),
+                    };
+                    if let Some(d) = super::retry_after(&response) {
+                        prop_assert!(d <= std::time::Duration::from_secs(60));
+                    }
+                }
+            }
+            let mut buffer = sse;
+            let _ = crate::parse_sse_text(&mut buffer);
+        }
+    }
+}

@@ -205,3 +205,19 @@ mod tests {
         );
     }
 }
+
+/// A stored overlay comes from the admin API and the key-value store:
+/// whatever it holds, reading and compiling it never panics.
+#[cfg(test)]
+mod no_panic {
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn overlays(text in r#"\{"terms":\[\{"text":".{0,12}","category":"[a-z]{0,6}","severity":[0-9]{1,3}(,"action":"(mask|drop|reject|x)")?(,"whole_word":(true|false))?\}\],"allow":\[".{0,8}"\]\}|.{0,120}"#) {
+            if let Ok(overlay) = serde_json::from_str::<super::Overlay>(&text) {
+                let _ = overlay.compile(crate::Options::default());
+            }
+        }
+    }
+}

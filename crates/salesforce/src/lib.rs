@@ -8,3 +8,18 @@
 
 pub mod api;
 pub mod inbound;
+
+/// Outside input never panics the Apex call checks. Run with every
+/// `cargo test`.
+#[cfg(test)]
+mod no_panic {
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn signed_calls(bytes in proptest::collection::vec(any::<u8>(), 0..300), ts in ".{0,40}", sig in ".{0,120}", now in any::<u64>(), window in any::<u64>()) {
+            let _ = crate::inbound::verify_hmac("secret", Some(&ts), Some(&sig), &bytes, now, window);
+            let _ = crate::inbound::verify_bearer("secret", Some(&sig));
+        }
+    }
+}

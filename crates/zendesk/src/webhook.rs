@@ -117,6 +117,8 @@ struct Envelope {
     detail: Detail,
     #[serde(default)]
     zendesk_event_version: Option<String>,
+    #[serde(default)]
+    time: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -163,6 +165,9 @@ pub struct TicketEvent {
     pub ticket_id: String,
     /// What changed; a trigger body can carry several.
     pub changes: Vec<Change>,
+    /// When it happened (Unix seconds), from the event's own `time`; trigger
+    /// bodies carry none.
+    pub time: Option<u64>,
 }
 
 /// Why a body could not be read as a ticket event.
@@ -213,6 +218,7 @@ pub fn parse_event(body: &[u8]) -> Result<TicketEvent, EventError> {
             event_id: envelope.id,
             ticket_id,
             changes: vec![change],
+            time: envelope.time.as_deref().and_then(parse_timestamp),
         });
     }
     let trigger: TriggerBody =
@@ -231,6 +237,7 @@ pub fn parse_event(body: &[u8]) -> Result<TicketEvent, EventError> {
         event_id: None,
         ticket_id,
         changes,
+        time: None,
     })
 }
 
