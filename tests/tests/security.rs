@@ -1148,3 +1148,64 @@ async fn item11_plain_http_to_a_remote_host_is_refused() {
         "{answer}"
     );
 }
+
+// 2. A client that trickles its body is cut off at the body deadline.
+#[tokio::test]
+async fn item2_a_trickled_body_times_out() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let stack = Stack::start("sec-trickle", &[]).await;
+    let addr = stack.runner.url.trim_start_matches("http://").to_string();
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /zendesk/requests HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\nx-im-user-id: alice\r\nauthorization: UserSig {}\r\ncontent-length: 1000\r\n\r\n{{\"subject\"",
+        usersig("alice")
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let started = Instant::now();
+    let mut answer = vec![0; 512];
+    let read = tokio::time::timeout(
+        connector_body_deadline() + Duration::from_secs(10),
+        stream.read(&mut answer),
+    )
+    .await
+    .expect("answered before the test's own limit")
+    .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..read]);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(started.elapsed() >= connector_body_deadline() - Duration::from_secs(1));
+    assert!(
+        stack
+            .backends
+            .zendesk
+            .as_ref()
+            .unwrap()
+            .state()
+            .tickets
+            .is_empty()
+    );
+}
+
+/// The components' body deadline (`connector::reply::BODY_DEADLINE`).
+fn connector_body_deadline() -> Duration {
+    Duration::from_secs(10)
+}
+
+// 4. The nickname a bridge sets from what the user typed is screened too.
+#[tokio::test]
+async fn item4_the_nickname_a_bridge_sets_is_screened() {
+    let stack = Stack::start("sec-nick", &[]).await;
+    let mut request = support_request("n1");
+    request["name"] = json!("go kill yourself");
+    let (status, answer) = stack
+        .runner
+        .post_as_user(
+            "/zendesk/requests",
+            "alice",
+            Some(&usersig("alice")),
+            &request,
+        )
+        .await;
+    assert_eq!(status, 201, "{answer}");
+    let nick = stack.im().state().nicks["alice"].clone();
+    assert_eq!(nick, "*".repeat("go kill yourself".len()));
+}

@@ -59,7 +59,8 @@ impl ImSettings {
 }
 
 /// Makes sure `group_id` exists with `user` in it: imports the account,
-/// creates the group (or finds it), adds the user. Safe to repeat.
+/// creates the group (or finds it), adds the user. Safe to repeat. The
+/// nickname is what the user typed, screened ([`screening::shown_name`]).
 pub async fn open_group(
     im: &Client<SpinHttp>,
     group_id: &str,
@@ -67,7 +68,8 @@ pub async fn open_group(
     user: &str,
     nick: &str,
 ) -> Result<(), ImError> {
-    im.account_import(user, Some(nick)).await?;
+    im.account_import(user, Some(&screening::shown_name(nick)))
+        .await?;
     let outcome = im
         .ensure_group(&CreateGroup {
             group_type: "Public".into(),

@@ -51,7 +51,8 @@ pub fn bad_field(field: &str, message: impl std::fmt::Display) -> JsonResponse {
 
 /// Reads a request body of at most `max` bytes: 413 above it (checked on
 /// `content-length` first, then while it arrives, so an oversized chunked
-/// body is never buffered whole), 400 when it cannot be read.
+/// body is never buffered whole), 408 when it takes longer than
+/// [`BODY_DEADLINE`], 400 when it cannot be read.
 pub async fn read_body(
     headers: &http::HeaderMap,
     body: Body,
@@ -70,11 +71,26 @@ pub async fn read_body(
     if declared.is_some_and(|length| length > max) {
         return Err(too_large());
     }
-    body.read(max).await.map_err(|e| match e {
-        BodyError::TooLarge(_) => too_large(),
-        BodyError::Failed(_) => bad_field("body", e),
-    })
+    let read = std::pin::pin!(body.read(max));
+    let expire = std::pin::pin!(crate::edge::sleep(BODY_DEADLINE));
+    match futures::future::select(read, expire).await {
+        futures::future::Either::Left((read, _)) => read.map_err(|e| match e {
+            BodyError::TooLarge(_) => too_large(),
+            BodyError::Failed(_) => bad_field("body", e),
+        }),
+        // A client that trickles its body would hold the instance.
+        futures::future::Either::Right(_) => Err(error(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "the body did not arrive within {} s",
+                BODY_DEADLINE.as_secs()
+            ),
+        )),
+    }
 }
+
+/// How long a request body may take to arrive, whatever its size.
+pub const BODY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Logs and answers `502 {"error": "<what>: <error>"}` for a failed upstream
 /// call, so the caller sees which system failed and how.

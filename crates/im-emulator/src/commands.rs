@@ -722,7 +722,11 @@ fn account_import(shared: &Shared, req: &Value) -> Value {
     let Some(user) = str_field(req, "UserID").filter(|u| !u.is_empty() && u.len() <= 32) else {
         return fail(70402, "UserID must be 1 to 32 bytes");
     };
-    shared.state().accounts.insert(user.to_string());
+    let mut state = shared.state();
+    state.accounts.insert(user.to_string());
+    if let Some(nick) = str_field(req, "Nick") {
+        state.nicks.insert(user.to_string(), nick.to_string());
+    }
     ok(json!({}))
 }
 

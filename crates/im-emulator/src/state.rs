@@ -87,6 +87,8 @@ pub struct Delivery {
 pub struct State {
     /// Imported accounts.
     pub accounts: BTreeSet<String>,
+    /// Nicknames set on import (`Nick`), by account.
+    pub nicks: BTreeMap<String, String>,
     /// Robots.
     pub robots: BTreeSet<String>,
     /// Live groups by id (destroyed ones are removed).

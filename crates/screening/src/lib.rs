@@ -38,3 +38,16 @@ pub fn builtin() -> &'static Lexicon {
         Lexicon::from_static(COMPILED).expect("build.rs wrote a lexicon this crate can read")
     })
 }
+
+/// A name as others will see it: what a user typed as their name becomes
+/// their IM nickname, shown beside every message and never screened by
+/// IM's callbacks, so every hit of the built-in lexicon is masked whatever
+/// its action (a name cannot be refused once the request is accepted).
+///
+/// ```
+/// assert_eq!(screening::shown_name("Alice Example"), "Alice Example");
+/// assert!(!screening::shown_name("go kill yourself").contains("kill"));
+/// ```
+pub fn shown_name(name: &str) -> String {
+    moderation::mask(name, &builtin().scan(name))
+}
