@@ -130,7 +130,11 @@ pub async fn handle(config: &Config, incoming: Incoming) {
         None => {
             let timeout = Duration::from_secs(robot.timeout_secs);
             match llm::complete_with_fallback(
-                &SpinHttp::default(),
+                // Each attempt has the robot's timeout (inside `llm`); the
+                // whole fallback chain, up to three attempts a provider.
+                &SpinHttp::within(
+                    timeout * 3 * u32::try_from(robot.providers.len().max(1)).unwrap_or(u32::MAX),
+                ),
                 &robot.providers,
                 &request,
                 RetryPolicy::default(),

@@ -72,7 +72,6 @@ pub async fn answer(
             return None;
         }
     };
-    let im = config.im.client();
     let mut body = response.body;
     // Bytes not yet decoded: a chunk may end inside a UTF-8 character.
     let mut undecoded = Vec::new();
@@ -134,7 +133,11 @@ pub async fn answer(
         if cut > 0 || (done && key.is_some()) {
             let chunk: String = pending.drain(..cut).collect();
             let chunk = screen(config, robot, &chunk);
-            match im
+            // A client per piece: each send gets its own IM budget, however
+            // long the stream has run.
+            match config
+                .im
+                .client()
                 .send_stream_msg(&robot.id, &incoming.user, &chunk, key.as_deref(), done)
                 .await
             {

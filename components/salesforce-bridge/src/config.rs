@@ -127,7 +127,7 @@ impl Config {
         session: Option<salesforce::api::Session>,
     ) -> salesforce::api::Client<connector::outbound::SpinHttp> {
         salesforce::api::Client::new(
-            self.im.http,
+            self.im.http.unwrap_or_default(),
             &self.login_url,
             self.auth.clone(),
             &self.api_version,

@@ -103,7 +103,7 @@ impl Config {
         token: Option<String>,
     ) -> zendesk::api::Client<connector::outbound::SpinHttp> {
         zendesk::api::Client::new(
-            self.im.http,
+            self.im.http.unwrap_or_default(),
             &self.zendesk_base_url,
             self.zendesk_auth.clone(),
             token,

@@ -14,8 +14,10 @@ pub struct ImSettings {
     pub admin: String,
     /// REST base URL.
     pub base_url: String,
-    /// The outbound HTTP (and its deadline) the REST calls go through.
-    pub http: SpinHttp,
+    /// The deadline REST calls share, when the caller set one with
+    /// [`ImSettings::within`]; otherwise each client gets a fresh
+    /// [`SpinHttp::default`] budget when it is made.
+    pub http: Option<SpinHttp>,
 }
 
 impl ImSettings {
@@ -30,7 +32,7 @@ impl ImSettings {
             signer: Signer::new(app_id, &variable("im_secret_key")?),
             admin: variable("im_admin")?,
             base_url: variable("im_base_url")?,
-            http: SpinHttp::default(),
+            http: None,
         })
     }
 
@@ -38,15 +40,16 @@ impl ImSettings {
     /// now (the time whoever waits on this request allows).
     pub fn within(self, budget: std::time::Duration) -> Self {
         Self {
-            http: SpinHttp::within(budget),
+            http: Some(SpinHttp::within(budget)),
             ..self
         }
     }
 
-    /// The REST client.
+    /// The REST client (make it when the calls are about to be made: without
+    /// a shared deadline, its budget starts now).
     pub fn client(&self) -> Client<SpinHttp> {
         Client::new(
-            self.http,
+            self.http.unwrap_or_default(),
             ImConfig {
                 base_url: self.base_url.clone(),
                 admin: self.admin.clone(),
