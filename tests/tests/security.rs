@@ -10,9 +10,7 @@ use switchboard::emulators::{
     Backends, EMULATOR_APP_AUDIENCE, EMULATOR_APP_SECRET, EMULATOR_SALESFORCE_INBOUND_SECRET,
     EmulatorAddrs,
 };
-use switchboard_tests::{
-    Forwarder, Runner, Silent, Stack, config, now, root, signed_webhook_url, usersig,
-};
+use switchboard_tests::{Forwarder, Runner, Silent, Stack, now, root, signed_webhook_url, usersig};
 
 /// What in `text` gives a credential away: a `usersig=` query, the IM secret
 /// key, or any token that decodes as a UserSig (whoever it names).
@@ -160,7 +158,7 @@ async fn wait_logged(stack: &Stack, needle: &str) {
 //    answers and the log are searched for the admin UserSig and the key.
 #[tokio::test]
 async fn item1_an_unreachable_im_leaks_no_usersig_on_any_route() {
-    let mut config = config(root().join("spin.toml"), "sec-im-down");
+    let mut config = configured("sec-im-down", &[]);
     let backends = Backends::start(&mut config, EmulatorAddrs::any())
         .await
         .unwrap();
@@ -234,7 +232,7 @@ async fn item1_an_unreachable_im_leaks_no_usersig_on_any_route() {
 async fn item1_unreachable_zendesk_salesforce_and_llm_leak_no_credential() {
     let dead = "http://127.0.0.1:9".to_string();
     let stack = Stack::start_rewired(
-        config(root().join("spin.toml"), "sec-down"),
+        configured("sec-down", &[]),
         &[
             ("zendesk_base_url", dead.clone()),
             ("salesforce_login_url", dead.clone()),
@@ -286,19 +284,27 @@ async fn item1_unreachable_zendesk_salesforce_and_llm_leak_no_credential() {
     assert_nothing_leaks(&stack, &answers);
 }
 
+/// The shipped manifest's configuration with `variables` (`name=value`)
+/// set on the command line, as an operator would.
+fn configured(label: &str, variables: &[&str]) -> switchboard::AppConfig {
+    let mut config = switchboard_tests::config(root().join("spin.toml"), label);
+    for variable in variables {
+        config.variables.add_command_line(variable).unwrap();
+    }
+    config
+}
+
 // 5. Emulators are all or nothing: a public constant never sits beside a
 //    real credential, and emulators listen on loopback only.
 #[tokio::test]
 async fn item5_a_real_credential_keeps_every_emulator_off() {
-    let mut partial = config(root().join("spin.toml"), "sec-partial");
-    for v in [
+    const REAL_IM: [&str; 4] = [
         "im_sdk_app_id=1400123456",
         "im_secret_key=real-key",
         "im_callback_token=real-token",
         "im_base_url=https://adminapisgp.im.qcloud.com",
-    ] {
-        partial.variables.add_command_line(v).unwrap();
-    }
+    ];
+    let mut partial = configured("sec-partial", &REAL_IM);
     let error = Backends::start(&mut partial, EmulatorAddrs::any())
         .await
         .err()
@@ -311,11 +317,7 @@ async fn item5_a_real_credential_keeps_every_emulator_off() {
     assert!(partial.variables.emulator.is_empty());
 
     // A secret alone counts as real: no public Apex secret beside it.
-    let mut secret_only = config(root().join("spin.toml"), "sec-secret");
-    secret_only
-        .variables
-        .add_command_line("llm_openai_api_key=sk-real")
-        .unwrap();
+    let mut secret_only = configured("sec-secret", &["llm_openai_api_key=sk-real"]);
     assert!(
         Backends::start(&mut secret_only, EmulatorAddrs::any())
             .await
@@ -323,17 +325,15 @@ async fn item5_a_real_credential_keeps_every_emulator_off() {
     );
 
     // Everything required set: no emulator at all.
-    let mut real = config(root().join("spin.toml"), "sec-real");
-    for v in [
-        "im_sdk_app_id=1400123456",
-        "im_secret_key=real-key",
-        "im_callback_token=real-token",
-        "im_base_url=https://adminapisgp.im.qcloud.com",
-        "zendesk_base_url=https://acme.zendesk.com",
-        "salesforce_login_url=https://acme.my.salesforce.com",
-    ] {
-        real.variables.add_command_line(v).unwrap();
-    }
+    let everything = [
+        &REAL_IM[..],
+        &[
+            "zendesk_base_url=https://acme.zendesk.com",
+            "salesforce_login_url=https://acme.my.salesforce.com",
+        ],
+    ]
+    .concat();
+    let mut real = configured("sec-real", &everything);
     let backends = Backends::start(&mut real, EmulatorAddrs::any())
         .await
         .unwrap();
@@ -341,11 +341,7 @@ async fn item5_a_real_credential_keeps_every_emulator_off() {
     assert!(real.variables.emulator.is_empty());
 
     // Plain settings may sit beside the emulators.
-    let mut settings = config(root().join("spin.toml"), "sec-settings");
-    settings
-        .variables
-        .add_command_line("salesforce_external_id_field=")
-        .unwrap();
+    let mut settings = configured("sec-settings", &["salesforce_external_id_field="]);
     let backends = Backends::start(&mut settings, EmulatorAddrs::any())
         .await
         .unwrap();
@@ -361,7 +357,7 @@ async fn item5_a_real_credential_keeps_every_emulator_off() {
         .check_listen("127.0.0.1:3000".parse().unwrap())
         .unwrap();
 
-    let mut exposed = config(root().join("spin.toml"), "sec-exposed");
+    let mut exposed = configured("sec-exposed", &[]);
     let mut addrs = EmulatorAddrs::any();
     addrs.salesforce = "0.0.0.0:0".parse().unwrap();
     let error = Backends::start(&mut exposed, addrs)
@@ -490,10 +486,10 @@ async fn item3_malformed_input_never_switches_moderation_off() {
 //    loads it anyway (as `spin up` does) refuses every message.
 #[tokio::test]
 async fn item3_a_bad_policy_is_refused_at_start_up_and_never_means_no_moderation() {
-    let mut bad = config(root().join("spin.toml"), "sec-bad-policy");
-    bad.variables
-        .add_command_line(r#"moderator_policy={"rules": [{"category": "*", "action": "allow"}"#)
-        .unwrap();
+    let mut bad = configured(
+        "sec-bad-policy",
+        &[r#"moderator_policy={"rules": [{"category": "*", "action": "allow"}"#],
+    );
     let backends = Backends::start(&mut bad, EmulatorAddrs::any())
         .await
         .unwrap();
@@ -676,15 +672,14 @@ async fn item11_a_refused_webhook_names_no_app_id_and_forges_no_log_line() {
     assert_eq!(status, 401);
     let error = answer["error"].as_str().unwrap();
     assert!(!error.contains("1400000000"), "{error}");
+    // Every log line carries the component's prefix, so a forged line would
+    // be one holding the injected text without the rejection around it.
+    let lines = stack.runner.logger.captured();
+    let mentions: Vec<&String> = lines.iter().filter(|l| l.contains("forged line")).collect();
+    assert!(!mentions.is_empty(), "the rejection is logged: {lines:#?}");
     assert!(
-        stack
-            .runner
-            .logger
-            .captured()
-            .iter()
-            .all(|line| !line.starts_with("forged")),
-        "{:#?}",
-        stack.runner.logger.captured()
+        mentions.iter().all(|l| l.contains("SdkAppid")),
+        "the injected text stays inside the escaped value: {lines:#?}"
     );
 }
 
@@ -831,11 +826,8 @@ async fn item8_a_hanging_upstream_is_given_up_within_the_callers_budget() {
     let im_rewire = [("im_base_url", hanging.url.clone())];
     let zendesk_rewire = [("zendesk_base_url", hanging.url.clone())];
     let (im_down, zendesk_down) = tokio::join!(
-        Stack::start_rewired(config(root().join("spin.toml"), "sec-hang-im"), &im_rewire),
-        Stack::start_rewired(
-            config(root().join("spin.toml"), "sec-hang-zd"),
-            &zendesk_rewire
-        ),
+        Stack::start_rewired(configured("sec-hang-im", &[]), &im_rewire),
+        Stack::start_rewired(configured("sec-hang-zd", &[]), &zendesk_rewire),
     );
     let (im, zendesk, salesforce) = tokio::join!(
         timed_request(&im_down, "/zendesk/requests"),
@@ -1133,7 +1125,7 @@ async fn item10_new_requests_are_limited_per_user() {
 #[tokio::test]
 async fn item11_plain_http_to_a_remote_host_is_refused() {
     let stack = Stack::start_rewired(
-        config(root().join("spin.toml"), "sec-http"),
+        configured("sec-http", &[]),
         &[("zendesk_base_url", "http://192.0.2.10".to_string())],
     )
     .await;
