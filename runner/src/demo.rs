@@ -145,6 +145,8 @@ struct Demo {
     /// Makes this run's ids unique, so the demo can run again against the
     /// same `switchboard up`.
     run: String,
+    /// Apex calls made so far, for each call's own nonce.
+    apex_calls: std::sync::atomic::AtomicU32,
 }
 
 impl Demo {
@@ -162,6 +164,7 @@ impl Demo {
             signer: Signer::new(config.sdk_app_id, &config.secret_key),
             admin: config.admins[0].clone(),
             run: format!("{:016x}", nanos as u64),
+            apex_calls: Default::default(),
         })
     }
 
@@ -315,23 +318,23 @@ impl Demo {
         ])
     }
 
-    /// The shipped Apex's call: JSON body, timestamp, HMAC signature.
+    /// The shipped Apex's call: JSON body, timestamp, nonce, HMAC signature.
     async fn apex(&self, events: Value) -> Result<(u16, Value)> {
         let body = json!({ "events": events });
-        let timestamp = unix_now().to_string();
-        let text = body.to_string();
-        let signature = salesforce::inbound::sign(
+        let call = self
+            .apex_calls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let nonce = format!("{}{call:08x}", self.run);
+        let headers = salesforce::inbound::signed_headers(
             EMULATOR_SALESFORCE_INBOUND_SECRET,
-            &timestamp,
-            text.as_bytes(),
+            unix_now(),
+            &nonce,
+            body.to_string().as_bytes(),
         );
         self.post(
             &format!("{}/salesforce/events", self.targets.app),
             &body,
-            &[
-                ("x-switchboard-timestamp", timestamp),
-                ("x-switchboard-signature", signature),
-            ],
+            &headers,
         )
         .await
     }

@@ -191,7 +191,8 @@ impl ComponentHandler {
                 "component `{}` imports an interface Spin provides but this host does not \
                  implement (it implements WASI 0.2, WASI 0.3.0, wasi:http, \
                  fermyon:spin/key-value and variables @2.0.0, spin:key-value and \
-                 spin:variables @3.0.0)",
+                 spin:variables @3.0.0, wasi:keyvalue/store and atomics.increment \
+                 @0.2.0-draft2)",
                 spec.id
             )
         })?;

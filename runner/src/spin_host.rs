@@ -2,7 +2,9 @@
 //! `fermyon:spin/{key-value,variables}@2.0.0` for WASI 0.2 components (what
 //! our connectors use, and what every released Spin provides) and
 //! `spin:{key-value,variables}@3.0.0` for WASIp3 components. Both pairs
-//! reach the same stores and variables through the same checks.
+//! reach the same stores and variables through the same checks, and so does
+//! `wasi:keyvalue@0.2.0-draft2` (store, and the atomic `increment` the
+//! connectors claim with).
 
 use crate::kv::KvBackend;
 use std::collections::HashMap;
@@ -30,6 +32,7 @@ mod bindings_wasip2 {
         imports: { default: async | trappable },
         with: {
             "fermyon:spin/key-value.store": super::OpenStore,
+            "wasi:keyvalue/store.bucket": super::OpenStore,
         },
         require_store_data_send: true,
     });
@@ -39,6 +42,7 @@ use bindings::spin::key_value::key_value;
 use bindings::spin::variables::variables;
 use bindings_wasip2::fermyon::spin::key_value as key_value_v2;
 use bindings_wasip2::fermyon::spin::variables as variables_v2;
+use bindings_wasip2::wasi::keyvalue::{atomics as wasi_atomics, store as wasi_store};
 
 /// An open key-value store handle held in a component's resource table.
 pub struct OpenStore {
@@ -76,7 +80,8 @@ impl HasData for Spin {
     type Data<'a> = SpinView<'a>;
 }
 
-/// Adds `spin:key-value` and `spin:variables` to a linker.
+/// Adds `spin:key-value`, `spin:variables` (both versions) and
+/// `wasi:keyvalue` to a linker.
 pub fn add_to_linker<T: Send + 'static>(
     linker: &mut Linker<T>,
     get: fn(&mut T) -> SpinView<'_>,
@@ -85,6 +90,8 @@ pub fn add_to_linker<T: Send + 'static>(
     variables::add_to_linker::<T, Spin>(linker, get)?;
     key_value_v2::add_to_linker::<T, Spin>(linker, get)?;
     variables_v2::add_to_linker::<T, Spin>(linker, get)?;
+    wasi_store::add_to_linker::<T, Spin>(linker, get)?;
+    wasi_atomics::add_to_linker::<T, Spin>(linker, get)?;
     Ok(())
 }
 
@@ -352,5 +359,108 @@ impl variables_v2::Host for SpinView<'_> {
                 variables_v2::Error::Undefined(message)
             }
         }))
+    }
+}
+
+type WasiKvResult<T> = Result<T, wasi_store::Error>;
+
+fn wasi_error(e: key_value_v2::Error) -> wasi_store::Error {
+    match e {
+        key_value_v2::Error::NoSuchStore => wasi_store::Error::NoSuchStore,
+        key_value_v2::Error::AccessDenied => wasi_store::Error::AccessDenied,
+        key_value_v2::Error::StoreTableFull => {
+            wasi_store::Error::Other("store table full".to_string())
+        }
+        key_value_v2::Error::Other(message) => wasi_store::Error::Other(message),
+    }
+}
+
+impl wasi_store::Host for SpinView<'_> {
+    async fn open(
+        &mut self,
+        identifier: String,
+    ) -> wasmtime::Result<WasiKvResult<Resource<OpenStore>>> {
+        Ok(match self.ctx.check_open(&identifier) {
+            // Spin answers both with `access-denied` only for unlisted
+            // labels; a listed but unprovisioned one fails in its store
+            // manager, which we report as `no-such-store`.
+            Err(OpenRefused::AccessDenied) => Err(wasi_store::Error::AccessDenied),
+            Err(OpenRefused::NoSuchStore) => Err(wasi_store::Error::NoSuchStore),
+            Ok(()) => Ok(self.table.push(OpenStore { label: identifier })?),
+        })
+    }
+}
+
+impl wasi_store::HostBucket for SpinView<'_> {
+    async fn get(
+        &mut self,
+        bucket: Resource<OpenStore>,
+        key: String,
+    ) -> wasmtime::Result<WasiKvResult<Option<Vec<u8>>>> {
+        let call = self.on_store(&bucket, move |kv, label| kv.get(label, &key))?;
+        Ok(call.await.map_err(wasi_error))
+    }
+
+    async fn set(
+        &mut self,
+        bucket: Resource<OpenStore>,
+        key: String,
+        value: Vec<u8>,
+    ) -> wasmtime::Result<WasiKvResult<()>> {
+        let call = self.on_store(&bucket, move |kv, label| kv.set(label, &key, &value))?;
+        Ok(call.await.map_err(wasi_error))
+    }
+
+    async fn delete(
+        &mut self,
+        bucket: Resource<OpenStore>,
+        key: String,
+    ) -> wasmtime::Result<WasiKvResult<()>> {
+        let call = self.on_store(&bucket, move |kv, label| kv.delete(label, &key))?;
+        Ok(call.await.map_err(wasi_error))
+    }
+
+    async fn exists(
+        &mut self,
+        bucket: Resource<OpenStore>,
+        key: String,
+    ) -> wasmtime::Result<WasiKvResult<bool>> {
+        let call = self.on_store(&bucket, move |kv, label| kv.exists(label, &key))?;
+        Ok(call.await.map_err(wasi_error))
+    }
+
+    async fn list_keys(
+        &mut self,
+        bucket: Resource<OpenStore>,
+        cursor: Option<String>,
+    ) -> wasmtime::Result<WasiKvResult<wasi_store::KeyResponse>> {
+        if cursor.is_some() {
+            // Spin's own answer: it returns every key in the first page.
+            return Ok(Err(wasi_store::Error::Other(
+                "list_keys: cursor not supported".to_string(),
+            )));
+        }
+        let call = self.on_store(&bucket, |kv, label| kv.keys(label))?;
+        Ok(call
+            .await
+            .map(|keys| wasi_store::KeyResponse { keys, cursor: None })
+            .map_err(wasi_error))
+    }
+
+    async fn drop(&mut self, bucket: Resource<OpenStore>) -> wasmtime::Result<()> {
+        self.table.delete(bucket)?;
+        Ok(())
+    }
+}
+
+impl wasi_atomics::Host for SpinView<'_> {
+    async fn increment(
+        &mut self,
+        bucket: Resource<OpenStore>,
+        key: String,
+        delta: i64,
+    ) -> wasmtime::Result<WasiKvResult<i64>> {
+        let call = self.on_store(&bucket, move |kv, label| kv.increment(label, &key, delta))?;
+        Ok(call.await.map_err(wasi_error))
     }
 }

@@ -261,6 +261,22 @@ impl Stack {
             .expect("the IM emulator is running")
     }
 
+    /// The Zendesk emulator.
+    pub fn zendesk(&self) -> &zendesk_emulator::ZendeskEmulator {
+        self.backends
+            .zendesk
+            .as_ref()
+            .expect("the Zendesk emulator is running")
+    }
+
+    /// The Salesforce emulator.
+    pub fn salesforce(&self) -> &salesforce_emulator::SalesforceEmulator {
+        self.backends
+            .salesforce
+            .as_ref()
+            .expect("the Salesforce emulator is running")
+    }
+
     /// A group's members in the IM emulator, `None` when it does not exist.
     pub fn members(&self, group: &str) -> Option<Vec<String>> {
         self.im()
@@ -319,6 +335,43 @@ impl Runner {
             .json(body);
         if let Some(sig) = usersig {
             request = request.header("authorization", format!("UserSig {sig}"));
+        }
+        self.send(request).await
+    }
+}
+
+/// A nonce no other call of this test process uses, as the shipped Apex
+/// makes one for every call (32 hex characters).
+pub fn fresh_nonce() -> String {
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    format!("{nanos:016x}{:08x}{call:08x}", std::process::id())
+}
+
+impl Runner {
+    /// POSTs `body` to `/salesforce/{route}` as the shipped Apex does:
+    /// signed with `secret` at `timestamp`, carrying `nonce`.
+    pub async fn post_as_apex(
+        &self,
+        route: &str,
+        body: &str,
+        secret: &str,
+        timestamp: u64,
+        nonce: &str,
+    ) -> (u16, serde_json::Value) {
+        let mut request = self
+            .client
+            .post(format!("{}/salesforce/{route}", self.url))
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        for (name, value) in
+            salesforce::inbound::signed_headers(secret, timestamp, nonce, body.as_bytes())
+        {
+            request = request.header(name, value);
         }
         self.send(request).await
     }

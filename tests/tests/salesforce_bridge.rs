@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 use switchboard::emulators::{Backends, EMULATOR_SALESFORCE_INBOUND_SECRET, EmulatorAddrs};
-use switchboard_tests::{Runner, Stack, config, emulator_signer, now, root, usersig};
+use switchboard_tests::{Runner, Stack, config, emulator_signer, fresh_nonce, now, root, usersig};
 
 /// The shipped application and its emulators, with this bridge's calls.
 struct World(Stack);
@@ -35,21 +35,12 @@ impl World {
             .await
     }
 
-    /// POSTs `body` to an Apex route, signed with `secret` at `timestamp`.
+    /// POSTs `body` to an Apex route, signed with `secret` at `timestamp`
+    /// with a fresh nonce.
     async fn apex(&self, route: &str, body: &str, secret: &str, timestamp: u64) -> (u16, Value) {
-        let ts = timestamp.to_string();
-        let request = self
-            .runner
-            .client
-            .post(format!("{}/salesforce/{route}", self.runner.url))
-            .header("content-type", "application/json")
-            .header("x-switchboard-timestamp", &ts)
-            .header(
-                "x-switchboard-signature",
-                salesforce::inbound::sign(secret, &ts, body.as_bytes()),
-            )
-            .body(body.to_string());
-        self.runner.send(request).await
+        self.runner
+            .post_as_apex(route, body, secret, timestamp, &fresh_nonce())
+            .await
     }
 
     async fn events(&self, events: Value) -> (u16, Value) {
@@ -303,14 +294,19 @@ async fn forged_unsigned_stale_and_replayed_apex_calls_change_nothing() {
     assert_eq!(w.members(&group).unwrap(), ["alice"]);
 
     // A genuine call, then the very same bytes again.
-    let ts = now();
-    let (status, _) = w
-        .apex("events", &body, EMULATOR_SALESFORCE_INBOUND_SECRET, ts)
-        .await;
+    let (ts, nonce) = (now(), fresh_nonce());
+    let call = || {
+        w.runner.post_as_apex(
+            "events",
+            &body,
+            EMULATOR_SALESFORCE_INBOUND_SECRET,
+            ts,
+            &nonce,
+        )
+    };
+    let (status, _) = call().await;
     assert_eq!(status, 200);
-    let (status, answer) = w
-        .apex("events", &body, EMULATOR_SALESFORCE_INBOUND_SECRET, ts)
-        .await;
+    let (status, answer) = call().await;
     assert_eq!(status, 401);
     assert!(
         answer["error"].as_str().unwrap().contains("replay"),

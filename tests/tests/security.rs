@@ -10,7 +10,9 @@ use switchboard::emulators::{
     Backends, EMULATOR_APP_AUDIENCE, EMULATOR_APP_SECRET, EMULATOR_SALESFORCE_INBOUND_SECRET,
     EmulatorAddrs,
 };
-use switchboard_tests::{Forwarder, Runner, Silent, Stack, now, root, signed_webhook_url, usersig};
+use switchboard_tests::{
+    Forwarder, Runner, Silent, Stack, fresh_nonce, now, root, signed_webhook_url, usersig,
+};
 
 /// What in `text` gives a credential away: a `usersig=` query, the IM secret
 /// key, or any token that decodes as a UserSig (whoever it names).
@@ -47,20 +49,16 @@ fn assert_nothing_leaks(stack: &Stack, answers: &[(String, Value)]) {
 /// Posts `body` to an Apex route of the Salesforce bridge, signed as the
 /// shipped Apex signs it.
 async fn apex(stack: &Stack, route: &str, body: &Value) -> (u16, Value) {
-    let body = body.to_string();
-    let ts = now().to_string();
-    let request = stack
+    stack
         .runner
-        .client
-        .post(format!("{}/salesforce/{route}", stack.runner.url))
-        .header("content-type", "application/json")
-        .header("x-switchboard-timestamp", &ts)
-        .header(
-            "x-switchboard-signature",
-            salesforce::inbound::sign(EMULATOR_SALESFORCE_INBOUND_SECRET, &ts, body.as_bytes()),
+        .post_as_apex(
+            route,
+            &body.to_string(),
+            EMULATOR_SALESFORCE_INBOUND_SECRET,
+            now(),
+            &fresh_nonce(),
         )
-        .body(body);
-    stack.runner.send(request).await
+        .await
 }
 
 /// The sidebar app's session call for `agent` on `ticket_id`.
@@ -97,17 +95,18 @@ fn support_request(key: &str) -> Value {
     })
 }
 
-/// Alice's support request `key` at `path` (a bridge's `/requests`).
-async fn open_request(stack: &Stack, path: &str, key: &str) -> (u16, Value) {
+/// `user`'s request `body` at `path` (a bridge's `/requests`), with their
+/// own valid UserSig.
+async fn file_as(stack: &Stack, path: &str, user: &str, body: &Value) -> (u16, Value) {
     stack
         .runner
-        .post_as_user(
-            path,
-            "alice",
-            Some(&usersig("alice")),
-            &support_request(key),
-        )
+        .post_as_user(path, user, Some(&usersig(user)), body)
         .await
+}
+
+/// Alice's support request `key` at `path` (a bridge's `/requests`).
+async fn open_request(stack: &Stack, path: &str, key: &str) -> (u16, Value) {
+    file_as(stack, path, "alice", &support_request(key)).await
 }
 
 /// Files alice's support request with both bridges, expecting `status`
@@ -140,17 +139,27 @@ async fn ask_robot(stack: &Stack, msg_key: &str, text: &str) -> u16 {
     status
 }
 
-/// Waits until a log line contains `needle`.
-async fn wait_logged(stack: &Stack, needle: &str) {
+/// Polls `check` until it gives a value, for at most 20 s; then fails
+/// saying `what` never happened, with the log.
+async fn eventually<T>(stack: &Stack, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + Duration::from_secs(20);
-    while !stack.runner.logged(needle) {
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
         assert!(
             Instant::now() < deadline,
-            "nothing logged `{needle}`: {:#?}",
+            "{what} never happened: {:#?}",
             stack.runner.logger.captured()
         );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
+}
+
+/// Waits until a log line contains `needle`.
+async fn wait_logged(stack: &Stack, needle: &str) {
+    let what = format!("a log line with `{needle}`");
+    eventually(stack, &what, || stack.runner.logged(needle).then_some(())).await;
 }
 
 // 1. No credential in any answer or log: IM goes down after a ticket and a
@@ -637,24 +646,149 @@ async fn item4_the_robots_answer_is_screened_before_it_is_sent() {
         ask_robot(&stack, "k-robot", "say: go kill yourself").await,
         200
     );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let replies = loop {
-        let replies: Vec<String> = stack
+    assert_eq!(
+        robot_replies(&stack, 1).await,
+        ["Sorry, I can't share that answer."]
+    );
+    assert!(stack.runner.logged("answer screened: reject"));
+}
+
+/// The robot's messages to alice (one-to-one), once `count` of them are
+/// there and, for streamed ones, finished.
+async fn robot_replies(stack: &Stack, count: usize) -> Vec<String> {
+    eventually(stack, "the robot's reply", || {
+        let replies: Vec<_> = stack
             .im()
             .state()
             .c2c
             .iter()
-            .filter(|m| m.from == "@RBT#assistant")
+            .filter(|m| m.from == "@RBT#assistant" && m.stream.is_none_or(|(_, done)| done))
             .map(|m| im_emulator::text_of(&m.body))
             .collect();
-        if !replies.is_empty() {
-            break replies;
-        }
-        assert!(Instant::now() < deadline, "no reply");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    };
-    assert_eq!(replies, ["Sorry, I can't share that answer."]);
-    assert!(stack.runner.logged("answer screened: reject"));
+        (replies.len() >= count).then_some(replies)
+    })
+    .await
+}
+
+// 4b. Changes to a group's texts after it was created are screened too.
+//     IM has only an after-callback for them, so what does not pass is
+//     scrubbed through REST; the scrub's own callback (the administrator's)
+//     changes nothing more.
+#[tokio::test]
+async fn item4_a_group_renamed_after_creation_is_scrubbed() {
+    let stack = moderated("sec-group-info", &[]).await;
+    let answer = stack.im().user_modify_group(
+        "bob",
+        "room",
+        json!({"Name": "kill yourself club", "Notification": "Meeting at 5"}),
+    );
+    assert_eq!(answer["ErrorCode"], 0, "{answer}");
+    let group = eventually(&stack, "the scrub", || {
+        let group = stack.im().state().groups["room"].clone();
+        (!group.name.contains("kill")).then_some(group)
+    })
+    .await;
+    assert!(
+        group.name.ends_with(" club") && group.name.contains('*'),
+        "{}",
+        group.name
+    );
+    assert_eq!(
+        group.notification, "Meeting at 5",
+        "a clean field is left alone"
+    );
+    assert!(stack.runner.logged(r#""moderation":"scrub""#));
+    // The scrub fires the callback again, as the administrator: accepted as
+    // it is, so the name stays scrubbed and nothing loops.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let changes: Vec<_> = stack
+        .im()
+        .state()
+        .deliveries
+        .iter()
+        .filter(|d| d.command == "Group.CallbackAfterGroupInfoChanged")
+        .map(|d| {
+            d.body["Operator_Account"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect();
+    assert_eq!(changes, ["bob", "administrator"]);
+    assert_eq!(stack.im().state().groups["room"].name, group.name);
+    // A clean change is not touched.
+    stack
+        .im()
+        .user_modify_group("bob", "room", json!({"Introduction": "Weekly study notes"}));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        stack.im().state().groups["room"].introduction,
+        "Weekly study notes"
+    );
+}
+
+// 4c. Terms an operator added at run time (the overlay) are kept out of the
+//     robot's answers as well as users' messages.
+#[tokio::test]
+async fn item4_the_robots_answer_honours_the_overlay() {
+    let stack = Stack::start("sec-robot-overlay", &[]).await;
+    let overlay = json!({"terms": [{"text": "blorp", "category": "custom", "action": "reject", "severity": 3}]});
+    let (status, answer) = stack
+        .runner
+        .send(
+            stack
+                .runner
+                .client
+                .put(format!("{}/moderation/overlay", stack.runner.url))
+                .bearer_auth(switchboard::emulators::EMULATOR_MODERATION_ADMIN_TOKEN)
+                .json(&overlay),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(ask_robot(&stack, "k-overlay", "say blorp twice").await, 200);
+    assert_eq!(
+        robot_replies(&stack, 1).await,
+        ["Sorry, I can't share that answer."]
+    );
+}
+
+// 4c. A streamed answer is screened as a whole, not piece by piece: a
+//     term that arrives split across two pieces is still caught.
+#[tokio::test]
+async fn item4_a_term_split_across_stream_pieces_is_caught() {
+    let robots = r#"chatbot_robots=[{"id": "@RBT#assistant", "providers": [{"kind": "openai", "model": "gpt-emu"}], "stream": true}]"#;
+    let stack = Stack::start("sec-robot-stream", &[robots]).await;
+    // The emulated model streams "gpt-emu (turn 1): " + the question word
+    // by word, and the relay flushes a piece once 48 characters wait: this
+    // question makes the first piece end with "go kill ", the next begin
+    // with "yourself".
+    let question = "please repeat this now: go kill yourself and more words after it";
+    assert_eq!(ask_robot(&stack, "k-stream", question).await, 200);
+    let reply = robot_replies(&stack, 1).await.remove(0);
+    // The first piece went out before the term was complete (so judging
+    // pieces alone would have let "yourself" follow it).
+    assert!(
+        reply.starts_with("gpt-emu (turn 1): please repeat this now: go kill \n"),
+        "{reply}"
+    );
+    assert!(!reply.contains("yourself"), "{reply}");
+    assert!(
+        reply.ends_with("Sorry, I can't share that answer."),
+        "{reply}"
+    );
+    let state = stack.im().state();
+    let streamed = state
+        .c2c
+        .iter()
+        .find(|m| m.from == "@RBT#assistant")
+        .unwrap();
+    assert!(
+        streamed
+            .stream
+            .is_some_and(|(pieces, done)| pieces >= 2 && done),
+        "{:?}",
+        streamed.stream
+    );
 }
 
 // 11. The gateway's refusals give nothing away and cannot forge log lines.
@@ -740,6 +874,7 @@ async fn item2_oversized_chunked_bodies_are_refused_on_every_route() {
     let ts = now().to_string();
     let apex = vec![
         ("x-switchboard-timestamp", ts.clone()),
+        ("x-switchboard-nonce", fresh_nonce()),
         ("x-switchboard-signature", "unchecked".to_string()),
     ];
     let admin = vec![(
@@ -976,31 +1111,117 @@ async fn applied_then_duplicate(stack: &Stack, body: &str, timestamp: &str) {
     assert_eq!(replay["duplicate"], true, "{replay}");
 }
 
-// 7. Replays (Salesforce): a replayed Apex call inside its window is
-//    refused (the mark is our own MAC of the signed content, and expires
-//    with the window). Parallel replays and a nonce are still open.
+// 7. Replays (Salesforce): every Apex call carries a signed nonce, claimed
+//    atomically for as long as its timestamp could pass. Parallel copies
+//    of one captured call get one answer between them (one UserSig, not
+//    one each); two honest calls with identical bodies in the same second
+//    are both served; a call that failed gives its claim back, so sending
+//    it again applies it instead of losing it to its own replay mark.
 #[tokio::test]
-async fn item7_a_replayed_apex_call_is_refused() {
+async fn item7_parallel_replays_of_an_apex_call_get_one_answer() {
     let stack = Stack::start("sec-sf-replay", &[]).await;
     let body = json!({"user_id": "005EMU000000000001"}).to_string();
-    let ts = now().to_string();
-    let signature =
-        salesforce::inbound::sign(EMULATOR_SALESFORCE_INBOUND_SECRET, &ts, body.as_bytes());
-    let post = |signature: String| {
-        let request = stack
-            .runner
-            .client
-            .post(format!("{}/salesforce/agent-usersig", stack.runner.url))
-            .header("content-type", "application/json")
-            .header("x-switchboard-timestamp", &ts)
-            .header("x-switchboard-signature", signature)
-            .body(body.clone());
-        stack.runner.send(request)
+    let (ts, nonce) = (now(), fresh_nonce());
+    let call = |nonce: String| {
+        let (runner, body) = (&stack.runner, &body);
+        async move {
+            runner
+                .post_as_apex(
+                    "agent-usersig",
+                    body,
+                    EMULATOR_SALESFORCE_INBOUND_SECRET,
+                    ts,
+                    &nonce,
+                )
+                .await
+        }
     };
-    let (status, answer) = post(signature.clone()).await;
+    let copies = (0..12).map(|_| call(nonce.clone()));
+    let answers = futures::future::join_all(copies).await;
+    let served: Vec<&Value> = answers
+        .iter()
+        .filter(|(status, _)| *status == 200)
+        .map(|(_, answer)| answer)
+        .collect();
+    assert_eq!(served.len(), 1, "exactly one copy is served: {answers:?}");
+    assert!(served[0]["usersig"].is_string(), "{}", served[0]);
+    for (status, answer) in answers.iter().filter(|(status, _)| *status != 200) {
+        assert_eq!(*status, 401, "{answer}");
+        assert!(
+            answer["error"].as_str().unwrap().contains("replay"),
+            "{answer}"
+        );
+    }
+    // Later copies, inside the window, are refused too.
+    let (status, _) = call(nonce.clone()).await;
+    assert_eq!(status, 401);
+    // The same body in the same second under another nonce is another call.
+    let (status, answer) = call(fresh_nonce()).await;
     assert_eq!(status, 200, "{answer}");
-    let (status, answer) = post(signature).await;
+    // Without a nonce the call is refused, naming the header.
+    let unsigned = stack
+        .runner
+        .client
+        .post(format!("{}/salesforce/agent-usersig", stack.runner.url))
+        .header("x-switchboard-timestamp", ts.to_string())
+        .header(
+            "x-switchboard-signature",
+            salesforce::inbound::sign(
+                EMULATOR_SALESFORCE_INBOUND_SECRET,
+                &ts.to_string(),
+                "",
+                body.as_bytes(),
+            ),
+        )
+        .body(body.clone());
+    let (status, answer) = stack.runner.send(unsigned).await;
     assert_eq!(status, 401, "{answer}");
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("X-Switchboard-Nonce"),
+        "{answer}"
+    );
+}
+
+#[tokio::test]
+async fn item7_a_failed_apex_call_is_not_lost_to_its_replay_claim() {
+    let stack = Stack::start("sec-sf-release", &[]).await;
+    let (status, opened) = open_request(&stack, "/salesforce/requests", "release").await;
+    assert_eq!(status, 201, "{opened}");
+    let (case_id, group) = (
+        opened["case_id"].clone(),
+        opened["group_id"].as_str().unwrap().to_string(),
+    );
+    let body = json!({"events": [
+        {"type": "agent_assigned", "case_id": case_id, "user_id": "005EMU000000000001"}
+    ]})
+    .to_string();
+    let (ts, nonce) = (now(), fresh_nonce());
+    let call = || {
+        stack.runner.post_as_apex(
+            "events",
+            &body,
+            EMULATOR_SALESFORCE_INBOUND_SECRET,
+            ts,
+            &nonce,
+        )
+    };
+    // IM fails the join: the event is not applied, and the answer says so.
+    stack.im().fail_next(70500);
+    let (status, answer) = call().await;
+    assert!(status >= 500, "{status} {answer}");
+    assert_eq!(stack.members(&group).unwrap(), ["alice"]);
+    // The same signed call again (as a retrying proxy would send it): applied.
+    let (status, answer) = call().await;
+    assert_eq!(status, 200, "{answer}");
+    let mut members = stack.members(&group).unwrap();
+    members.sort();
+    assert_eq!(members, ["alice", "sf-005EMU000000000001"]);
+    // And now it is a replay.
+    let (status, _) = call().await;
+    assert_eq!(status, 401);
 }
 
 // 6. A former agent keeps no access. Zendesk: the sidebar joins the new
@@ -1072,8 +1293,84 @@ async fn item6_salesforce_owner_change_removes_an_agent_the_record_missed() {
     );
 }
 
+// 10. The requester is who IM says, not who the body says: a user who types
+//     someone else's e-mail gets no ticket filed as that person (Zendesk
+//     would mail them); the requester is bound to the IM user id under the
+//     operator's domain, or — by default — not named at all, and the typed
+//     details reach agents marked as unverified beside the verified IM user.
+#[tokio::test]
+async fn item10_the_requester_is_the_verified_im_user() {
+    let impersonating = json!({
+        "subject": "Wire the refund", "description": "Send it to the new account.",
+        "name": "The CEO", "email": "ceo@victim.example", "idempotency_key": "imp-1",
+    });
+    for (domain, expected_email) in [
+        (None, ""),
+        (
+            Some("chat-users.example.test"),
+            "mallory@chat-users.example.test",
+        ),
+    ] {
+        let vars: Vec<String> = domain
+            .iter()
+            .map(|d| format!("zendesk_requester_domain={d}"))
+            .collect();
+        let vars: Vec<&str> = vars.iter().map(String::as_str).collect();
+        let stack = Stack::start("sec-requester", &vars).await;
+        let (status, answer) =
+            file_as(&stack, "/zendesk/requests", "mallory", &impersonating).await;
+        assert_eq!(status, 201, "{answer}");
+        let zd = stack.zendesk().state();
+        let ticket = &zd.tickets[&answer["ticket_id"].as_u64().unwrap()];
+        assert_eq!(ticket.requester_email, expected_email, "{domain:?}");
+        assert!(!ticket.requester_email.contains("victim"));
+        assert!(
+            ticket.description.contains("IM user `mallory` (verified)"),
+            "{}",
+            ticket.description
+        );
+        assert!(
+            ticket
+                .description
+                .contains("not verified: The CEO <ceo@victim.example>"),
+            "{}",
+            ticket.description
+        );
+        // Salesforce keeps typed details in its "Web" fields, which are
+        // exactly that, and says the same to agents.
+        let (status, answer) =
+            file_as(&stack, "/salesforce/requests", "mallory", &impersonating).await;
+        assert_eq!(status, 201, "{answer}");
+        let sf = stack.salesforce().state();
+        let case = &sf.cases[answer["case_id"].as_str().unwrap()];
+        assert_eq!(case.fields["SuppliedEmail"], "ceo@victim.example");
+        let description = case.fields["Description"].as_str().unwrap();
+        assert!(
+            description.contains("IM user `mallory` (verified)"),
+            "{description}"
+        );
+        assert!(description.contains("not verified"), "{description}");
+    }
+    // A domain that is not one is named, and nothing is filed.
+    let stack = Stack::start(
+        "sec-requester-bad",
+        &["zendesk_requester_domain=not a domain"],
+    )
+    .await;
+    let (status, answer) = file_as(&stack, "/zendesk/requests", "mallory", &impersonating).await;
+    assert_eq!(status, 500, "{answer}");
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("zendesk_requester_domain"),
+        "{answer}"
+    );
+    assert!(stack.zendesk().state().tickets.is_empty());
+}
+
 // 10. Creation is rate-limited per user (repeats of a request are not new
-//     ones). Binding the requester to the IM identity is still open.
+//     ones).
 #[tokio::test]
 async fn item10_new_requests_are_limited_per_user() {
     let stack = Stack::start("sec-rate", &["requests_per_user_per_hour=2"]).await;
@@ -1107,17 +1404,25 @@ async fn item10_new_requests_are_limited_per_user() {
         "a repeat is not a new request"
     );
     assert_eq!(file("bob", "b1").await.0, 201, "limits are per user");
+    // Racing requests cannot pass the limit either: each is counted
+    // atomically.
+    let racing = ["c1", "c2", "c3", "c4", "c5", "c6"].map(|key| file("carol", key));
+    let statuses: Vec<u16> = futures::future::join_all(racing)
+        .await
+        .into_iter()
+        .map(|(status, _)| status)
+        .collect();
     assert_eq!(
-        stack
-            .backends
-            .zendesk
-            .as_ref()
-            .unwrap()
-            .state()
-            .tickets
-            .len(),
-        3
+        statuses.iter().filter(|s| **s == 201).count(),
+        2,
+        "{statuses:?}"
     );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        4,
+        "{statuses:?}"
+    );
+    assert_eq!(stack.zendesk().state().tickets.len(), 5);
 }
 
 // 11. Credentials never go over plain http to a remote host unless the
@@ -1164,16 +1469,7 @@ async fn item2_a_trickled_body_times_out() {
     let answer = String::from_utf8_lossy(&answer[..read]);
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(started.elapsed() >= connector_body_deadline() - Duration::from_secs(1));
-    assert!(
-        stack
-            .backends
-            .zendesk
-            .as_ref()
-            .unwrap()
-            .state()
-            .tickets
-            .is_empty()
-    );
+    assert!(stack.zendesk().state().tickets.is_empty());
 }
 
 /// The components' body deadline (`connector::reply::BODY_DEADLINE`).

@@ -58,13 +58,14 @@ async fn relay_webhook(req: Request) -> JsonResponse {
             Err(e) => return reply::error(StatusCode::INTERNAL_SERVER_ERROR, e),
         }
     }
-    if !incoming.is_empty() {
-        connector::edge::after_response(async move {
-            for message in incoming {
-                relay::handle(&config, message).await;
-            }
-        });
-    }
+    connector::edge::after_response(async move {
+        for message in incoming {
+            relay::handle(&config, message).await;
+        }
+        if let Err(e) = records.sweep_claims(reply::unix_now(), 3600) {
+            eprintln!("chatbot: sweeping ended claims: {e}");
+        }
+    });
     reply::raw_json(StatusCode::OK, Answer::ok().to_json())
 }
 
@@ -88,6 +89,7 @@ fn messages(event: Event) -> Vec<Incoming> {
                 user: m.from,
                 group: None,
                 message_id,
+                sent_at: m.msg_time,
                 text: joined_text(&m.body).trim().to_string(),
                 non_text: non_text(&m.body),
             }]
@@ -104,6 +106,7 @@ fn messages(event: Event) -> Vec<Incoming> {
                         user: m.from.clone(),
                         group: Some(m.group_id.clone()),
                         message_id: format!("{}:{}", m.group_id, m.msg_seq.unwrap_or(0)),
+                        sent_at: m.msg_time,
                         text: own,
                         non_text: non_text(&m.body),
                     }

@@ -2,7 +2,7 @@
 
 use crate::config::{Config, GroupMemory, Robot, Screening};
 use connector::outbound::SpinHttp;
-use connector::state::Records;
+use connector::state::{Claim, Records};
 use llm::{ChatRequest, Message, RetryPolicy, Role};
 use screening::policy::Outcome;
 use serde::{Deserialize, Serialize};
@@ -24,6 +24,8 @@ pub struct Incoming {
     pub group: Option<String>,
     /// Identity of the message for deduplication.
     pub message_id: String,
+    /// When IM says it was sent (Unix seconds, `MsgTime`), if it says.
+    pub sent_at: Option<u64>,
     /// The text (mentions of the robot removed).
     pub text: String,
     /// Whether the message had non-text elements only.
@@ -50,22 +52,22 @@ fn memory_key(robot: &Robot, incoming: &Incoming) -> String {
     }
 }
 
-/// How long a message counts as answered: IM redelivers within minutes.
+/// How long after it was sent a message counts as answered: IM redelivers
+/// within minutes.
 const SEEN_SECS: u64 = 24 * 3600;
 
-/// Marks a message as being answered; `false` when it already was (a
-/// redelivered webhook). Called before the webhook is acknowledged, so a
-/// redelivery — which IM only makes after an earlier attempt ended — always
-/// finds the mark. (The key-value interface has no compare-and-set, so two
-/// deliveries racing in the same instant could both pass.)
+/// Claims a message for answering; `false` when it already was claimed (a
+/// redelivered webhook, or a copy racing this one). The claim's window
+/// runs from the message's own time, so every delivery names the same
+/// claim. It is kept even if answering fails later: a robot that answers
+/// twice is worse than one that apologises once.
 pub fn claim(records: &Records, incoming: &Incoming) -> Result<bool, String> {
-    let seen = format!("bot:seen:{}:{}", incoming.robot, incoming.message_id);
-    let now = now();
-    if records.marked(&seen, now, SEEN_SECS)? {
-        return Ok(false);
-    }
-    records.mark(&seen, now)?;
-    Ok(true)
+    let name = format!("bot:seen:{}:{}", incoming.robot, incoming.message_id);
+    let until = incoming
+        .sent_at
+        .unwrap_or_else(now)
+        .saturating_add(SEEN_SECS);
+    Ok(records.claim(&name, until)? == Claim::Won)
 }
 
 /// Handles one message; every failure ends in a log line and, where the
@@ -194,38 +196,89 @@ fn take_token(records: &Records, robot: &Robot, user: &str) -> Result<bool, Stri
     records.take_token(&format!("bot:rate:{}:{user}", robot.id), rate, now())
 }
 
-/// Applies the robot's screening to an answer: the moderation engine with
-/// the moderator's policy (the robot's messages skip IM's before-send
-/// callback, so this is where they are judged), then the blocked words.
+/// What the robot's screening makes of a text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Screened {
+    /// Nothing found: send it as it is.
+    Clean,
+    /// Send this instead: the same text, matched characters masked one
+    /// `*` per character (so character offsets are unchanged).
+    Masked(String),
+    /// Do not send it: the robot's `blocked_reply` goes instead.
+    Blocked,
+}
+
+/// The robot's screening, ready to judge the texts of one answer: the
+/// moderation engine (built-in lexicon and the stored overlay, read once)
+/// with the moderator's policy — the robot's messages skip IM's
+/// before-send callback, so this is where they are judged — then the
+/// blocked words.
+pub struct Judge<'a> {
+    config: &'a Config,
+    robot: &'a Robot,
+    overlay: Option<std::sync::Arc<moderation::Lexicon>>,
+}
+
+impl<'a> Judge<'a> {
+    /// Reads the overlay (the moderator's run-time terms must not come
+    /// back in the robot's answers either).
+    pub fn new(config: &'a Config, robot: &'a Robot) -> Self {
+        let overlay = if robot.screening == Screening::Off {
+            None
+        } else {
+            screening::stored::overlay().unwrap_or_else(|e| {
+                eprintln!("chatbot: {e}; screening with the built-in lexicon only");
+                None
+            })
+        };
+        Self {
+            config,
+            robot,
+            overlay,
+        }
+    }
+
+    /// Judges `text`.
+    pub fn judge(&self, text: &str) -> Screened {
+        let (config, robot) = (self.config, self.robot);
+        if robot.screening == Screening::Off {
+            return Screened::Clean;
+        }
+        let layers = screening::verdict::Layers {
+            builtin: screening::builtin(),
+            overlay: self.overlay.as_deref(),
+        };
+        let (verdict, masked) = layers.text(&config.policy, text);
+        if let Some(finding) = verdict.findings.first() {
+            eprintln!(
+                "chatbot: {} answer screened: {} ({}, {})",
+                robot.id,
+                verdict.outcome.name(),
+                finding.category,
+                finding.rule
+            );
+        }
+        if verdict.outcome > Outcome::Mask {
+            return Screened::Blocked;
+        }
+        let (masked, found_words) = connector::screen::mask_words(&masked, &config.blocked_words);
+        match (
+            verdict.outcome == Outcome::Mask || found_words,
+            robot.screening,
+        ) {
+            (true, Screening::Block) => Screened::Blocked,
+            (true, _) => Screened::Masked(masked),
+            (false, _) => Screened::Clean,
+        }
+    }
+}
+
+/// The answer as it may be sent (see [`Judge`]).
 pub fn screen(config: &Config, robot: &Robot, text: &str) -> String {
-    if robot.screening == Screening::Off {
-        return text.to_string();
-    }
-    let layers = screening::verdict::Layers {
-        builtin: screening::builtin(),
-        overlay: None,
-    };
-    let (verdict, masked) = layers.text(&config.policy, text);
-    if let Some(finding) = verdict.findings.first() {
-        eprintln!(
-            "chatbot: {} answer screened: {} ({}, {})",
-            robot.id,
-            verdict.outcome.name(),
-            finding.category,
-            finding.rule
-        );
-    }
-    if verdict.outcome > Outcome::Mask {
-        return robot.blocked_reply.clone();
-    }
-    let (masked, found_words) = connector::screen::mask_words(&masked, &config.blocked_words);
-    match (
-        verdict.outcome == Outcome::Mask || found_words,
-        robot.screening,
-    ) {
-        (true, Screening::Block) => robot.blocked_reply.clone(),
-        (true, _) => masked,
-        (false, _) => text.to_string(),
+    match Judge::new(config, robot).judge(text) {
+        Screened::Clean => text.to_string(),
+        Screened::Masked(masked) => masked,
+        Screened::Blocked => robot.blocked_reply.clone(),
     }
 }
 

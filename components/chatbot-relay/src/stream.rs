@@ -1,10 +1,16 @@
 //! Streaming answers to one-to-one chats: the LLM's SSE deltas go to IM with
-//! `send_stream_msg` as they arrive (flushed at word boundaries, so the
-//! word-list screen sees whole words), the last with `Finish: 1`.
+//! `send_stream_msg` as they arrive (flushed at word boundaries), the last
+//! with `Finish: 1`.
+//!
+//! Each piece is screened as part of everything sent before it, not alone:
+//! a term split across two pieces ("go kill " then "yourself") is found in
+//! the joined text and masked in the piece still to be sent, and an answer
+//! that turns out to be blocked ends the stream with the robot's
+//! `blocked_reply` instead of its next piece.
 
 use crate::config::Config;
 use crate::config::Robot;
-use crate::relay::{Incoming, screen};
+use crate::relay::{Incoming, Judge, Screened};
 use llm::ChatRequest;
 
 /// Flush once this many characters are buffered (at a word boundary).
@@ -78,7 +84,11 @@ pub async fn answer(
     let mut sse = String::new();
     let mut pending = String::new();
     let mut full = String::new();
+    // How much of `full` has gone to IM (bytes), always `full` minus
+    // `pending`.
+    let mut sent = 0;
     let mut key: Option<String> = None;
+    let judge = Judge::new(config, robot);
     loop {
         let next = match before(deadline, body.chunk()).await {
             Some(next) => next,
@@ -131,8 +141,20 @@ pub async fn answer(
             0
         };
         if cut > 0 || (done && key.is_some()) {
-            let chunk: String = pending.drain(..cut).collect();
-            let chunk = screen(config, robot, &chunk);
+            let raw: String = pending.drain(..cut).collect();
+            let (chunk, blocked) = match judge.judge(&full[..sent + raw.len()]) {
+                Screened::Clean => (raw, false),
+                // The masked copy has the same characters at the same
+                // places: this piece is its part after what was sent.
+                Screened::Masked(masked) => {
+                    let skip = full[..sent].chars().count();
+                    (masked.chars().skip(skip).collect(), false)
+                }
+                Screened::Blocked if sent == 0 => (robot.blocked_reply.clone(), true),
+                Screened::Blocked => (format!("\n{}", robot.blocked_reply), true),
+            };
+            sent += cut;
+            done |= blocked;
             // A client per piece: each send gets its own IM budget, however
             // long the stream has run.
             match config

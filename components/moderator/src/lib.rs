@@ -8,6 +8,10 @@
 //!   too, within a time budget, failing open or closed.
 //! - `Group.CallbackBeforeCreateGroup`: the group's name, introduction and
 //!   notification; a match refuses the group.
+//! - `Group.CallbackAfterGroupInfoChanged`: the same texts changed later.
+//!   IM has no before-callback for that, so a match is scrubbed after the
+//!   answer: `modify_group_base_info` sets each offending field to itself
+//!   with every hit masked.
 //! - `Group.CallbackAfterSendMsg`, `C2C.CallbackAfterSendMsg`: images and
 //!   video thumbnails go to the external service after the answer; flagged
 //!   messages are recalled.
@@ -22,7 +26,6 @@
 //! category, outcome, rule id — the matched text only if the policy asks.
 
 mod config;
-mod lexicon;
 mod media;
 
 use config::Config;
@@ -90,8 +93,8 @@ async fn moderate(req: Request) -> JsonResponse {
         }
     };
     // Only the callbacks judged by the lexicons read the overlay.
-    let overlay = if scope.is_some() {
-        match lexicon::overlay() {
+    let overlay = if scope.is_some() || command == INFO_CHANGED {
+        match screening::stored::overlay() {
             Ok(overlay) => overlay,
             Err(message) => {
                 eprintln!("moderator: {message}");
@@ -102,7 +105,7 @@ async fn moderate(req: Request) -> JsonResponse {
         None
     };
     let layers = Layers {
-        builtin: lexicon::builtin(),
+        builtin: screening::builtin(),
         overlay: overlay.as_deref(),
     };
     let answer = match event {
@@ -132,6 +135,10 @@ async fn moderate(req: Request) -> JsonResponse {
             log_verdict(&config, &command, &key, &verdict);
             answer_for(&config.policy, verdict.outcome, Scope::Group, None)
         }
+        Event::GroupInfoChanged(c) if config.policy.group_names => {
+            info_changed(&config, &layers, &c);
+            Answer::ok()
+        }
         Event::GroupAfterSendMsg(m) => {
             if let Some(seq) = m.msg_seq {
                 let delivered = media::Delivered::Group {
@@ -156,6 +163,66 @@ async fn moderate(req: Request) -> JsonResponse {
         _ => Answer::ok(),
     };
     reply::raw_json(StatusCode::OK, answer.to_json())
+}
+
+const INFO_CHANGED: &str = "Group.CallbackAfterGroupInfoChanged";
+
+/// Screens a group's changed texts and, when one does not pass, sets it to
+/// its scrubbed copy after the answer. Changes made by the IM administrator
+/// (our own scrubbing among them) are trusted, so a scrub never loops.
+fn info_changed(config: &Config, layers: &Layers<'_>, change: &tim::events::GroupInfoChanged) {
+    let im = match connector::im::ImSettings::load() {
+        Ok(im) => im,
+        Err(e) => {
+            eprintln!(
+                "moderator: group {}: cannot scrub its texts: {e}",
+                change.group_id
+            );
+            return;
+        }
+    };
+    if change.operator == im.admin {
+        return;
+    }
+    let key = format!("group-info:{}", change.group_id);
+    let mut scrubbed = tim::rest::GroupTexts::default();
+    let mut any = false;
+    for (text, slot) in [
+        (&change.name, &mut scrubbed.name),
+        (&change.introduction, &mut scrubbed.introduction),
+        (&change.notification, &mut scrubbed.notification),
+    ] {
+        let Some(text) = text else { continue };
+        let (verdict, clean) = layers.scrub(&config.policy, text);
+        if let Some(worst) = verdict.findings.iter().max_by_key(|f| f.outcome) {
+            log_decision(&DecisionLog {
+                key: &key,
+                command: INFO_CHANGED,
+                outcome: "scrub",
+                category: &worst.category,
+                rule: &worst.rule,
+                severity: worst.severity,
+                score: None,
+                excerpt: config.policy.log_text.then_some(text.as_str()),
+                error: None,
+            });
+            *slot = Some(clean);
+            any = true;
+        }
+    }
+    if !any {
+        return;
+    }
+    let group_id = change.group_id.clone();
+    connector::edge::after_response(async move {
+        if let Err(e) = im
+            .client()
+            .modify_group_base_info(&group_id, &scrubbed)
+            .await
+        {
+            eprintln!("moderator: group {group_id}: scrubbing its texts failed: {e}");
+        }
+    });
 }
 
 /// The decision on a callback whose text could not be screened: the

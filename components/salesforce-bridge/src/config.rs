@@ -146,10 +146,3 @@ impl Config {
         format!("{}{user_id}", self.user_prefix)
     }
 }
-
-/// A Salesforce record id: 15 or 18 alphanumerics with the given key prefix.
-pub fn is_salesforce_id(id: &str, prefix: &str) -> bool {
-    (id.len() == 15 || id.len() == 18)
-        && id.starts_with(prefix)
-        && id.chars().all(|c| c.is_ascii_alphanumeric())
-}

@@ -55,7 +55,10 @@ async fn run(
             let mut salesforce = config.salesforce(session.clone());
             let case = NewCase {
                 subject: request.subject.clone(),
-                description: request.description.clone(),
+                description: request.description_for_agents(user),
+                // The "Web" fields: what a form's user typed, which is
+                // what these are (the verified identity is in the
+                // description).
                 supplied_name: request.name.clone(),
                 supplied_email: request.email.clone(),
                 origin: config.origin.clone(),

@@ -3,125 +3,20 @@
 //! the AgentWork trigger both report an Omni-Channel acceptance), and each
 //! gets its own result.
 
-use crate::config::{CloseAction, Config, is_salesforce_id};
+use crate::config::{CloseAction, Config};
 use crate::records::{CaseRecord, case_key};
 use connector::reply::{self, JsonResponse};
 use connector::state::Records;
 use http::StatusCode;
-use serde::Deserialize;
-use serde_json::{Value, json};
-
-/// A trigger invocation carries at most 200 records; allow a little more.
-const MAX_EVENTS: usize = 500;
-
-#[derive(Deserialize)]
-struct Batch {
-    events: Option<Vec<Value>>,
-}
-
-/// One validated event.
-enum Event {
-    AgentAssigned {
-        case_id: String,
-        user_id: String,
-    },
-    OwnerChanged {
-        case_id: String,
-        old_owner: Option<String>,
-        new_owner: Option<String>,
-    },
-    CaseClosed {
-        case_id: String,
-    },
-    CaseDeleted {
-        case_id: String,
-    },
-}
-
-impl Event {
-    fn case_id(&self) -> &str {
-        match self {
-            Event::AgentAssigned { case_id, .. }
-            | Event::OwnerChanged { case_id, .. }
-            | Event::CaseClosed { case_id }
-            | Event::CaseDeleted { case_id } => case_id,
-        }
-    }
-
-    fn kind(&self) -> &'static str {
-        match self {
-            Event::AgentAssigned { .. } => "agent_assigned",
-            Event::OwnerChanged { .. } => "owner_changed",
-            Event::CaseClosed { .. } => "case_closed",
-            Event::CaseDeleted { .. } => "case_deleted",
-        }
-    }
-}
-
-fn parse(body: &[u8]) -> Result<Vec<Event>, JsonResponse> {
-    let batch: Batch = serde_json::from_slice(body).map_err(|e| {
-        reply::bad_field(
-            "body",
-            format!("the body is not the expected JSON object: {e}"),
-        )
-    })?;
-    let events = batch
-        .events
-        .ok_or_else(|| reply::bad_field("events", "`events` is required"))?;
-    if events.is_empty() || events.len() > MAX_EVENTS {
-        return Err(reply::bad_field(
-            "events",
-            format!("`events` must hold 1 to {MAX_EVENTS} events"),
-        ));
-    }
-    events
-        .iter()
-        .enumerate()
-        .map(|(i, event)| {
-            let field = |name: &str| format!("events[{i}].{name}");
-            let text = |name: &str| event.get(name).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty());
-            let case_id = text("case_id")
-                .filter(|id| is_salesforce_id(id, "500"))
-                .ok_or_else(|| reply::bad_field(&field("case_id"), "a Case id (500…, 15 or 18 characters) is required"))?
-                .to_string();
-            let owner = |name: &str| -> Result<Option<String>, JsonResponse> {
-                match text(name) {
-                    None => Ok(None),
-                    Some(id) if is_salesforce_id(id, "005") || is_salesforce_id(id, "00G") => Ok(Some(id.to_string())),
-                    Some(_) => Err(reply::bad_field(&field(name), "a User (005…) or Queue (00G…) id is expected")),
-                }
-            };
-            match text("type") {
-                Some("agent_assigned") => {
-                    let user_id = text("user_id")
-                        .filter(|id| is_salesforce_id(id, "005"))
-                        .ok_or_else(|| reply::bad_field(&field("user_id"), "a User id (005…) is required"))?
-                        .to_string();
-                    Ok(Event::AgentAssigned { case_id, user_id })
-                }
-                Some("owner_changed") => Ok(Event::OwnerChanged {
-                    case_id,
-                    old_owner: owner("old_owner_id")?,
-                    new_owner: owner("new_owner_id")?,
-                }),
-                Some("case_closed") => Ok(Event::CaseClosed { case_id }),
-                Some("case_deleted") => Ok(Event::CaseDeleted { case_id }),
-                Some(other) => Err(reply::bad_field(
-                    &field("type"),
-                    format!("unknown type `{other}`: use agent_assigned, owner_changed, case_closed or case_deleted"),
-                )),
-                None => Err(reply::bad_field(&field("type"), "`type` is required")),
-            }
-        })
-        .collect()
-}
+use salesforce::events::{Event, parse};
+use serde_json::json;
 
 /// Validates the whole batch first (a bad one changes nothing), then applies
 /// each event and reports each result.
 pub async fn handle(config: &Config, records: &Records, body: &[u8]) -> JsonResponse {
     let events = match parse(body) {
         Ok(events) => events,
-        Err(response) => return response,
+        Err(e) => return reply::bad_field(&e.field, e.message),
     };
     let mut results = Vec::new();
     let mut failed = 0;

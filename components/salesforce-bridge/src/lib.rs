@@ -3,7 +3,7 @@
 //! | route | caller | authentication |
 //! |---|---|---|
 //! | `POST /salesforce/requests` | the end user's chat app | the user's IM UserSig |
-//! | `POST /salesforce/events` | Apex (Queueable callout from the Case and AgentWork triggers) | HMAC of timestamp + body (or bearer secret) |
+//! | `POST /salesforce/events` | Apex (Queueable callout from the Case and AgentWork triggers) | HMAC of timestamp, nonce and body (or bearer secret) |
 //! | `POST /salesforce/agent-usersig` | Apex (the agent's chat UI controller) | same as events |
 
 #![allow(
@@ -16,11 +16,12 @@ mod create;
 mod events;
 mod records;
 
-use config::{Config, Inbound, is_salesforce_id};
+use config::{Config, Inbound};
 use connector::edge::Request;
 use connector::reply::{self, JsonResponse};
 use connector::state::Records;
 use http::{HeaderMap, StatusCode};
+use salesforce::events::is_salesforce_id;
 use salesforce::inbound::{self, InboundError};
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 
@@ -61,51 +62,74 @@ async fn bridge(req: Request) -> JsonResponse {
         Ok(records) => records,
         Err(e) => return reply::error(StatusCode::INTERNAL_SERVER_ERROR, e),
     };
-    if let Err(e) = authenticate_apex(&config, &records, &headers, &body, now) {
-        eprintln!("rejected Salesforce call: {e}");
-        return reply::error(StatusCode::UNAUTHORIZED, e.to_string());
-    }
-    if p.route == "/events" {
-        events::handle(&config, &records, &body).await
-    } else {
-        agent_usersig(&config, &body, now).await
-    }
+    let claim = match authenticate_apex(&config, &headers, &body, now) {
+        Ok(claim) => claim,
+        Err(e) => {
+            eprintln!("rejected Salesforce call: {e}");
+            return reply::error(StatusCode::UNAUTHORIZED, e.to_string());
+        }
+    };
+    let work = async {
+        if p.route == "/events" {
+            events::handle(&config, &records, &body).await
+        } else {
+            agent_usersig(&config, &body, now).await
+        }
+    };
+    let Some((name, until)) = claim else {
+        return work.await;
+    };
+    let response = match records.once(&name, until, work).await {
+        Ok(Some(response)) => response,
+        Ok(None) => {
+            let e = InboundError::Replayed;
+            eprintln!("rejected Salesforce call: {e}");
+            return reply::error(StatusCode::UNAUTHORIZED, e.to_string());
+        }
+        Err(e) => {
+            // Without the claim a replay could pass: refuse the call.
+            eprintln!("Salesforce call refused, replay state unavailable: {e}");
+            return reply::error(StatusCode::SERVICE_UNAVAILABLE, e);
+        }
+    };
+    connector::edge::after_response(async move {
+        if let Err(e) = records.sweep_claims(now, CLAIM_SWEEP_SECS) {
+            eprintln!("sweeping ended claims: {e}");
+        }
+    });
+    response
 }
 
-/// Verifies an Apex call; in HMAC mode also refuses a signature seen before.
+/// Ended replay claims are deleted at most this often.
+const CLAIM_SWEEP_SECS: u64 = 3600;
+
+/// Verifies an Apex call. In HMAC mode it returns the replay claim the call
+/// must win: its nonce, for as long as its timestamp could pass.
 fn authenticate_apex(
     config: &Config,
-    records: &Records,
     headers: &HeaderMap,
     body: &[u8],
     now: u64,
-) -> Result<(), InboundError> {
+) -> Result<Option<(String, u64)>, InboundError> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     match &config.inbound {
-        Inbound::Bearer(secret) => inbound::verify_bearer(secret, header("authorization")),
+        Inbound::Bearer(secret) => {
+            inbound::verify_bearer(secret, header("authorization")).map(|()| None)
+        }
         Inbound::Hmac(secret) => {
-            let signature = header(inbound::SIGNATURE_HEADER);
-            inbound::verify_hmac(
+            let verified = inbound::verify_hmac(
                 secret,
                 header(inbound::TIMESTAMP_HEADER),
-                signature,
+                header(inbound::NONCE_HEADER),
+                header(inbound::SIGNATURE_HEADER),
                 body,
                 now,
                 config.inbound_window,
             )?;
-            // Keyed by the canonical MAC (ours, not the header's spelling),
-            // and only for as long as the timestamp could still pass: later
-            // the window refuses the replay by itself.
-            let timestamp = header(inbound::TIMESTAMP_HEADER).unwrap_or_default();
-            let key = records::seen_signature_key(&inbound::sign(secret, timestamp, body));
-            // A store failure must not open the door: treat it as a replay.
-            if records
-                .marked(&key, now, 2 * config.inbound_window + 1)
-                .unwrap_or(true)
-            {
-                return Err(InboundError::Replayed);
-            }
-            records.mark(&key, now).map_err(|_| InboundError::Replayed)
+            Ok(Some((
+                records::nonce_claim(&verified.nonce),
+                verified.replayable_until,
+            )))
         }
     }
 }

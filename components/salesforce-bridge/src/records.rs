@@ -34,8 +34,9 @@ pub fn case_key(case_id: &str) -> String {
     format!("sf:case:{case_id}")
 }
 
-pub fn seen_signature_key(signature: &str) -> String {
-    format!("sf:seen-signature:{signature}")
+/// The replay claim of an Apex call's nonce.
+pub fn nonce_claim(nonce: &str) -> String {
+    format!("sf:nonce:{nonce}")
 }
 
 pub const SESSION_KEY: &str = "sf:session";

@@ -21,6 +21,9 @@ pub struct Config {
     pub greeting: String,
     pub agent_prefix: String,
     pub dissolve_on: Vec<String>,
+    /// Domain of the requester e-mails bound to IM users; `None`: tickets
+    /// name no requester (the API user is theirs).
+    pub requester_domain: Option<String>,
 }
 
 impl Config {
@@ -77,7 +80,24 @@ impl Config {
                 ));
             }
         }
+        let domain = optional("zendesk_requester_domain").to_ascii_lowercase();
+        let valid_domain = domain.contains('.')
+            && domain.len() <= 200
+            && domain.split('.').all(|label| {
+                !label.is_empty()
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            });
+        if !domain.is_empty() && !valid_domain {
+            return Err(format!(
+                "configuration: zendesk_requester_domain `{domain}` is not a domain name (like chat-users.example.com)"
+            ));
+        }
         Ok(Self {
+            requester_domain: (!domain.is_empty()).then_some(domain),
             im: ImSettings::load()?.within(crate::CALLER_BUDGET),
             jwt_issuer: if issuer.is_empty() {
                 zendesk_base_url.clone()

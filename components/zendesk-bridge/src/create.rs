@@ -6,7 +6,7 @@ use connector::reply::{self, JsonResponse};
 use connector::request::SupportRequest;
 use connector::state::Records;
 use http::StatusCode;
-use zendesk::api::{NewTicket, ZendeskError};
+use zendesk::api::{NewTicket, Requester, ZendeskError};
 
 /// Creates the ticket, the group and the greeting, resuming any earlier
 /// attempt with the same idempotency key.
@@ -62,9 +62,13 @@ async fn run(
                 .create_ticket(
                     &NewTicket {
                         subject: request.subject.clone(),
-                        description: request.description.clone(),
-                        requester_name: request.name.clone(),
-                        requester_email: request.email.clone(),
+                        description: request.description_for_agents(user),
+                        // Never the e-mail from the body: Zendesk would file
+                        // the ticket as that address's user and mail them.
+                        requester: config
+                            .requester_domain
+                            .as_deref()
+                            .map(|domain| Requester::bound_to(user, &request.name, domain)),
                         external_id: user.to_string(),
                         tags: vec!["switchboard".into(), "chat".into()],
                     },

@@ -41,13 +41,14 @@ pub fn ticket_key(ticket_id: &str) -> String {
     format!("zd:ticket:{ticket_id}")
 }
 
+/// The claim of one delivery (an event id, or the canonical MAC).
 pub fn seen_key(delivery_id: &str) -> String {
     format!("zd:seen:{delivery_id}")
 }
 
-/// How long a delivery counts as seen: Zendesk retries a failed delivery
-/// for hours, and a replay outside the signature window is refused anyway.
-/// An older mark is ignored and overwritten.
+/// How long after its event a delivery stays claimed: Zendesk retries a
+/// failed delivery for hours, and a replay outside the signature window is
+/// refused anyway.
 pub const SEEN_SECS: u64 = 24 * 3600;
 
 pub const TOKEN_KEY: &str = "zd:oauth-token";

@@ -12,9 +12,10 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// Verifies, deduplicates and applies one delivery. Work is marked done only
-/// after it succeeded, so a failed delivery (5xx) is retried by Zendesk and a
-/// duplicate one is answered without repeating anything.
+/// Verifies, deduplicates and applies one delivery. The delivery is claimed
+/// before it is applied and the claim given back if applying fails, so a
+/// failed delivery (5xx) is retried by Zendesk, and a duplicate — later or
+/// concurrent — is answered without repeating anything.
 pub async fn handle(config: &Config, headers: &HeaderMap, body: &[u8], now: u64) -> JsonResponse {
     let unauthorized = |message: String| {
         eprintln!("rejected Zendesk webhook: {message}");
@@ -51,27 +52,48 @@ pub async fn handle(config: &Config, headers: &HeaderMap, body: &[u8], now: u64)
         Err(e) => return reply::error(StatusCode::INTERNAL_SERVER_ERROR, e),
     };
     // Duplicates are recognised by what the signature covers: the event's
-    // own id (in the body) and the signed content itself, in its canonical
-    // form (our own MAC, not the header's spelling). The invocation-id
-    // header is not signed, so an attacker could change it at will.
-    let delivery_ids: Vec<String> = [
-        event.event_id.clone(),
-        Some(webhook::sign(&config.webhook_secret, timestamp, body)),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    for id in &delivery_ids {
-        match records.marked(&seen_key(id), now, SEEN_SECS) {
-            Ok(true) => {
-                return reply::json(StatusCode::OK, &serde_json::json!({ "duplicate": true }));
-            }
-            Ok(false) => {}
-            Err(e) => return reply::error(StatusCode::INTERNAL_SERVER_ERROR, e),
-        }
-    }
-    // When it happened: the event's own time, else when Zendesk signed it.
+    // own id (in the body), else the signed content itself in its
+    // canonical form (our own MAC, not the header's spelling). The
+    // invocation-id header is not signed, so an attacker could change it
+    // at will. The claim is atomic, so concurrent copies apply once.
     let event_time = event.time.or_else(|| webhook::parse_timestamp(timestamp));
+    let delivery = event
+        .event_id
+        .clone()
+        .unwrap_or_else(|| webhook::sign(&config.webhook_secret, timestamp, body));
+    // The claim's window starts at the event's own (signed) time, so every
+    // copy of one event names the same claim.
+    let until = event_time.unwrap_or(now).saturating_add(SEEN_SECS);
+    let claim = seen_key(&delivery);
+    let applied = records.once(
+        &claim,
+        until,
+        apply_event(config, &records, &event, event_time),
+    );
+    let response = match applied.await {
+        Ok(Some(response)) => response,
+        Ok(None) => return reply::json(StatusCode::OK, &serde_json::json!({ "duplicate": true })),
+        Err(e) => return reply::error(StatusCode::INTERNAL_SERVER_ERROR, e),
+    };
+    connector::edge::after_response(async move {
+        if let Err(e) = records.sweep_claims(now, CLAIM_SWEEP_SECS) {
+            eprintln!("sweeping ended claims: {e}");
+        }
+    });
+    response
+}
+
+/// Ended delivery claims are deleted at most this often.
+const CLAIM_SWEEP_SECS: u64 = 3600;
+
+/// Applies one verified event to its ticket. A server error means it did
+/// not (fully) take effect: its claim is released and Zendesk retries.
+async fn apply_event(
+    config: &Config,
+    records: &Records,
+    event: &webhook::TicketEvent,
+    event_time: Option<u64>,
+) -> JsonResponse {
     let key = ticket_key(&event.ticket_id);
     let mut ticket: TicketRecord = match records.get(&key) {
         Ok(Some(ticket)) => ticket,
@@ -107,11 +129,6 @@ pub async fn handle(config: &Config, headers: &HeaderMap, body: &[u8], now: u64)
     ticket.last_event_time = ticket.last_event_time.max(event_time);
     if let Err(e) = records.put(&key, &ticket) {
         return reply::error(StatusCode::INTERNAL_SERVER_ERROR, e);
-    }
-    for id in &delivery_ids {
-        if let Err(e) = records.mark(&seen_key(id), now) {
-            return reply::error(StatusCode::INTERNAL_SERVER_ERROR, e);
-        }
     }
     reply::json(
         StatusCode::OK,

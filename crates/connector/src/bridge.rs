@@ -76,9 +76,9 @@ pub async fn prepare<C>(
 /// Admits a new support request from `user`, or answers 429 with
 /// `retry-after`: a user cannot flood the help desk (or, through it,
 /// anyone's mailbox) with tickets. The limit is the variable
-/// `requests_per_user_per_hour` (default 10; `0` turns it off): that many at
-/// once, refilled over the hour. Repeating a request (same idempotency key)
-/// is not a new one and is never limited.
+/// `requests_per_user_per_hour` (default 10; `0` turns it off): that many in
+/// each clock hour (UTC). Repeating a request (same idempotency key) is not
+/// a new one and is never limited.
 pub fn admit_new_request(
     records: &crate::state::Records,
     bridge: &str,
@@ -99,19 +99,19 @@ pub fn admit_new_request(
     if per_hour == 0 {
         return Ok(());
     }
-    let rate = crate::state::Rate {
-        capacity: f64::from(per_hour),
-        per_minute: f64::from(per_hour) / 60.0,
-    };
-    let key = format!("{bridge}:new-requests:{user}");
-    match records.take_token(&key, rate, now) {
-        Ok(true) => Ok(()),
-        Ok(false) => {
-            let wait = (60.0 / rate.per_minute).ceil() as u64;
+    // Counted per clock hour, atomically: concurrent requests each get
+    // their own count, so the limit holds however many race.
+    const HOUR: u64 = 3600;
+    let window_end = (now / HOUR + 1) * HOUR;
+    let name = format!("{bridge}:new-requests:{user}");
+    match records.count(&name, window_end) {
+        Ok(n) if n <= i64::from(per_hour) => Ok(()),
+        Ok(_) => {
+            let wait = window_end - now;
             let mut response = reply::error(
                 StatusCode::TOO_MANY_REQUESTS,
                 format!(
-                    "`{user}` opened {per_hour} requests within the hour; retry in {wait} s (requests_per_user_per_hour)"
+                    "`{user}` opened {per_hour} requests this hour; retry in {wait} s (requests_per_user_per_hour)"
                 ),
             );
             response.headers_mut().insert("retry-after", wait.into());

@@ -131,6 +131,30 @@ impl SupportRequest {
         serde_json::json!([self.subject, self.description, self.name, self.email]).to_string()
     }
 
+    /// The description as agents read it: the user's text, then who filed
+    /// it — the IM user, verified by their UserSig — and the contact
+    /// details, marked as given by the user and not verified (anyone can
+    /// type any name and e-mail).
+    ///
+    /// ```
+    /// use connector::request::SupportRequest;
+    /// let r = SupportRequest::parse(
+    ///     br#"{"subject":"s","description":"It broke.","name":"Alice","email":"a@b.co"}"#,
+    ///     false,
+    /// ).unwrap();
+    /// let text = r.description_for_agents("alice");
+    /// assert!(text.starts_with("It broke.\n"));
+    /// assert!(text.contains("IM user `alice` (verified)"));
+    /// assert!(text.contains("not verified: Alice <a@b.co>"));
+    /// ```
+    pub fn description_for_agents(&self, user: &str) -> String {
+        format!(
+            "{}\n\n---\nOpened from chat by IM user `{user}` (verified).\n\
+             Contact details given by the user, not verified: {} <{}>",
+            self.description, self.name, self.email
+        )
+    }
+
     /// A stable id for this user's request, safe in URLs and External ID
     /// fields: from the idempotency key, or — without one — from the
     /// content, so an identical retry is still recognised.

@@ -116,6 +116,13 @@ async fn dispatch(shared: &Arc<Shared>, command: &str, identifier: &str, req: Va
         "group_open_http_svc/delete_group_member" => delete_group_member(shared, &req),
         "group_open_http_svc/destroy_group" => destroy_group(shared, &req),
         "group_open_http_svc/get_group_info" => get_group_info(shared, &req),
+        "group_open_http_svc/modify_group_base_info" => {
+            let answer = modify_group_info(shared, identifier, &req);
+            if answer["ErrorCode"] == 0 {
+                spawn_after(shared, info_changed_event(identifier, &req), "RESTAPI");
+            }
+            answer
+        }
         "group_open_http_svc/send_group_msg" => send_group_msg(shared, identifier, &req).await,
         "group_open_http_svc/send_group_system_notification" => system_notification(shared, &req),
         "group_open_http_svc/group_msg_recall" => group_msg_recall(shared, &req),
@@ -215,6 +222,8 @@ fn create_group(shared: &Shared, identifier: &str, req: &Value) -> Value {
             id: id.clone(),
             group_type: group_type.to_string(),
             name: name.to_string(),
+            introduction: str_field(req, "Introduction").unwrap_or("").to_string(),
+            notification: str_field(req, "Notification").unwrap_or("").to_string(),
             owner,
             created_by: identifier.to_string(),
             members: all_members,
@@ -305,6 +314,7 @@ fn get_group_info(shared: &Shared, req: &Value) -> Value {
         .map(|id| match state.groups.get(id) {
             Some(g) => json!({
                 "GroupId": id, "ErrorCode": 0, "ErrorInfo": "", "Type": g.group_type, "Name": g.name,
+                "Introduction": g.introduction, "Notification": g.notification,
                 "Owner_Account": g.owner.clone().unwrap_or_default(), "MemberNum": g.members.len(),
                 "NextMsgSeq": g.next_seq,
                 "MemberList": g.members.iter().map(|m| json!({ "Member_Account": m })).collect::<Vec<_>>(),
@@ -313,6 +323,85 @@ fn get_group_info(shared: &Shared, req: &Value) -> Value {
         })
         .collect();
     ok(json!({ "GroupInfo": infos }))
+}
+
+/// The group texts `modify_group_base_info` may set, with IM's limits in
+/// bytes.
+const GROUP_TEXTS: [(&str, usize); 3] =
+    [("Name", 30), ("Introduction", 240), ("Notification", 300)];
+
+/// `modify_group_base_info` by `operator` (an administrator through REST,
+/// or a member from the SDK): sets the texts present in `req`.
+fn modify_group_info(shared: &Shared, operator: &str, req: &Value) -> Value {
+    let id = str_field(req, "GroupId").unwrap_or("");
+    if let Err(e) = check_group_id(id) {
+        return e;
+    }
+    for (field, limit) in GROUP_TEXTS {
+        match &req[field] {
+            Value::Null => {}
+            Value::String(text) if text.len() <= limit && !(field == "Name" && text.is_empty()) => {
+            }
+            _ => {
+                return fail(
+                    10004,
+                    format!("{field} must be a string of at most {limit} bytes (Name not empty)"),
+                );
+            }
+        }
+    }
+    let admins = shared.config().admins;
+    let mut state = shared.state();
+    let Some(group) = state.groups.get_mut(id) else {
+        return fail(10010, "group does not exist");
+    };
+    if !admins.iter().any(|a| a == operator) && !group.members.iter().any(|m| m == operator) {
+        return fail(10007, "only members may change the group's profile");
+    }
+    for (field, _) in GROUP_TEXTS {
+        if let Some(text) = req[field].as_str() {
+            let slot = match field {
+                "Name" => &mut group.name,
+                "Introduction" => &mut group.introduction,
+                _ => &mut group.notification,
+            };
+            *slot = text.to_string();
+        }
+    }
+    ok(json!({}))
+}
+
+/// The `Group.CallbackAfterGroupInfoChanged` body for a change `req` made
+/// by `operator`: only the fields that were set, as IM sends it.
+fn info_changed_event(operator: &str, req: &Value) -> Option<(&'static str, Value)> {
+    let mut event = json!({
+        "CallbackCommand": "Group.CallbackAfterGroupInfoChanged",
+        "GroupId": req["GroupId"], "Type": "Public", "Operator_Account": operator,
+        "EventTime": (now() * 1000).to_string(),
+    });
+    for (field, _) in GROUP_TEXTS {
+        if req[field].is_string() {
+            event[field] = req[field].clone();
+        }
+    }
+    Some(("Group.CallbackAfterGroupInfoChanged", event))
+}
+
+/// A member changes the group's name, introduction or notification from
+/// the SDK (`texts` holds the fields to set); the after-callback follows.
+pub(crate) fn client_modify_group(
+    shared: &Arc<Shared>,
+    operator: &str,
+    group_id: &str,
+    texts: &Value,
+) -> Value {
+    let mut request = texts.clone();
+    request["GroupId"] = json!(group_id);
+    let answer = modify_group_info(shared, operator, &request);
+    if answer["ErrorCode"] == 0 {
+        spawn_after(shared, info_changed_event(operator, &request), "Web");
+    }
+    answer
 }
 
 fn body_error(body: &Value, too_long: i64, bad_body: i64) -> Option<Value> {

@@ -11,7 +11,9 @@
 //! - Control: `POST /emulator/c2c` and `POST /emulator/group` send as an end
 //!   user would from the SDK, `POST /emulator/create_group` creates a group
 //!   as a user (running `Group.CallbackBeforeCreateGroup`), `POST
-//!   /emulator/join_group` adds members as if they joined from the SDK; `GET /emulator/state` returns the whole state.
+//!   /emulator/modify_group` changes its name, introduction or notification
+//!   as a member (then `Group.CallbackAfterGroupInfoChanged`, which REST
+//!   `modify_group_base_info` fires too), `POST /emulator/join_group` adds members as if they joined from the SDK; `GET /emulator/state` returns the whole state.
 
 mod commands;
 mod state;
@@ -171,6 +173,13 @@ impl ImEmulator {
         commands::client_send_group(&self.shared, from, group_id, body, at).await
     }
 
+    /// A member changes a group's `Name`, `Introduction` or `Notification`
+    /// from the SDK (`texts` is a JSON object of those it sets); the
+    /// after-change callback is delivered asynchronously, as IM does.
+    pub fn user_modify_group(&self, operator: &str, group_id: &str, texts: Value) -> Value {
+        commands::client_modify_group(&self.shared, operator, group_id, &texts)
+    }
+
     /// An end user creates a group from the SDK (with the before-create
     /// callback); returns IM's answer envelope (with `GroupId`).
     pub async fn user_create_group(
@@ -216,11 +225,9 @@ async fn route(
             serde_json::to_value(&*shared.state()).unwrap_or(Value::Null),
         ),
         ("POST", "/emulator/c2c") | ("POST", "/emulator/group") => {
-            let Ok(input) = serde_json::from_slice::<Value>(&body) else {
-                return json_response(
-                    StatusCode::BAD_REQUEST,
-                    json!({ "error": "body must be JSON" }),
-                );
+            let input = match json_input(&body) {
+                Ok(input) => input,
+                Err(response) => return response,
             };
             let from = input["From_Account"].as_str().unwrap_or("").to_string();
             let msg_body = input["MsgBody"].clone();
@@ -246,12 +253,23 @@ async fn route(
                 ),
             }
         }
+        ("POST", "/emulator/modify_group") => {
+            let input = match json_input(&body) {
+                Ok(input) => input,
+                Err(response) => return response,
+            };
+            let answer = commands::client_modify_group(
+                &shared,
+                input["Operator_Account"].as_str().unwrap_or(""),
+                input["GroupId"].as_str().unwrap_or(""),
+                &input,
+            );
+            json_response(StatusCode::OK, answer)
+        }
         ("POST", "/emulator/create_group") => {
-            let Ok(input) = serde_json::from_slice::<Value>(&body) else {
-                return json_response(
-                    StatusCode::BAD_REQUEST,
-                    json!({ "error": "body must be JSON" }),
-                );
+            let input = match json_input(&body) {
+                Ok(input) => input,
+                Err(response) => return response,
             };
             let answer = commands::client_create_group(
                 &shared,
@@ -268,6 +286,20 @@ async fn route(
             json!({ "error": format!("no emulator route {method} {path}") }),
         ),
     }
+}
+
+/// A control route's JSON body, or the 400 that says it is not JSON.
+#[allow(
+    clippy::result_large_err,
+    reason = "the error is the ready response, built once per bad request"
+)]
+fn json_input(body: &[u8]) -> Result<Value, Response<Full<Bytes>>> {
+    serde_json::from_slice(body).map_err(|_| {
+        json_response(
+            StatusCode::BAD_REQUEST,
+            json!({ "error": "body must be JSON" }),
+        )
+    })
 }
 
 /// Adds `accounts` to a group (as if they joined from the SDK); the new

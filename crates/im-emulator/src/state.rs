@@ -33,6 +33,10 @@ pub struct Group {
     pub group_type: String,
     /// Name.
     pub name: String,
+    /// Introduction.
+    pub introduction: String,
+    /// Notification.
+    pub notification: String,
     /// Owner.
     pub owner: Option<String>,
     /// Who created it (the REST identifier).

@@ -180,7 +180,7 @@ pub fn safety_identifier(user: &str) -> String {
 /// `retry-after` in seconds; only 0–60 s is honoured. Values that are no
 /// duration at all (negative, NaN, infinite, too large) are ignored: they
 /// come from outside and must never panic.
-fn retry_after(response: &HttpResponse) -> Option<Duration> {
+pub fn retry_after(response: &HttpResponse) -> Option<Duration> {
     let ms = response
         .header("retry-after-ms")
         .and_then(|v| v.trim().parse::<f64>().ok())

@@ -3,10 +3,12 @@
 //!
 //! - [`api`]: OAuth (client credentials by default, JWT bearer, legacy
 //!   username-password) and Case creation, idempotent by External ID upsert.
+//! - [`events`]: the Case / AgentWork change batches Apex sends.
 //! - [`inbound`]: verifying the calls Apex makes to the bridge (HMAC over
-//!   timestamp + raw body, or a bearer secret).
+//!   timestamp, nonce and raw body, or a bearer secret).
 
 pub mod api;
+pub mod events;
 pub mod inbound;
 
 /// Outside input never panics the Apex call checks. Run with every
@@ -17,9 +19,10 @@ mod no_panic {
 
     proptest! {
         #[test]
-        fn signed_calls(bytes in proptest::collection::vec(any::<u8>(), 0..300), ts in ".{0,40}", sig in ".{0,120}", now in any::<u64>(), window in any::<u64>()) {
-            let _ = crate::inbound::verify_hmac("secret", Some(&ts), Some(&sig), &bytes, now, window);
+        fn signed_calls(bytes in proptest::collection::vec(any::<u8>(), 0..300), ts in ".{0,40}", nonce in ".{0,80}", sig in ".{0,120}", now in any::<u64>(), window in any::<u64>()) {
+            let _ = crate::inbound::verify_hmac("secret", Some(&ts), Some(&nonce), Some(&sig), &bytes, now, window);
             let _ = crate::inbound::verify_bearer("secret", Some(&sig));
+            let _ = crate::events::parse(&bytes);
         }
     }
 }

@@ -8,6 +8,8 @@
 //!   what to do when a text cannot be screened.
 //! - [`verdict`]: the verdict on a message body (every text a client shows,
 //!   each alone and the text elements joined), a group's texts, or a text.
+//! - [`stored`] (feature `spin`): the run-time overlay from the key-value
+//!   store, for components.
 //!
 //! ```
 //! use screening::policy::{Outcome, Policy};
@@ -23,6 +25,8 @@
 //! ```
 
 pub mod policy;
+#[cfg(feature = "spin")]
+pub mod stored;
 pub mod verdict;
 
 use moderation::Lexicon;

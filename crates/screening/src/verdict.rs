@@ -183,6 +183,20 @@ impl Layers<'_> {
         verdict
     }
 
+    /// Judges a text that was already shown and can only be replaced (a
+    /// group's name, introduction or notification after a change): the
+    /// verdict, and the text with every hit the policy does not allow
+    /// masked, whatever its outcome.
+    pub fn scrub(&self, policy: &Policy, text: &str) -> (Verdict, String) {
+        let mut verdict = Verdict::allow();
+        let mut hits = Vec::new();
+        for (finding, hit) in self.findings(policy, text) {
+            hits.push(hit);
+            verdict.add(finding);
+        }
+        (verdict, moderation::mask(text, &hits))
+    }
+
     /// Judges one text (a robot's answer): the verdict, and the text with
     /// the `Mask` hits masked.
     pub fn text(&self, policy: &Policy, text: &str) -> (Verdict, String) {
@@ -212,6 +226,20 @@ mod tests {
 
     fn body(value: Value) -> Vec<MsgElement> {
         serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn scrubbing_masks_every_hit_whatever_its_outcome() {
+        let policy = Policy::default();
+        let (verdict, scrubbed) = layers().scrub(&policy, "Team: go kill yourself");
+        assert_eq!(verdict.outcome, Outcome::Reject);
+        assert!(scrubbed.starts_with("Team: "), "{scrubbed}");
+        assert!(!scrubbed.contains("kill"), "{scrubbed}");
+        let (verdict, same) = layers().scrub(&policy, "Refund questions");
+        assert_eq!(
+            (verdict.outcome, same.as_str()),
+            (Outcome::Allow, "Refund questions")
+        );
     }
 
     #[test]

@@ -135,6 +135,38 @@ pub struct BeforeCreateGroup {
     pub event_time: Option<u64>,
 }
 
+/// `Group.CallbackAfterGroupInfoChanged` (fired after a client or the REST
+/// API changed a group's name, introduction, notification or face URL;
+/// only the fields that changed are present, with their new values).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct GroupInfoChanged {
+    /// `GroupId`.
+    #[serde(rename = "GroupId")]
+    pub group_id: String,
+    /// `Type`.
+    #[serde(rename = "Type")]
+    pub group_type: Option<String>,
+    /// `Operator_Account`: who changed it.
+    #[serde(rename = "Operator_Account")]
+    pub operator: String,
+    /// `Name`, when it changed.
+    #[serde(rename = "Name")]
+    pub name: Option<String>,
+    /// `Introduction`, when it changed.
+    #[serde(rename = "Introduction")]
+    pub introduction: Option<String>,
+    /// `Notification`, when it changed.
+    #[serde(rename = "Notification")]
+    pub notification: Option<String>,
+    /// `FaceUrl`, when it changed.
+    #[serde(rename = "FaceUrl")]
+    pub face_url: Option<String>,
+    /// `EventTime` in milliseconds.
+    #[serde(rename = "EventTime", deserialize_with = "lenient_u64")]
+    pub event_time: Option<u64>,
+}
+
 /// `Group.CallbackAfterNewMemberJoin` and `Group.CallbackAfterMemberExit`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
@@ -203,6 +235,8 @@ pub enum Event {
     BotGroupMessage(GroupMessage),
     /// `Group.CallbackBeforeCreateGroup`.
     GroupBeforeCreate(BeforeCreateGroup),
+    /// `Group.CallbackAfterGroupInfoChanged`.
+    GroupInfoChanged(GroupInfoChanged),
     /// `Group.CallbackAfterNewMemberJoin`.
     GroupMemberJoined(MembershipChange),
     /// `Group.CallbackAfterMemberExit`.
@@ -294,6 +328,9 @@ impl Event {
             "Bot.OnGroupMessage" => Self::BotGroupMessage(serde_json::from_slice(body)?),
             "Group.CallbackBeforeCreateGroup" => {
                 Self::GroupBeforeCreate(serde_json::from_slice(body)?)
+            }
+            "Group.CallbackAfterGroupInfoChanged" => {
+                Self::GroupInfoChanged(serde_json::from_slice(body)?)
             }
             "Group.CallbackAfterNewMemberJoin" => {
                 Self::GroupMemberJoined(serde_json::from_slice(body)?)
@@ -510,6 +547,17 @@ mod tests {
             Event::parse("Group.CallbackBeforeCreateGroup", create).unwrap(),
             Event::GroupBeforeCreate(BeforeCreateGroup { ref name, .. }) if name == "bad name"
         ));
+        // The documented sample (1047/34378): only what changed is there.
+        let changed = br#"{"CallbackCommand":"Group.CallbackAfterGroupInfoChanged","GroupId":"@TGS#2J4SZEAEL",
+            "Type":"Public","Operator_Account":"leckie","Notification":"NewNotification","EventTime":"1670574414123"}"#;
+        let Event::GroupInfoChanged(c) =
+            Event::parse("Group.CallbackAfterGroupInfoChanged", changed).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(c.notification.as_deref(), Some("NewNotification"));
+        assert_eq!((c.name, c.introduction), (None, None));
+        assert_eq!(c.event_time, Some(1670574414123));
         let other = Event::parse("Sns.CallbackFriendAdd", br#"{"x":1}"#).unwrap();
         assert!(
             matches!(other, Event::Other { ref command, .. } if command == "Sns.CallbackFriendAdd")

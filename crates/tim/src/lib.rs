@@ -51,10 +51,10 @@ mod no_panic {
             let lenient = crate::events::lenient_json_text(text.as_bytes());
             if let Ok(value) = serde_json::from_str::<serde_json::Value>(&lenient) {
                 let body = value.get("MsgBody").cloned().unwrap_or(value);
-                let shown = crate::shown::shown_texts(&body);
-                let mut copy = body.clone();
-                for s in &shown {
-                    prop_assert!(crate::shown::replace_at(&mut copy, &s.path, "*"));
+                // Each on a fresh copy: replacing a raw `Data` moves the
+                // texts shown from inside its JSON.
+                for s in crate::shown::shown_texts(&body) {
+                    prop_assert!(crate::shown::replace_at(&mut body.clone(), &s.path, "*"));
                 }
                 let _ = serde_json::from_value::<Vec<crate::message::MsgElement>>(body);
             }

@@ -196,6 +196,10 @@ const GET_GROUP_INFO: Command = Command {
     path: "group_open_http_svc/get_group_info",
     idempotent: true,
 };
+const MODIFY_GROUP_BASE_INFO: Command = Command {
+    path: "group_open_http_svc/modify_group_base_info",
+    idempotent: true,
+};
 const SEND_GROUP_MSG: Command = Command {
     path: "group_open_http_svc/send_group_msg",
     idempotent: false,
@@ -484,6 +488,18 @@ struct AddGroupMemberResponse {
     members: Vec<AddResult>,
 }
 
+/// The texts a client shows for a group, as `modify_group_base_info`
+/// sets them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupTexts {
+    /// `Name`.
+    pub name: Option<String>,
+    /// `Introduction`.
+    pub introduction: Option<String>,
+    /// `Notification`.
+    pub notification: Option<String>,
+}
+
 /// One group from `get_group_info`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct GroupInfo {
@@ -755,6 +771,30 @@ impl<T: Transport> Client<T> {
             )
             .await?;
         Ok(response.groups)
+    }
+
+    /// `modify_group_base_info`: sets the given texts of a group (`None`
+    /// leaves a field as it is). As an administrator's change, it fires
+    /// `Group.CallbackAfterGroupInfoChanged` with `Operator_Account` set
+    /// to the administrator.
+    pub async fn modify_group_base_info(
+        &self,
+        group_id: &str,
+        texts: &GroupTexts,
+    ) -> Result<(), ImError> {
+        validate_group_id_for_call(group_id)?;
+        let mut request = serde_json::json!({ "GroupId": group_id });
+        for (field, value) in [
+            ("Name", &texts.name),
+            ("Introduction", &texts.introduction),
+            ("Notification", &texts.notification),
+        ] {
+            if let Some(value) = value {
+                request[field] = value.as_str().into();
+            }
+        }
+        let _: Empty = self.call(MODIFY_GROUP_BASE_INFO, &request).await?;
+        Ok(())
     }
 
     /// `send_group_msg`.

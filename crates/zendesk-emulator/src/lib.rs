@@ -62,9 +62,10 @@ pub struct Ticket {
     pub subject: String,
     /// First comment.
     pub description: String,
-    /// Requester name.
+    /// Requester name (empty when the ticket named none: Zendesk then
+    /// makes the authenticated API user the requester).
     pub requester_name: String,
-    /// Requester e-mail.
+    /// Requester e-mail (empty likewise).
     pub requester_email: String,
     /// `external_id`.
     pub external_id: Option<String>,

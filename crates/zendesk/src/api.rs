@@ -91,14 +91,68 @@ pub struct NewTicket {
     pub subject: String,
     /// First comment.
     pub description: String,
-    /// Requester's name.
-    pub requester_name: String,
-    /// Requester's e-mail.
-    pub requester_email: String,
+    /// The requester; `None` makes the authenticated API user the
+    /// requester (Zendesk's rule when a ticket names none).
+    pub requester: Option<Requester>,
     /// `external_id`: the IM user id, to find the requester's tickets.
     pub external_id: String,
     /// Tags.
     pub tags: Vec<String>,
+}
+
+/// A ticket's requester by name and e-mail: Zendesk uses the user with
+/// that e-mail, creating one if there is none, and mails them about the
+/// ticket. So the e-mail must be one the caller may speak for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Requester {
+    /// Display name.
+    pub name: String,
+    /// E-mail, the user's identity in Zendesk.
+    pub email: String,
+}
+
+impl Requester {
+    /// The requester bound to a chat identity: the e-mail is derived from
+    /// the (verified) IM user id under a domain the operator controls, so a
+    /// user can only ever file tickets as themselves.
+    ///
+    /// IM user ids are case-sensitive and e-mail addresses are not, so
+    /// every byte outside `a-z 0-9 . _ -` (capitals included) is written
+    /// `=XX`; a local part that would pass 64 characters is `im-` and a
+    /// digest of the id instead.
+    ///
+    /// ```
+    /// use zendesk::api::Requester;
+    /// let r = Requester::bound_to("alice", "Alice Example", "chat.example.com");
+    /// assert_eq!(r.email, "alice@chat.example.com");
+    /// assert_eq!(Requester::bound_to("Alice", "A", "d.example").email, "=41lice@d.example");
+    /// ```
+    pub fn bound_to(user_id: &str, name: &str, domain: &str) -> Self {
+        let mut local = String::new();
+        for b in user_id.bytes() {
+            match b {
+                b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_' | b'-' => local.push(b as char),
+                other => local.push_str(&format!("={other:02X}")),
+            }
+        }
+        if local.len() > 64
+            || local.starts_with('.')
+            || local.ends_with('.')
+            || local.contains("..")
+        {
+            use sha2::Digest;
+            let digest = sha2::Sha256::digest(user_id.as_bytes());
+            local = format!("im-{}", hex_lower(&digest[..16]));
+        }
+        Self {
+            name: name.to_string(),
+            email: format!("{local}@{domain}"),
+        }
+    }
+}
+
+fn hex_lower(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A created (or replayed) ticket.
@@ -286,15 +340,18 @@ impl<T: Transport> Client<T> {
         ticket: &NewTicket,
         idempotency_key: &str,
     ) -> Result<Created, ZendeskError> {
-        let body = serde_json::json!({
+        let mut body = serde_json::json!({
             "ticket": {
                 "subject": ticket.subject,
                 "comment": { "body": ticket.description },
-                "requester": { "name": ticket.requester_name, "email": ticket.requester_email },
                 "external_id": ticket.external_id,
                 "tags": ticket.tags,
             }
         });
+        if let Some(requester) = &ticket.requester {
+            body["ticket"]["requester"] =
+                serde_json::json!({ "name": requester.name, "email": requester.email });
+        }
         let response = self
             .send(
                 "POST",
@@ -416,8 +473,7 @@ mod tests {
         NewTicket {
             subject: "Help".into(),
             description: "It broke".into(),
-            requester_name: "Alice".into(),
-            requester_email: "alice@example.com".into(),
+            requester: Some(Requester::bound_to("alice", "Alice", "chat.example.com")),
             external_id: "alice".into(),
             tags: vec!["switchboard".into()],
         }
@@ -468,7 +524,27 @@ mod tests {
         );
         let body: Value = serde_json::from_slice(&sent[1].body).unwrap();
         assert_eq!(body["ticket"]["comment"]["body"], "It broke");
+        assert_eq!(
+            body["ticket"]["requester"],
+            serde_json::json!({"name": "Alice", "email": "alice@chat.example.com"})
+        );
         assert_eq!(c.token(), Some("tok-1"));
+    }
+
+    #[test]
+    fn bound_requesters_never_collide_and_stay_valid() {
+        let email = |id: &str| Requester::bound_to(id, "n", "d.example").email;
+        assert_ne!(email("alice"), email("Alice"));
+        assert_ne!(email("a=41"), email("aA"), "`=` itself is escaped");
+        assert_eq!(email("a#b@c"), "a=23b=40c@d.example");
+        let long = email(&"X".repeat(32));
+        assert!(
+            long.starts_with("im-") && long.len() == "im-".len() + 32 + "@d.example".len(),
+            "{long}"
+        );
+        assert_ne!(long, email(&"Y".repeat(32)));
+        assert!(email(".a").starts_with("im-"), "no leading dot");
+        assert!(email("a..b").starts_with("im-"), "no double dot");
     }
 
     #[test]
