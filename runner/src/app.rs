@@ -30,6 +30,9 @@ pub struct AppConfig {
     pub reuse: ReusePolicy,
     /// Where `sqlite_key_value.db` lives; default `.spin/` beside the manifest.
     pub state_dir: Option<PathBuf>,
+    /// Spin's runtime config file (`--runtime-config-file`): key-value
+    /// stores (SQLite files, Redis) by label.
+    pub runtime_config: Option<PathBuf>,
     /// Where log lines go.
     pub logger: Logger,
     /// The Spin release whose behaviour is reproduced (what loads, what
@@ -45,6 +48,7 @@ impl AppConfig {
             variables: VariableSources::default(),
             reuse: ReusePolicy::default(),
             state_dir: None,
+            runtime_config: None,
             logger: Logger::stderr(),
             spin: SpinTarget::default(),
         }
@@ -87,14 +91,15 @@ impl App {
             .component
             .values()
             .any(|c| !c.key_value_stores.is_empty());
-        let kv_path = state_dir.join("sqlite_key_value.db");
-        let kv = if needs_kv {
-            KvBackend::open(&kv_path)?
-        } else {
-            // Components that list no store cannot open one; an in-memory
-            // database keeps the code path the same without touching disk.
-            KvBackend::open_in_memory()?
-        };
+        let runtime = config
+            .runtime_config
+            .as_deref()
+            .map(crate::kv::RuntimeConfig::load)
+            .transpose()?;
+        let default_file = state_dir.join(crate::kv::DEFAULT_STORE_FILE);
+        // Components that list no store cannot open one; an in-memory
+        // default keeps the code path the same without touching disk.
+        let kv = KvBackend::open(runtime.as_ref(), needs_kv.then_some(default_file.as_path()))?;
 
         // Compile everything first (slow, fallible), then wire the handlers
         // to the shared state they chain through.

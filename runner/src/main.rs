@@ -121,6 +121,10 @@ struct UpArgs {
     /// Directory for runtime state (key-value database); default `.spin` beside the manifest.
     #[arg(long)]
     state_dir: Option<PathBuf>,
+    /// Spin's runtime config file: `[key_value_store.<label>]` with `type = "spin"` (SQLite,
+    /// `path` relative to the file) or `type = "redis"` (`url`), as `spin up` reads it.
+    #[arg(long)]
+    runtime_config_file: Option<PathBuf>,
     /// Where the built-in IM emulator listens (default: the port after --listen's).
     #[arg(long)]
     im_emulator_listen: Option<SocketAddr>,
@@ -216,6 +220,7 @@ async fn up(args: UpArgs) -> Result<()> {
             idle_instance_timeout: Duration::from_secs_f64(args.idle_instance_timeout),
         },
         state_dir: args.state_dir.clone(),
+        runtime_config: args.runtime_config_file.clone(),
         logger: Logger::stderr(),
         spin: args.spin,
     };

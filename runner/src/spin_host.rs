@@ -103,12 +103,12 @@ enum OpenRefused {
 
 impl SpinCtx {
     /// Whether the component may open `label`: it must be listed in
-    /// `key_value_stores`, and only `default` is provisioned (as with
-    /// `spin up` without a runtime config file).
+    /// `key_value_stores`, and provisioned (`default`, or a label the
+    /// runtime config file defines).
     fn check_open(&self, label: &str) -> Result<(), OpenRefused> {
         if !self.key_value_stores.iter().any(|l| l == label) {
             Err(OpenRefused::AccessDenied)
-        } else if label != "default" {
+        } else if !self.kv.provides(label) {
             Err(OpenRefused::NoSuchStore)
         } else {
             Ok(())

@@ -377,6 +377,53 @@ impl Runner {
     }
 }
 
+impl Runner {
+    /// POSTs a Zendesk webhook delivery of `body`, signed with `secret` at
+    /// `timestamp` as Zendesk signs it, with an invocation id header.
+    pub async fn post_zendesk_webhook(
+        &self,
+        secret: &str,
+        body: &str,
+        timestamp: &str,
+        invocation: &str,
+    ) -> (u16, serde_json::Value) {
+        let request = self
+            .client
+            .post(format!("{}/zendesk/webhook", self.url))
+            .header("content-type", "application/json")
+            .header(zendesk::webhook::INVOCATION_HEADER, invocation)
+            .header(
+                zendesk::webhook::SIGNATURE_HEADER,
+                zendesk::webhook::sign(secret, timestamp, body.as_bytes()),
+            )
+            .header(zendesk::webhook::TIMESTAMP_HEADER, timestamp)
+            .body(body.to_string());
+        self.send(request).await
+    }
+
+    /// POSTs an IM webhook `body` for `command` to the gateway, signed as IM
+    /// signs it with the emulator's callback token.
+    pub async fn post_im_webhook(
+        &self,
+        command: &str,
+        body: &serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let url = signed_webhook_url(&self.url, command);
+        self.send(self.client.post(url).json(body)).await
+    }
+}
+
+/// The `Bot.OnC2CMessage` body IM sends when `from` writes `text` to
+/// `@RBT#assistant` (message key `msg_key`).
+pub fn robot_message(from: &str, msg_key: &str, text: &str) -> serde_json::Value {
+    serde_json::json!({
+        "CallbackCommand": "Bot.OnC2CMessage", "From_Account": from, "To_Account": "@RBT#assistant",
+        "MsgSeq": 1, "MsgRandom": 7, "MsgTime": now(), "MsgKey": msg_key, "OnlineOnlyFlag": 0,
+        "SendMsgResult": 0, "EventTime": now() * 1000,
+        "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": text}}],
+    })
+}
+
 /// A `--name value` argument of a benchmark binary.
 pub fn bench_arg(name: &str, default: usize) -> usize {
     let args: Vec<String> = std::env::args().collect();
@@ -473,5 +520,80 @@ impl Silent {
 impl Drop for Silent {
     fn drop(&mut self) {
         self.task.abort();
+    }
+}
+
+/// A `redis-server` of the test's own on a free loopback port, with no
+/// persistence; stopped when dropped. Debian's `redis-server` package
+/// provides the binary (`.ci/run` installs it).
+pub struct RedisServer {
+    /// `redis://127.0.0.1:<port>`.
+    pub url: String,
+    child: std::process::Child,
+}
+
+impl RedisServer {
+    /// Starts it and waits until it answers `PING`.
+    pub fn start(label: &str) -> Self {
+        use std::io::{Read, Write};
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir = scratch_dir(label);
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(&dir)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect(
+                "redis-server not found: install Debian's redis-server package (`.ci/run` does)",
+            );
+        let server = Self {
+            url: format!("redis://127.0.0.1:{port}"),
+            child,
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+                let mut answer = [0u8; 7];
+                if stream.write_all(b"PING\r\n").is_ok()
+                    && stream.read_exact(&mut answer).is_ok()
+                    && &answer == b"+PONG\r\n"
+                {
+                    return server;
+                }
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "redis-server did not answer on port {port}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    /// A Spin runtime config file making it the `default` store, written
+    /// into a fresh scratch directory.
+    pub fn runtime_config(&self, label: &str) -> PathBuf {
+        let path = scratch_dir(label).join("runtime-config.toml");
+        std::fs::write(
+            &path,
+            format!(
+                "[key_value_store.default]\ntype = \"redis\"\nurl = \"{}\"\n",
+                self.url
+            ),
+        )
+        .unwrap();
+        path
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

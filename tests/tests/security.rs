@@ -11,7 +11,8 @@ use switchboard::emulators::{
     EmulatorAddrs,
 };
 use switchboard_tests::{
-    Forwarder, Runner, Silent, Stack, fresh_nonce, now, root, signed_webhook_url, usersig,
+    Forwarder, Runner, Silent, Stack, fresh_nonce, now, robot_message, root, signed_webhook_url,
+    usersig,
 };
 
 /// What in `text` gives a credential away: a `usersig=` query, the IM secret
@@ -125,18 +126,12 @@ async fn file_both(stack: &Stack, status: u16) -> Vec<(String, Value)> {
 /// `Bot.OnC2CMessage` would (straight to the gateway, past any before-send
 /// screening); returns the webhook's status.
 async fn ask_robot(stack: &Stack, msg_key: &str, text: &str) -> u16 {
-    let body = json!({
-        "CallbackCommand": "Bot.OnC2CMessage", "From_Account": "alice", "To_Account": "@RBT#assistant",
-        "MsgSeq": 1, "MsgRandom": 7, "MsgTime": now(), "MsgKey": msg_key, "OnlineOnlyFlag": 0,
-        "SendMsgResult": 0, "EventTime": now() * 1000,
-        "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": text}}],
-    });
-    let url = signed_webhook_url(&stack.runner.url, "Bot.OnC2CMessage");
-    let (status, _) = stack
+    let body = robot_message("alice", msg_key, text);
+    stack
         .runner
-        .send(stack.runner.client.post(url).json(&body))
-        .await;
-    status
+        .post_im_webhook("Bot.OnC2CMessage", &body)
+        .await
+        .0
 }
 
 /// Polls `check` until it gives a value, for at most 20 s; then fails
@@ -1023,26 +1018,11 @@ async fn item9_a_huge_query_string_is_refused_not_a_panic() {
 /// Posts a Zendesk webhook `body` signed at `timestamp` with the emulator's
 /// secret, with the (unsigned) invocation id `invocation`.
 async fn zendesk_delivery(stack: &Stack, body: &str, timestamp: &str, invocation: &str) -> Value {
-    let secret = stack
-        .backends
-        .zendesk
-        .as_ref()
-        .unwrap()
-        .config()
-        .webhook_secret;
-    let request = stack
+    let secret = stack.zendesk().config().webhook_secret;
+    let (status, answer) = stack
         .runner
-        .client
-        .post(format!("{}/zendesk/webhook", stack.runner.url))
-        .header("content-type", "application/json")
-        .header(zendesk::webhook::INVOCATION_HEADER, invocation)
-        .header(
-            zendesk::webhook::SIGNATURE_HEADER,
-            zendesk::webhook::sign(&secret, timestamp, body.as_bytes()),
-        )
-        .header(zendesk::webhook::TIMESTAMP_HEADER, timestamp)
-        .body(body.to_string());
-    let (status, answer) = stack.runner.send(request).await;
+        .post_zendesk_webhook(&secret, body, timestamp, invocation)
+        .await;
     assert_eq!(status, 200, "{answer}");
     answer
 }

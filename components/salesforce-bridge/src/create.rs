@@ -36,7 +36,13 @@ async fn run(
     let mut record: RequestRecord = records.get(&key).map_err(internal)?.unwrap_or_default();
     let replay = record.group_ready;
     if record.fingerprint.is_empty() {
-        connector::bridge::admit_new_request(records, "sf", user, connector::reply::unix_now())?;
+        connector::bridge::admit_new_request(
+            records,
+            "sf",
+            user,
+            &request_id,
+            connector::reply::unix_now(),
+        )?;
         record.fingerprint = request.fingerprint();
         records.put(&key, &record).map_err(internal)?;
     } else if record.fingerprint != request.fingerprint() {

@@ -4,9 +4,12 @@ use crate::config::Config;
 use crate::records::{RequestRecord, TOKEN_KEY, TicketRecord, request_key, ticket_key};
 use connector::reply::{self, JsonResponse};
 use connector::request::SupportRequest;
-use connector::state::Records;
+use connector::state::{Claim, Records};
 use http::StatusCode;
 use zendesk::api::{NewTicket, Requester, ZendeskError};
+
+/// A claim that never ends: the greeting belongs to its ticket for good.
+const FOREVER: u64 = u64::MAX;
 
 /// Creates the ticket, the group and the greeting, resuming any earlier
 /// attempt with the same idempotency key.
@@ -38,7 +41,13 @@ async fn run(
     let mut record: RequestRecord = records.get(&key).map_err(internal)?.unwrap_or_default();
     let replay = record.greeted;
     if record.fingerprint.is_empty() {
-        connector::bridge::admit_new_request(records, "zd", user, connector::reply::unix_now())?;
+        connector::bridge::admit_new_request(
+            records,
+            "zd",
+            user,
+            idempotency_key,
+            connector::reply::unix_now(),
+        )?;
         record.fingerprint = fingerprint;
         records.put(&key, &record).map_err(internal)?;
     } else if record.fingerprint != fingerprint {
@@ -123,11 +132,19 @@ async fn run(
         records.put(&key, &record).map_err(internal)?;
     }
 
-    // 3. The greeting.
+    // 3. The greeting, once however many copies of the request race here
+    //    (the claim is the ticket's for good, or given back if IM fails).
     if !record.greeted {
-        im.send_group_system_notification(&group_id, &config.greeting, &[])
-            .await
-            .map_err(|e| reply::upstream("IM greeting failed", e))?;
+        let greeting = format!("zd:greeting:{ticket_id}");
+        if records.claim(&greeting, FOREVER).map_err(internal)? == Claim::Won {
+            let sent = im
+                .send_group_system_notification(&group_id, &config.greeting, &[])
+                .await;
+            if let Err(e) = sent {
+                let _ = records.release(&greeting, FOREVER);
+                return Err(reply::upstream("IM greeting failed", e));
+            }
+        }
         record.greeted = true;
         records.put(&key, &record).map_err(internal)?;
     }

@@ -77,12 +77,13 @@ pub async fn prepare<C>(
 /// `retry-after`: a user cannot flood the help desk (or, through it,
 /// anyone's mailbox) with tickets. The limit is the variable
 /// `requests_per_user_per_hour` (default 10; `0` turns it off): that many in
-/// each clock hour (UTC). Repeating a request (same idempotency key) is not
-/// a new one and is never limited.
+/// each clock hour (UTC). Repeating a request (`request` names it: its
+/// idempotency key or content) is not a new one and is never limited.
 pub fn admit_new_request(
     records: &crate::state::Records,
     bridge: &str,
     user: &str,
+    request: &str,
     now: u64,
 ) -> Result<(), JsonResponse> {
     let raw = reply::optional_variable("requests_per_user_per_hour");
@@ -100,9 +101,16 @@ pub fn admit_new_request(
         return Ok(());
     }
     // Counted per clock hour, atomically: concurrent requests each get
-    // their own count, so the limit holds however many race.
+    // their own count, so the limit holds however many race. Copies of one
+    // request (same key, racing before any of them is recorded) count once.
     const HOUR: u64 = 3600;
     let window_end = (now / HOUR + 1) * HOUR;
+    let admitted = format!("{bridge}:admitted:{user}:{request}");
+    match records.claim(&admitted, window_end) {
+        Ok(crate::state::Claim::Won) => {}
+        Ok(crate::state::Claim::Taken) => return Ok(()),
+        Err(e) => return Err(reply::error(StatusCode::INTERNAL_SERVER_ERROR, e)),
+    }
     let name = format!("{bridge}:new-requests:{user}");
     match records.count(&name, window_end) {
         Ok(n) if n <= i64::from(per_hour) => Ok(()),

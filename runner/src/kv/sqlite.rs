@@ -1,6 +1,6 @@
-//! The key-value stores behind `spin:key-value`, kept in one SQLite file
-//! (`.spin/sqlite_key_value.db`, as `spin up` does) so state survives a
-//! restart of the runner.
+//! Spin's SQLite key-value backend (`type = "spin"`): one table of
+//! (store, key, value) in a file — `.spin/sqlite_key_value.db` for the
+//! default store, as `spin up` keeps it — so state survives a restart.
 
 use anyhow::{Context, Result};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -27,12 +27,12 @@ fn owner_only(_path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// All key-value stores of one application, shared by every instance.
-pub struct KvBackend {
+/// One SQLite database, shared by every instance.
+pub struct SqliteDb {
     conn: Mutex<Connection>,
 }
 
-impl KvBackend {
+impl SqliteDb {
     /// Opens (creating if needed) the database file, readable by its owner
     /// only: it holds OAuth tokens and conversation memory. SQLite gives its
     /// `-wal` and `-shm` files the database file's permissions.
@@ -160,7 +160,7 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         let path = dir.join("kv.db");
         {
-            let kv = KvBackend::open(&path).unwrap();
+            let kv = SqliteDb::open(&path).unwrap();
             kv.set("default", "a", b"1").unwrap();
             kv.set("default", "a", b"2").unwrap();
             kv.set("other", "a", b"x").unwrap();
@@ -168,7 +168,7 @@ mod tests {
             kv.delete("default", "b").unwrap();
             kv.delete("default", "missing").unwrap();
         }
-        let kv = KvBackend::open(&path).unwrap();
+        let kv = SqliteDb::open(&path).unwrap();
         assert_eq!(kv.get("default", "a").unwrap().as_deref(), Some(&b"2"[..]));
         assert!(!kv.exists("default", "b").unwrap());
         assert_eq!(kv.keys("default").unwrap(), ["a"]);
@@ -177,7 +177,7 @@ mod tests {
 
     #[test]
     fn increments_are_atomic_and_refuse_what_is_not_a_counter() {
-        let kv = KvBackend::open_in_memory().unwrap();
+        let kv = SqliteDb::open_in_memory().unwrap();
         let threads: Vec<_> = (0..8)
             .map(|_| {
                 let kv = kv.clone();
@@ -221,7 +221,7 @@ mod tests {
         // An older runner's file, world-readable.
         std::fs::write(&path, b"").unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let kv = KvBackend::open(&path).unwrap();
+        let kv = SqliteDb::open(&path).unwrap();
         kv.set("default", "token", b"secret").unwrap();
         assert_eq!(mode(&path), 0o600);
         let wal = dir.join("kv.db-wal");
