@@ -3,7 +3,7 @@
 
 use crate::AppConfig;
 use crate::manifest::LoadedManifest;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use im_emulator::{EmulatorConfig, ImEmulator};
 use llm_emulator::LlmEmulator;
 use salesforce_emulator::{SalesforceConfig, SalesforceEmulator};
@@ -37,6 +37,24 @@ pub struct EmulatorAddrs {
 }
 
 impl EmulatorAddrs {
+    /// The ports `switchboard up --listen <listen>` uses: the next four
+    /// after its own, on loopback whatever address it listens on (the
+    /// emulators' secrets are public).
+    pub fn after(listen: SocketAddr) -> Self {
+        let next = |offset: u16| {
+            SocketAddr::new(
+                std::net::Ipv4Addr::LOCALHOST.into(),
+                listen.port().wrapping_add(offset),
+            )
+        };
+        Self {
+            im: next(1),
+            zendesk: next(2),
+            salesforce: next(3),
+            llm: next(4),
+        }
+    }
+
     /// Any free loopback ports (for tests).
     pub fn any() -> Self {
         let any: SocketAddr = "127.0.0.1:0".parse().expect("valid address");
@@ -324,6 +342,34 @@ impl Backends {
 }
 
 /// Sets the emulator's value for each declared variable nobody else set.
+/// The variables the running emulators filled in, as `--env-file` lines
+/// (`name='value'`), for more hosts to point at the same emulators. A value
+/// the format cannot carry (a newline, or both kinds of quote) is refused
+/// by name.
+pub fn env_file_text(config: &AppConfig) -> Result<String> {
+    let mut text = String::from(
+        "# Written by `switchboard emulators`: every variable points at its built-in emulators.\n\
+         # The secrets are the emulators' public ones; never use this file beside real credentials.\n",
+    );
+    for (name, value) in &config.variables.emulator {
+        let line = if value.contains('\n') {
+            None
+        } else if !value.contains('\'') {
+            Some(format!("{name}='{value}'"))
+        } else if !value.contains('"') {
+            Some(format!("{name}=\"{value}\""))
+        } else {
+            None
+        };
+        let line = line.with_context(|| {
+            format!("`{name}`: its value cannot be written as one env-file line")
+        })?;
+        text.push_str(&line);
+        text.push('\n');
+    }
+    Ok(text)
+}
+
 fn fill(config: &mut AppConfig, declared: &dyn Fn(&str) -> bool, values: &[(&str, String)]) {
     for (name, value) in values {
         if declared(name) && config.variables.value(name).is_none() {

@@ -34,6 +34,10 @@ enum Command {
     },
     /// Serve every HTTP trigger of the application on one port, like `spin up`.
     Up(UpArgs),
+    /// Start the built-in emulators alone, for several `switchboard up` hosts to share: they
+    /// listen where `up --listen` would put them, and `--env-file` is written pointing every
+    /// variable at them (start each host with `up --env-file PATH --listen …`).
+    Emulators(EmulatorsArgs),
     /// Run a scripted end-to-end scenario against a running `switchboard up`
     /// (with its built-in emulators) and show what happened on each side;
     /// exits non-zero if any step fails.
@@ -90,6 +94,23 @@ struct DemoArgs {
     /// The Salesforce emulator (default: three ports after --url's).
     #[arg(long)]
     salesforce_url: Option<String>,
+}
+
+#[derive(clap::Args)]
+struct EmulatorsArgs {
+    /// The application manifest (which variables to fill).
+    #[arg(short = 'f', long = "from", default_value = "spin.toml")]
+    manifest: PathBuf,
+    /// The `up --listen` address whose emulator ports to use.
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    listen: SocketAddr,
+    /// Where to write the variables, in the `--env-file` format.
+    #[arg(long)]
+    env_file: PathBuf,
+    /// Where the emulators deliver IM and Zendesk webhooks (a host, or a load balancer in
+    /// front of them); default `http://<listen>`.
+    #[arg(long)]
+    app_url: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -187,6 +208,10 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
+        Command::Emulators(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+            .block_on(emulators(args)),
         Command::Up(args) => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -194,6 +219,37 @@ fn main() -> Result<()> {
             runtime.block_on(up(args))
         }
     }
+}
+
+async fn emulators(args: EmulatorsArgs) -> Result<()> {
+    let mut config = AppConfig::new(&args.manifest);
+    config.variables = VariableSources::from_process_env();
+    let backends = Backends::start(&mut config, EmulatorAddrs::after(args.listen)).await?;
+    if backends.im.is_none() && backends.zendesk.is_none() && backends.salesforce.is_none() {
+        anyhow::bail!("no emulator started: the manifest declares none of their variables");
+    }
+    let text = switchboard::emulators::env_file_text(&config)?;
+    std::fs::write(&args.env_file, text)
+        .with_context(|| format!("cannot write {}", args.env_file.display()))?;
+    let app_url = args
+        .app_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", args.listen));
+    backends.connect(app_url.trim_end_matches('/'), &config);
+    for line in backends.describe() {
+        println!("{line}");
+    }
+    println!("Webhooks go to {app_url}");
+    println!(
+        "Variables written to {}: start hosts with `switchboard up --env-file {} --listen …`",
+        args.env_file.display(),
+        args.env_file.display()
+    );
+    tokio::signal::ctrl_c()
+        .await
+        .context("cannot listen for Ctrl-C")?;
+    eprintln!("Shutting down.");
+    Ok(())
 }
 
 async fn up(args: UpArgs) -> Result<()> {
@@ -231,17 +287,12 @@ async fn up(args: UpArgs) -> Result<()> {
     } else {
         // Emulators listen on loopback whatever --listen says (their
         // secrets are public); only the port follows it.
-        let next = |offset: u16| {
-            SocketAddr::new(
-                std::net::Ipv4Addr::LOCALHOST.into(),
-                args.listen.port().wrapping_add(offset),
-            )
-        };
+        let after = EmulatorAddrs::after(args.listen);
         let addrs = EmulatorAddrs {
-            im: args.im_emulator_listen.unwrap_or_else(|| next(1)),
-            zendesk: args.zendesk_emulator_listen.unwrap_or_else(|| next(2)),
-            salesforce: args.salesforce_emulator_listen.unwrap_or_else(|| next(3)),
-            llm: args.llm_emulator_listen.unwrap_or_else(|| next(4)),
+            im: args.im_emulator_listen.unwrap_or(after.im),
+            zendesk: args.zendesk_emulator_listen.unwrap_or(after.zendesk),
+            salesforce: args.salesforce_emulator_listen.unwrap_or(after.salesforce),
+            llm: args.llm_emulator_listen.unwrap_or(after.llm),
         };
         Backends::start(&mut config, addrs).await?
     };

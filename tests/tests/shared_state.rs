@@ -262,3 +262,81 @@ async fn duplicate_robot_deliveries_get_one_reply() {
         "the LLM is asked once"
     );
 }
+
+#[tokio::test]
+async fn a_flow_cut_short_on_one_host_is_finished_by_the_other_without_duplicates() {
+    let w = TwoHosts::start("shared-resume").await;
+    let sig = usersig("alice");
+    let body = support_request("resume-1");
+    // Host A creates the ticket, then IM fails it before the group exists
+    // (as if A died there).
+    w.im().fail_next(70500);
+    let (status, answer) = w.hosts[0]
+        .post_as_user("/zendesk/requests", "alice", Some(&sig), &body)
+        .await;
+    assert!(status >= 500, "{status} {answer}");
+    assert_eq!(
+        w.backends.zendesk.as_ref().unwrap().state().tickets.len(),
+        1
+    );
+    assert!(w.im().state().groups.is_empty());
+    // The app retries through host B: it resumes from the shared record.
+    let (status, answer) = w.hosts[1]
+        .post_as_user("/zendesk/requests", "alice", Some(&sig), &body)
+        .await;
+    assert_eq!(status, 201, "{answer}");
+    assert_eq!(
+        w.backends.zendesk.as_ref().unwrap().state().tickets.len(),
+        1,
+        "no second ticket"
+    );
+    let group = answer["group_id"].as_str().unwrap();
+    let im = w.im().state();
+    assert_eq!(im.groups[group].members, ["alice"]);
+    assert_eq!(im.groups[group].notifications.len(), 1);
+}
+
+#[tokio::test]
+async fn hosts_started_from_the_emulators_env_file_share_them() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let mut first = config(root().join("spin.toml"), "shared-env-a");
+    let backends = Backends::start(&mut first, EmulatorAddrs::any())
+        .await
+        .unwrap();
+    let env_file = switchboard_tests::scratch_dir("shared-env").join("emulators.env");
+    std::fs::write(
+        &env_file,
+        switchboard::emulators::env_file_text(&first).unwrap(),
+    )
+    .unwrap();
+
+    let mut second = config(root().join("spin.toml"), "shared-env-b");
+    second.variables.load_env_file(&env_file).unwrap();
+    let own = Backends::start(&mut second, EmulatorAddrs::any())
+        .await
+        .unwrap();
+    assert!(
+        own.im.is_none() && own.zendesk.is_none(),
+        "the file's host starts no emulators of its own"
+    );
+    let host = Runner::start(&second).await.unwrap();
+    let (status, answer) = host
+        .post_as_user(
+            "/zendesk/requests",
+            "alice",
+            Some(&usersig("alice")),
+            &support_request("env-1"),
+        )
+        .await;
+    assert_eq!(status, 201, "{answer}");
+    assert_eq!(
+        backends.zendesk.as_ref().unwrap().state().tickets.len(),
+        1,
+        "the first emulators got it"
+    );
+    let group = answer["group_id"].as_str().unwrap();
+    assert_eq!(
+        backends.im.as_ref().unwrap().state().groups[group].members,
+        ["alice"]
+    );
+}
