@@ -702,6 +702,7 @@ async fn item4_a_group_renamed_after_creation_is_scrubbed() {
         .deliveries
         .iter()
         .filter(|d| d.command == "Group.CallbackAfterGroupInfoChanged")
+        .inspect(|d| assert_eq!(d.body["Type"], "Public", "the group's own type"))
         .map(|d| {
             d.body["Operator_Account"]
                 .as_str()

@@ -119,7 +119,11 @@ async fn dispatch(shared: &Arc<Shared>, command: &str, identifier: &str, req: Va
         "group_open_http_svc/modify_group_base_info" => {
             let answer = modify_group_info(shared, identifier, &req);
             if answer["ErrorCode"] == 0 {
-                spawn_after(shared, info_changed_event(identifier, &req), "RESTAPI");
+                spawn_after(
+                    shared,
+                    info_changed_event(shared, identifier, &req),
+                    "RESTAPI",
+                );
             }
             answer
         }
@@ -373,10 +377,17 @@ fn modify_group_info(shared: &Shared, operator: &str, req: &Value) -> Value {
 
 /// The `Group.CallbackAfterGroupInfoChanged` body for a change `req` made
 /// by `operator`: only the fields that were set, as IM sends it.
-fn info_changed_event(operator: &str, req: &Value) -> Option<(&'static str, Value)> {
+fn info_changed_event(
+    shared: &Shared,
+    operator: &str,
+    req: &Value,
+) -> Option<(&'static str, Value)> {
+    let group_type = str_field(req, "GroupId")
+        .and_then(|id| shared.state().groups.get(id).map(|g| g.group_type.clone()))
+        .unwrap_or_default();
     let mut event = json!({
         "CallbackCommand": "Group.CallbackAfterGroupInfoChanged",
-        "GroupId": req["GroupId"], "Type": "Public", "Operator_Account": operator,
+        "GroupId": req["GroupId"], "Type": group_type, "Operator_Account": operator,
         "EventTime": (now() * 1000).to_string(),
     });
     for (field, _) in GROUP_TEXTS {
@@ -399,7 +410,11 @@ pub(crate) fn client_modify_group(
     request["GroupId"] = json!(group_id);
     let answer = modify_group_info(shared, operator, &request);
     if answer["ErrorCode"] == 0 {
-        spawn_after(shared, info_changed_event(operator, &request), "Web");
+        spawn_after(
+            shared,
+            info_changed_event(shared, operator, &request),
+            "Web",
+        );
     }
     answer
 }
