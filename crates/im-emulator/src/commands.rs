@@ -117,15 +117,7 @@ async fn dispatch(shared: &Arc<Shared>, command: &str, identifier: &str, req: Va
         "group_open_http_svc/destroy_group" => destroy_group(shared, &req),
         "group_open_http_svc/get_group_info" => get_group_info(shared, &req),
         "group_open_http_svc/modify_group_base_info" => {
-            let answer = modify_group_info(shared, identifier, &req);
-            if answer["ErrorCode"] == 0 {
-                spawn_after(
-                    shared,
-                    info_changed_event(shared, identifier, &req),
-                    "RESTAPI",
-                );
-            }
-            answer
+            change_group_info(shared, identifier, &req, "RESTAPI")
         }
         "group_open_http_svc/send_group_msg" => send_group_msg(shared, identifier, &req).await,
         "group_open_http_svc/send_group_system_notification" => system_notification(shared, &req),
@@ -408,13 +400,21 @@ pub(crate) fn client_modify_group(
 ) -> Value {
     let mut request = texts.clone();
     request["GroupId"] = json!(group_id);
-    let answer = modify_group_info(shared, operator, &request);
+    change_group_info(shared, operator, &request, "Web")
+}
+
+/// A change of group texts by `operator` from `platform`, then (when it
+/// took effect) `Group.CallbackAfterGroupInfoChanged`, as IM fires it for
+/// REST and SDK changes alike.
+fn change_group_info(
+    shared: &Arc<Shared>,
+    operator: &str,
+    req: &Value,
+    platform: &'static str,
+) -> Value {
+    let answer = modify_group_info(shared, operator, req);
     if answer["ErrorCode"] == 0 {
-        spawn_after(
-            shared,
-            info_changed_event(shared, operator, &request),
-            "Web",
-        );
+        spawn_after(shared, info_changed_event(shared, operator, req), platform);
     }
     answer
 }
