@@ -1,11 +1,13 @@
-// Parses every Apex class and trigger under force-app/ and fails on the first
-// syntax error, so broken Apex cannot land. Usage: node check-apex.mjs
+// Parses every Apex class and trigger in the package directories of
+// sfdx-project.json and fails on any syntax error, so broken Apex cannot
+// land. Usage: node check-apex.mjs
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ApexErrorListener, ApexParserFactory } from "@apexdevtools/apex-parser";
 
-const root = fileURLToPath(new URL("./force-app", import.meta.url));
+const root = fileURLToPath(new URL(".", import.meta.url));
+const project = JSON.parse(readFileSync(join(root, "sfdx-project.json"), "utf8"));
 
 function files(dir) {
   return readdirSync(dir).flatMap((name) => {
@@ -26,7 +28,8 @@ class Collect extends ApexErrorListener {
 
 let checked = 0;
 let failed = 0;
-for (const path of files(root).filter((p) => p.endsWith(".cls") || p.endsWith(".trigger"))) {
+const sources = project.packageDirectories.flatMap((directory) => files(join(root, directory.path)));
+for (const path of sources.filter((p) => p.endsWith(".cls") || p.endsWith(".trigger"))) {
   const listener = new Collect();
   const { parser } = ApexParserFactory.createLexerAndParser(readFileSync(path, "utf8"), listener);
   if (path.endsWith(".trigger")) {
@@ -41,7 +44,7 @@ for (const path of files(root).filter((p) => p.endsWith(".cls") || p.endsWith(".
   }
 }
 if (checked === 0) {
-  console.error("no Apex found under force-app/");
+  console.error("no Apex found in the package directories");
   process.exit(1);
 }
 console.log(`apex: ${checked} files parsed, ${failed} syntax errors`);

@@ -264,6 +264,99 @@ async fn closing_and_deleting_dissolve() {
 }
 
 #[tokio::test]
+async fn a_reopened_or_undeleted_case_chats_again_in_a_new_group() {
+    let w = World::start("sf-reopen", &[]).await;
+    let (case_id, group) = w.open_case("re1").await;
+    let reopen = json!([{"type": "case_reopened", "case_id": case_id, "owner_id": AGENT_A}]);
+
+    // A reopening that finds the group alive (its closure never came) only
+    // brings the owner in.
+    let (status, body) = w.events(reopen.clone()).await;
+    assert_eq!(
+        (status, body["results"][0]["result"].as_str()),
+        (200, Some("applied")),
+        "{body}"
+    );
+    assert_eq!(
+        w.members(&group).unwrap(),
+        ["alice".to_string(), format!("sf-{AGENT_A}")]
+    );
+
+    let (status, _) = w
+        .events(json!([{"type": "case_closed", "case_id": case_id}]))
+        .await;
+    assert_eq!(status, 200);
+    let (status, body) = w.events(reopen.clone()).await;
+    assert_eq!(
+        (status, body["results"][0]["result"].as_str()),
+        (200, Some("applied")),
+        "{body}"
+    );
+    let first = format!("{group}#1");
+    assert_eq!(
+        w.members(&first).unwrap(),
+        ["alice".to_string(), format!("sf-{AGENT_A}")]
+    );
+    // The requester keeps the name they gave.
+    assert_eq!(w.im().state().nicks["alice"], "Alice Example");
+
+    // The same event again (a resent batch) opens nothing more.
+    let (status, body) = w.events(reopen.clone()).await;
+    assert_eq!(
+        (status, body["results"][0]["result"].as_str()),
+        (200, Some("unchanged")),
+        "{body}"
+    );
+
+    // Deleted, then undeleted while open, without an agent owner: the next
+    // group, with the requester alone; later events follow the new group.
+    let (status, _) = w
+        .events(json!([{"type": "case_deleted", "case_id": case_id}]))
+        .await;
+    assert_eq!(status, 200);
+    let (status, body) = w
+        .events(json!([{"type": "case_reopened", "case_id": case_id}]))
+        .await;
+    assert_eq!(
+        (status, body["results"][0]["result"].as_str()),
+        (200, Some("applied")),
+        "{body}"
+    );
+    let second = format!("{group}#2");
+    assert_eq!(w.members(&second).unwrap(), ["alice"]);
+    let (status, _) = w
+        .events(json!([{"type": "agent_assigned", "case_id": case_id, "user_id": AGENT_B}]))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        w.members(&second).unwrap(),
+        ["alice".to_string(), format!("sf-{AGENT_B}")]
+    );
+    let im = w.im().state();
+    assert_eq!(im.destroyed_groups, [group.clone(), first]);
+    assert_eq!(im.groups.len(), 1);
+    // The requester's app, repeating its request, is pointed at the live group.
+    let (status, body) = w
+        .create("alice", Some(&usersig("alice")), &request(Some("re1")))
+        .await;
+    assert_eq!(
+        (status, body["group_id"].as_str()),
+        (200, Some(second.as_str())),
+        "{body}"
+    );
+
+    // A Case the bridge never opened is not its business.
+    let (status, body) = w
+        .events(json!([{"type": "case_reopened", "case_id": "500EMU999999999999", "owner_id": AGENT_A}]))
+        .await;
+    assert_eq!(
+        (status, body["results"][0]["result"].as_str()),
+        (200, Some("ignored")),
+        "{body}"
+    );
+}
+
+#[tokio::test]
 async fn forged_unsigned_stale_and_replayed_apex_calls_change_nothing() {
     let w = World::start("sf-forged", &[]).await;
     let (case_id, group) = w.open_case("f1").await;

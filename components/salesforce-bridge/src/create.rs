@@ -87,14 +87,20 @@ async fn run(
             let case = CaseRecord {
                 group_id: config.group_id(&id),
                 requester: user.to_string(),
+                requester_name: request.name.clone(),
                 agents: Vec::new(),
                 dissolved: false,
+                reopened: 0,
             };
             records.put(&case_key(&id), &case).map_err(internal)?;
             id
         }
     };
-    let group_id = config.group_id(&case_id);
+    // The Case's current group: a reopened Case chats in a new one.
+    let group_id = records
+        .get::<CaseRecord>(&case_key(&case_id))
+        .map_err(internal)?
+        .map_or_else(|| config.group_id(&case_id), |case| case.group_id);
 
     // 2. The group, with the requester in it.
     if !record.group_ready {

@@ -50,10 +50,14 @@ async fn apply(config: &Config, records: &Records, event: &Event) -> Applied {
     let Some(mut case): Option<CaseRecord> = records.get(&key)? else {
         return Ok(("ignored", "this Case was not opened from chat".into()));
     };
-    if case.dissolved {
-        return Ok(("ignored", "the Case's group is already dissolved".into()));
-    }
     let outcome = match event {
+        // The one change that concerns a dissolved group: it starts a new one.
+        Event::CaseReopened { owner, .. } => {
+            reopen(config, &mut case, event.case_id(), owner.as_deref()).await
+        }
+        _ if case.dissolved => {
+            return Ok(("ignored", "the Case's group is already dissolved".into()));
+        }
         Event::AgentAssigned { user_id, .. } => add(config, &mut case, user_id).await,
         Event::OwnerChanged {
             old_owner,
@@ -138,4 +142,48 @@ async fn dissolve(config: &Config, case: &mut CaseRecord, closed: bool) -> Appli
         .map_err(|e| e.to_string())?;
     case.dissolved = true;
     Ok(("applied", "group dissolved".into()))
+}
+
+/// A reopened (or undeleted) Case whose group was dissolved gets a new group
+/// with the requester, and the owner when an agent owns it. A Case whose
+/// group still exists (its closure never reached the bridge) keeps it.
+async fn reopen(
+    config: &Config,
+    case: &mut CaseRecord,
+    case_id: &str,
+    owner: Option<&str>,
+) -> Applied {
+    if !case.dissolved {
+        return match owner {
+            Some(owner) => add(config, case, owner).await,
+            None => Ok(("unchanged", "the Case's group was never dissolved".into())),
+        };
+    }
+    let round = case.reopened + 1;
+    let group_id = format!("{}#{round}", config.group_id(case_id));
+    let nickname = if case.requester_name.is_empty() {
+        case.requester.clone()
+    } else {
+        case.requester_name.clone()
+    };
+    let im = config.im.client();
+    connector::im::open_group(
+        &im,
+        &group_id,
+        &format!("Case {case_id}"),
+        &case.requester,
+        &nickname,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    case.group_id = group_id;
+    case.reopened = round;
+    case.dissolved = false;
+    case.agents.clear();
+    let mut note = format!("reopened in {}", case.group_id);
+    if let Some(owner) = owner {
+        let (_, joined) = add(config, case, owner).await?;
+        note = format!("{note}; {joined}");
+    }
+    Ok(("applied", note))
 }

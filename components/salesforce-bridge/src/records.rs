@@ -20,10 +20,18 @@ pub struct CaseRecord {
     pub group_id: String,
     /// The requester's IM account.
     pub requester: String,
+    /// The requester's name as they gave it, their nickname in a new group.
+    #[serde(default)]
+    pub requester_name: String,
     /// Salesforce users (005…) currently in the group.
     pub agents: Vec<String>,
     /// The group was dissolved.
     pub dissolved: bool,
+    /// How often the Case was reopened after its group was dissolved: each
+    /// reopening starts a new group, `<group>#<n>`, because IM does not
+    /// promise that a dissolved group's id can be used again.
+    #[serde(default)]
+    pub reopened: u32,
 }
 
 pub fn request_key(request_id: &str) -> String {

@@ -52,6 +52,14 @@ pub enum Event {
         /// The Case (500…).
         case_id: String,
     },
+    /// A closed Case was reopened, or a deleted open Case was undeleted: its
+    /// chat starts again in a new group, with the requester and the owner.
+    CaseReopened {
+        /// The Case (500…).
+        case_id: String,
+        /// The owner, when it is an agent (005…) who should join.
+        owner: Option<String>,
+    },
 }
 
 impl Event {
@@ -61,7 +69,8 @@ impl Event {
             Event::AgentAssigned { case_id, .. }
             | Event::OwnerChanged { case_id, .. }
             | Event::CaseClosed { case_id }
-            | Event::CaseDeleted { case_id } => case_id,
+            | Event::CaseDeleted { case_id }
+            | Event::CaseReopened { case_id, .. } => case_id,
         }
     }
 
@@ -72,6 +81,7 @@ impl Event {
             Event::OwnerChanged { .. } => "owner_changed",
             Event::CaseClosed { .. } => "case_closed",
             Event::CaseDeleted { .. } => "case_deleted",
+            Event::CaseReopened { .. } => "case_reopened",
         }
     }
 }
@@ -166,10 +176,22 @@ pub fn parse(body: &[u8]) -> Result<Vec<Event>, BatchError> {
                 }),
                 Some("case_closed") => Ok(Event::CaseClosed { case_id }),
                 Some("case_deleted") => Ok(Event::CaseDeleted { case_id }),
+                Some("case_reopened") => {
+                    let owner = text("owner_id")
+                        .map(|id| {
+                            is_salesforce_id(id, "005")
+                                .then(|| id.to_string())
+                                .ok_or_else(|| {
+                                    refuse(field("owner_id"), "a User id (005…) is expected")
+                                })
+                        })
+                        .transpose()?;
+                    Ok(Event::CaseReopened { case_id, owner })
+                }
                 Some(other) => Err(refuse(
                     field("type"),
                     format!(
-                        "unknown type `{other}`: use agent_assigned, owner_changed, case_closed or case_deleted"
+                        "unknown type `{other}`: use agent_assigned, owner_changed, case_closed, case_deleted or case_reopened"
                     ),
                 )),
                 None => Err(refuse(field("type"), "`type` is required")),
@@ -205,6 +227,10 @@ mod tests {
                 serde_json::json!({"events": [{"type": "owner_changed", "case_id": case, "new_owner_id": "001000000000001"}]}),
                 "events[0].new_owner_id",
             ),
+            (
+                serde_json::json!({"events": [{"type": "case_reopened", "case_id": case, "owner_id": "00G000000000001"}]}),
+                "events[0].owner_id",
+            ),
         ] {
             assert_eq!(
                 parse(body.to_string().as_bytes()).unwrap_err().field,
@@ -217,6 +243,24 @@ mod tests {
             .collect();
         let body = serde_json::json!({ "events": too_many }).to_string();
         assert_eq!(parse(body.as_bytes()).unwrap_err().field, "events");
+    }
+
+    #[test]
+    fn a_reopened_case_names_its_agent_owner_or_none() {
+        let body = br#"{"events": [{"type": "case_reopened", "case_id": "500000000000001", "owner_id": "005000000000001"}, {"type": "case_reopened", "case_id": "500000000000002"}]}"#;
+        assert_eq!(
+            parse(body).unwrap(),
+            [
+                Event::CaseReopened {
+                    case_id: "500000000000001".into(),
+                    owner: Some("005000000000001".into()),
+                },
+                Event::CaseReopened {
+                    case_id: "500000000000002".into(),
+                    owner: None,
+                },
+            ]
+        );
     }
 
     #[test]

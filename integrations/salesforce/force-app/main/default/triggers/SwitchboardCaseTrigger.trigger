@@ -1,12 +1,3 @@
-trigger SwitchboardCaseTrigger on Case (after insert, after update, after delete) {
-    List<Map<String, Object>> events;
-    if (Trigger.isInsert) {
-        events = SwitchboardCaseEvents.fromCaseInsert(Trigger.new);
-    } else if (Trigger.isUpdate) {
-        events = SwitchboardCaseEvents.fromCaseUpdate(Trigger.new, Trigger.oldMap);
-    } else {
-        events = SwitchboardCaseEvents.fromCaseDelete(Trigger.old);
-    }
-    // One job for the whole (bulk) invocation.
-    SwitchboardCallout.enqueue(events);
+trigger SwitchboardCaseTrigger on Case(after insert, after update, after delete, after undelete) {
+    SwitchboardTriggers.onCase(Trigger.operationType, Trigger.new, Trigger.oldMap);
 }

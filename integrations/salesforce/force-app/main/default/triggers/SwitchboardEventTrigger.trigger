@@ -1,0 +1,3 @@
+trigger SwitchboardEventTrigger on Switchboard_Event__e(after insert) {
+    SwitchboardTriggers.onHandOff(Trigger.new);
+}

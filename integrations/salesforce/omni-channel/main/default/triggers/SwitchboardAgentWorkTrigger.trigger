@@ -1,0 +1,3 @@
+trigger SwitchboardAgentWorkTrigger on AgentWork(after update) {
+    SwitchboardAgentWorkEvents.onUpdate(Trigger.new, Trigger.oldMap);
+}
