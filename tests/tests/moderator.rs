@@ -327,3 +327,212 @@ async fn the_external_text_check_follows_its_failure_policy() {
         );
     }
 }
+
+/// Bob's group notifications (the muting notice among them).
+fn notices_to(stack: &Stack, group: &str, member: &str) -> Vec<String> {
+    stack.im().state().groups[group]
+        .notifications
+        .iter()
+        .filter(|(to, _)| to.iter().any(|m| m == member))
+        .map(|(_, text)| text.clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn scopes_give_support_groups_and_direct_messages_their_own_rules() {
+    let policy = r#"moderator_policy={"scopes": [
+        {"name": "support", "kinds": ["Public"], "group_ids": ["mod-case-*"],
+         "rules": [{"category": "*", "action": "mask"}]},
+        {"name": "direct", "kinds": ["c2c"], "exempt": {"accounts": ["alice"]}}
+    ]}"#;
+    let stack = stack("moderator-scopes", &[policy]).await;
+    let im = stack.im();
+    let created = im
+        .user_create_group("alice", Some("mod-case-1"), "Case 1", "Public")
+        .await;
+    assert_eq!(created["ErrorCode"], 0, "{created}");
+    assert!(im.join_group("mod-case-1", &["bob"]));
+
+    // The same words: refused in the room (the document's rules), masked in
+    // a support group (its scope's).
+    let answer = say(&stack, text("go kill yourself")).await;
+    assert_eq!(answer["ErrorCode"], 10016, "{answer}");
+    let answer = im
+        .user_send_group("bob", "mod-case-1", text("go kill yourself"), vec![])
+        .await;
+    assert_eq!(answer["ErrorCode"], 0, "{answer}");
+    assert_eq!(
+        im.state().group_texts("mod-case-1"),
+        [("bob".to_string(), "*".repeat("go kill yourself".len()))]
+    );
+    assert!(stack.runner.logged(r#""scope":"support""#));
+
+    // One-to-one: alice is exempt there, bob is not.
+    let answer = im
+        .user_send_c2c("alice", "bob", text("go kill yourself"))
+        .await;
+    assert_eq!(answer["ErrorCode"], 0, "exempt: {answer}");
+    let answer = im
+        .user_send_c2c("bob", "alice", text("go kill yourself"))
+        .await;
+    assert_eq!(answer["ErrorCode"], 20006, "{answer}");
+    let texts: Vec<(String, String)> = im
+        .state()
+        .c2c
+        .iter()
+        .map(|m| (m.from.clone(), im_emulator::text_of(&m.body)))
+        .collect();
+    assert_eq!(
+        texts,
+        [("alice".to_string(), "go kill yourself".to_string())]
+    );
+}
+
+#[tokio::test]
+async fn repeated_violations_mute_the_sender_who_is_told_and_heard_again_when_it_ends() {
+    let policy = r#"moderator_policy={"strikes": {"window_secs": 600,
+        "penalties": [{"after": 2, "mute_secs": 2}]}}"#;
+    let stack = stack("moderator-strikes", &[policy]).await;
+    let im = stack.im();
+
+    // A masked message is delivered: not a strike.
+    let answer = say(&stack, text("what the f.u.c.k")).await;
+    assert_eq!(answer["ErrorCode"], 0, "{answer}");
+    for _ in 0..2 {
+        let answer = say(&stack, text("go kill yourself")).await;
+        assert_eq!(answer["ErrorCode"], 10016, "{answer}");
+    }
+    eventually("bob muted in the room", || {
+        im.state().groups[GROUP].muted_until.contains_key("bob")
+    })
+    .await;
+    assert!(
+        !im.state().groups[GROUP].muted_until.contains_key("alice"),
+        "only the sender is muted"
+    );
+    eventually("the notice to bob", || {
+        !notices_to(&stack, GROUP, "bob").is_empty()
+    })
+    .await;
+    assert_eq!(
+        notices_to(&stack, GROUP, "bob"),
+        ["You cannot send messages here for 2 seconds: 2 of your messages broke the rules."]
+    );
+    assert!(stack.runner.logged(r#""moderation":"mute""#));
+
+    // Muted: IM refuses before any callback.
+    let callbacks = im
+        .state()
+        .deliveries_of("Group.CallbackBeforeSendMsg")
+        .len();
+    let answer = say(&stack, text("Sorry")).await;
+    assert_eq!(answer["ErrorCode"], 10017, "{answer}");
+    assert_eq!(
+        im.state()
+            .deliveries_of("Group.CallbackBeforeSendMsg")
+            .len(),
+        callbacks
+    );
+    // Others still talk.
+    let answer = im
+        .user_send_group("alice", GROUP, text("Hello bob"), vec![])
+        .await;
+    assert_eq!(answer["ErrorCode"], 0, "{answer}");
+
+    // IM lifts the mute when its time ends.
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    let answer = say(&stack, text("Sorry about that")).await;
+    assert_eq!(answer["ErrorCode"], 0, "{answer}");
+    assert_eq!(
+        delivered(&stack).last().map(String::as_str),
+        Some("Sorry about that")
+    );
+}
+
+#[tokio::test]
+async fn one_to_one_strikes_mute_one_to_one_messages_everywhere() {
+    let policy = r#"moderator_policy={"strikes": {"penalties": [{"after": 1, "mute_secs": 3600}],
+        "notice": "Muted for {duration}."}}"#;
+    let stack = Stack::start("moderator-c2c-strikes", &[policy]).await;
+    let im = stack.im();
+    let answer = im
+        .user_send_c2c("bob", "alice", text("go kill yourself"))
+        .await;
+    assert_eq!(answer["ErrorCode"], 20006, "{answer}");
+    eventually("bob's one-to-one mute", || {
+        im.state()
+            .no_speaking
+            .get("bob")
+            .is_some_and(|m| m.c2c_until > 0 && m.group_until == 0)
+    })
+    .await;
+    eventually("the notice to bob", || {
+        im.state()
+            .c2c
+            .iter()
+            .any(|m| m.to == "bob" && im_emulator::text_of(&m.body) == "Muted for 1 hour.")
+    })
+    .await;
+    let answer = im.user_send_c2c("bob", "alice", text("Hi")).await;
+    assert_eq!(answer["ErrorCode"], 20012, "{answer}");
+}
+
+#[tokio::test]
+async fn a_callback_delivered_many_times_strikes_once() {
+    let policy = r#"moderator_policy={"strikes": {"penalties": [{"after": 2, "mute_secs": 600}]}}"#;
+    let stack = stack("moderator-strike-once", &[policy]).await;
+    let body = |random: u64| {
+        json!({
+            "CallbackCommand": "Group.CallbackBeforeSendMsg", "GroupId": GROUP, "Type": "Public",
+            "From_Account": "bob", "Operator_Account": "bob", "Random": random, "OnlineOnlyFlag": 0,
+            "MsgBody": text("go kill yourself"), "EventTime": "1764147600000",
+        })
+    };
+    let duplicate = body(41);
+    let copies = (0..20).map(|_| {
+        stack
+            .runner
+            .post_im_webhook("Group.CallbackBeforeSendMsg", &duplicate)
+    });
+    for (status, answer) in futures::future::join_all(copies).await {
+        assert_eq!(
+            (status, answer["ErrorCode"].as_i64()),
+            (200, Some(1)),
+            "{answer}"
+        );
+    }
+    // Give the after-answer strikes time to land: one strike, no mute.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(stack.im().state().groups[GROUP].muted_until.is_empty());
+    assert!(!stack.runner.logged(r#""moderation":"mute""#));
+    // A second, different message is the second strike.
+    let (status, _) = stack
+        .runner
+        .post_im_webhook("Group.CallbackBeforeSendMsg", &body(42))
+        .await;
+    assert_eq!(status, 200);
+    eventually("bob muted after two distinct strikes", || {
+        stack.im().state().groups[GROUP]
+            .muted_until
+            .contains_key("bob")
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_mute_that_im_refuses_is_logged_and_the_decision_stands() {
+    let policy = r#"moderator_policy={"strikes": {"penalties": [{"after": 1, "mute_secs": 60}]}}"#;
+    let stack = stack("moderator-mute-fails", &[policy]).await;
+    stack.im().fail_next(10002);
+    let answer = say(&stack, text("go kill yourself")).await;
+    assert_eq!(answer["ErrorCode"], 10016, "still refused: {answer}");
+    eventually("the failed mute in the log", || {
+        stack.runner.logged(r#""moderation":"mute""#) && stack.runner.logged("ErrorCode 10002")
+    })
+    .await;
+    assert!(stack.im().state().groups[GROUP].muted_until.is_empty());
+    assert!(
+        notices_to(&stack, GROUP, "bob").is_empty(),
+        "no notice for a mute that failed"
+    );
+}

@@ -316,18 +316,11 @@ pub async fn send(config: &Config, robot: &Robot, incoming: &Incoming, text: &st
                 .map(|_| ())
             }
             None => im
-                .send_msg(&SendMsg {
-                    sync_other_machine: Some(2),
-                    from: Some(robot.id.clone()),
-                    to: incoming.user.clone(),
-                    random: tim::rest::random_u32(),
-                    body: vec![MsgElement::text(piece)],
-                    forbid_callback_control: FORBID_SEND_CALLBACKS
-                        .iter()
-                        .map(|s| s.to_string())
-                        .collect(),
-                    cloud_custom_data: None,
-                })
+                .send_msg(&SendMsg::service_text(
+                    Some(robot.id.clone()),
+                    &incoming.user,
+                    piece,
+                ))
                 .await
                 .map(|_| ()),
         };

@@ -16,6 +16,12 @@
 //!   video thumbnails go to the external service after the answer; flagged
 //!   messages are recalled.
 //!
+//! Each message is judged by the policy of its conversation (the first of
+//! the policy's scopes that covers it, see [`screening::scopes`]); exempt
+//! senders pass unscreened; a decision that is a strike is counted after the
+//! answer, and the strike reaching a penalty mutes the sender (see
+//! [`strikes`]).
+//!
 //! IM delivers whenever a before-callback answers anything but 200, so
 //! these always answer 200 with a decision: a body that does not parse, an
 //! unreadable overlay or a broken policy get the policy's `on_error`
@@ -27,6 +33,7 @@
 
 mod config;
 mod media;
+mod strikes;
 
 use config::Config;
 use connector::edge::Request;
@@ -35,9 +42,11 @@ use connector::reply::{self, JsonResponse};
 use http::StatusCode;
 use llm::moderations::{self, Input};
 use screening::policy::{Outcome, Policy, TextCheck};
+use screening::scopes::{Conversation, Kind};
 use screening::verdict::{Finding, Layers, Verdict};
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use std::time::Duration;
+use strikes::{Place, Strike};
 use tim::events::{Answer, Event, Scope};
 use tim::message::{MsgElement, joined_text};
 
@@ -110,15 +119,33 @@ async fn moderate(req: Request) -> JsonResponse {
     };
     let answer = match event {
         Event::GroupBeforeSendMsg(m) => {
-            let key = format!("group:{}:{}", m.group_id, m.random.unwrap_or(0));
-            before_send(&config, &layers, &command, &key, Scope::Group, &m.body).await
+            let sent = Sent {
+                key: format!("group:{}:{}", m.group_id, m.random.unwrap_or(0)),
+                scope: Scope::Group,
+                sender: &m.from,
+                conversation: Conversation {
+                    kind: Kind::of_group(m.group_type.as_deref()),
+                    group_id: Some(&m.group_id),
+                },
+                body: &m.body,
+            };
+            before_send(&config, &layers, &command, sent).await
         }
         Event::C2cBeforeSendMsg(m) => {
-            let key = m.msg_key.clone().map_or_else(
-                || format!("c2c:{}:{}:{}", m.from, m.to, m.msg_random.unwrap_or(0)),
-                |k| format!("c2c:{k}"),
-            );
-            before_send(&config, &layers, &command, &key, Scope::C2c, &m.body).await
+            let sent = Sent {
+                key: m.msg_key.clone().map_or_else(
+                    || format!("c2c:{}:{}:{}", m.from, m.to, m.msg_random.unwrap_or(0)),
+                    |k| format!("c2c:{k}"),
+                ),
+                scope: Scope::C2c,
+                sender: &m.from,
+                conversation: Conversation {
+                    kind: Some(Kind::C2c),
+                    group_id: None,
+                },
+                body: &m.body,
+            };
+            before_send(&config, &layers, &command, sent).await
         }
         Event::GroupBeforeCreate(g) if config.policy.group_names => {
             let texts: Vec<&str> = [
@@ -132,7 +159,7 @@ async fn moderate(req: Request) -> JsonResponse {
             .collect();
             let verdict = layers.unmaskable(&config.policy, &texts);
             let key = format!("new-group:{}", g.operator);
-            log_verdict(&config, &command, &key, &verdict);
+            log_verdict(&config.policy, &command, &key, &verdict);
             answer_for(&config.policy, verdict.outcome, Scope::Group, None)
         }
         Event::GroupInfoChanged(c) if config.policy.group_names => {
@@ -205,6 +232,7 @@ fn info_changed(config: &Config, layers: &Layers<'_>, change: &tim::events::Grou
                 score: None,
                 excerpt: config.policy.log_text.then_some(text.as_str()),
                 error: None,
+                scope: None,
             });
             *slot = Some(clean);
             any = true;
@@ -238,6 +266,7 @@ fn unscreened(command: &str, scope: Option<Scope>, policy: &Policy, why: &str) -
         score: None,
         excerpt: None,
         error: Some(why),
+        scope: None,
     });
     let answer = match scope {
         Some(scope) => answer_for(policy, policy.on_error, scope, None),
@@ -261,30 +290,48 @@ fn answer_for(
     }
 }
 
-/// Lexicons first; then, if the policy asks and nothing already stops the
-/// message, the external service within its budget.
+/// A message on its way, as the before-send callbacks describe it.
+struct Sent<'a> {
+    /// Its identity, for logs and strikes.
+    key: String,
+    /// Group or one-to-one, for the answer's codes.
+    scope: Scope,
+    /// `From_Account`.
+    sender: &'a str,
+    /// Where it goes, for the policy's scopes.
+    conversation: Conversation<'a>,
+    /// `MsgBody`.
+    body: &'a [MsgElement],
+}
+
+/// The policy of the message's conversation; exempt senders pass
+/// unscreened. Then the lexicons; then, if the policy asks and nothing
+/// already stops the message, the external service within its budget. A
+/// decision that is a strike is counted after the answer.
 async fn before_send(
     config: &Config,
     layers: &Layers<'_>,
     command: &str,
-    key: &str,
-    scope: Scope,
-    body: &[MsgElement],
+    sent: Sent<'_>,
 ) -> Answer {
-    let mut verdict = layers.message(&config.policy, body);
-    let text = joined_text(body);
-    let external = config.policy.external.text;
+    let policy = config.policy.for_conversation(&sent.conversation);
+    if exempt(&policy, sent.sender) {
+        return Answer::ok();
+    }
+    let mut verdict = layers.message(&policy, sent.body);
+    let text = joined_text(sent.body);
+    let external = policy.external.text;
     if external != TextCheck::Off
         && verdict.outcome < Outcome::Drop
         && !text.trim().is_empty()
         && let Some(api) = &config.api
     {
-        let budget = Duration::from_millis(config.policy.external.budget_ms);
+        let budget = Duration::from_millis(policy.external.budget_ms);
         match moderations::moderate(
             &SpinHttp::default(),
             api,
             &[Input::Text(text)],
-            &config.policy.external.thresholds,
+            &policy.external.thresholds,
             budget,
         )
         .await
@@ -295,14 +342,38 @@ async fn before_send(
                 }
             }
             Err(e) if external == TextCheck::FailClosed => {
-                eprintln!("moderator: {key}: {e}; failing closed");
+                eprintln!("moderator: {}: {e}; failing closed", sent.key);
                 verdict.add(Finding::external("unavailable", Outcome::Reject));
             }
-            Err(e) => eprintln!("moderator: {key}: {e}; failing open"),
+            Err(e) => eprintln!("moderator: {}: {e}; failing open", sent.key),
         }
     }
-    log_verdict(config, command, key, &verdict);
-    answer_for(&config.policy, verdict.outcome, scope, verdict.masked)
+    log_verdict(&policy, command, &sent.key, &verdict);
+    let place = match sent.conversation.group_id {
+        Some(group_id) => Place::Group(group_id.to_string()),
+        None => Place::C2c,
+    };
+    if let Some(strike) = Strike::of(&policy, &sent.key, sent.sender, place, verdict.outcome) {
+        connector::edge::after_response(strike.record(connector::reply::unix_now()));
+    }
+    answer_for(&policy, verdict.outcome, sent.scope, verdict.masked)
+}
+
+/// Whether the policy exempts `sender`; the IM administrator's name is
+/// read only when the policy exempts administrators.
+fn exempt(policy: &Policy, sender: &str) -> bool {
+    let admin = if policy.exempt.admins {
+        match connector::im::ImSettings::load() {
+            Ok(im) => im.admin,
+            Err(e) => {
+                eprintln!("moderator: cannot tell the IM administrator: {e}");
+                String::new()
+            }
+        }
+    } else {
+        String::new()
+    };
+    !sender.is_empty() && policy.exempt.covers(sender, &admin)
 }
 
 /// Starts the media check after the answer, when there is media and a
@@ -316,7 +387,7 @@ fn after_send(config: Config, delivered: media::Delivered, body: Vec<MsgElement>
     }
 }
 
-fn log_verdict(config: &Config, command: &str, key: &str, verdict: &Verdict) {
+fn log_verdict(policy: &Policy, command: &str, key: &str, verdict: &Verdict) {
     let Some(deciding) = verdict
         .findings
         .iter()
@@ -324,7 +395,7 @@ fn log_verdict(config: &Config, command: &str, key: &str, verdict: &Verdict) {
     else {
         return;
     };
-    let excerpt = config.policy.log_text.then(|| {
+    let excerpt = policy.log_text.then(|| {
         verdict
             .findings
             .iter()
@@ -342,6 +413,7 @@ fn log_verdict(config: &Config, command: &str, key: &str, verdict: &Verdict) {
         score: None,
         excerpt: excerpt.as_deref(),
         error: None,
+        scope: policy.scope.as_deref(),
     });
 }
 
@@ -356,6 +428,8 @@ pub(crate) struct DecisionLog<'a> {
     pub score: Option<f64>,
     pub excerpt: Option<&'a str>,
     pub error: Option<&'a str>,
+    /// The policy scope that decided, when not the document's own.
+    pub scope: Option<&'a str>,
 }
 
 /// Prints one JSON line (only fields that apply).
@@ -376,6 +450,9 @@ pub(crate) fn log_decision(log: &DecisionLog) {
     }
     if let Some(error) = log.error {
         line["error"] = error.into();
+    }
+    if let Some(scope) = log.scope {
+        line["scope"] = scope.into();
     }
     println!("{line}");
 }

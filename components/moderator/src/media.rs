@@ -134,6 +134,7 @@ pub async fn check_and_recall(config: Config, delivered: Delivered, body: Vec<Ms
         severity: 0,
         score: Some(*score),
         excerpt: None,
+        scope: None,
         error: result.err().as_deref(),
     });
 }

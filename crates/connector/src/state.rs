@@ -98,6 +98,15 @@ impl Records {
             .map_err(|e| format!("key-value store: counting `{key}`: {e:?}"))
     }
 
+    /// The count of `name` in the window ending at `until`, without adding
+    /// to it (0 when nothing was counted): an atomic read, as consistent as
+    /// [`Records::count`] itself.
+    pub fn tally(&self, name: &str, until: u64) -> Result<i64, String> {
+        let key = claim_key(name, until);
+        atomics::increment(self.bucket()?, &key, 0)
+            .map_err(|e| format!("key-value store: reading `{key}`: {e:?}"))
+    }
+
     /// Gives a won claim back, after the work it guarded failed: the next
     /// attempt (a retry, or the same signed request sent again) may claim
     /// it, so an event is never lost to its own replay mark.

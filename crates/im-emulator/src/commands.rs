@@ -5,6 +5,7 @@ use crate::Shared;
 use crate::state::{C2cMessage, Group, GroupMessage};
 use crate::webhooks::{self, Verdict};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 pub(crate) fn now() -> u64 {
@@ -122,6 +123,8 @@ async fn dispatch(shared: &Arc<Shared>, command: &str, identifier: &str, req: Va
         "group_open_http_svc/send_group_msg" => send_group_msg(shared, identifier, &req).await,
         "group_open_http_svc/send_group_system_notification" => system_notification(shared, &req),
         "group_open_http_svc/group_msg_recall" => group_msg_recall(shared, &req),
+        "group_open_http_svc/forbid_send_msg" => forbid_send_msg(shared, &req),
+        "openconfigsvr/setnospeaking" => set_no_speaking(shared, &req),
         "openim/sendmsg" => sendmsg(shared, identifier, &req).await,
         "openim/admin_msgwithdraw" => admin_msgwithdraw(shared, &req),
         "im_open_login_svc/account_import" => account_import(shared, &req),
@@ -226,6 +229,7 @@ fn create_group(shared: &Shared, identifier: &str, req: &Value) -> Value {
             messages: Vec::new(),
             notifications: Vec::new(),
             next_seq: 1,
+            muted_until: BTreeMap::new(),
         },
     );
     ok(json!({ "GroupId": id }))
@@ -313,7 +317,10 @@ fn get_group_info(shared: &Shared, req: &Value) -> Value {
                 "Introduction": g.introduction, "Notification": g.notification,
                 "Owner_Account": g.owner.clone().unwrap_or_default(), "MemberNum": g.members.len(),
                 "NextMsgSeq": g.next_seq,
-                "MemberList": g.members.iter().map(|m| json!({ "Member_Account": m })).collect::<Vec<_>>(),
+                "MemberList": g.members.iter().map(|m| json!({
+                    "Member_Account": m,
+                    "MuteUntil": g.muted_until.get(m).copied().unwrap_or(0).min(u64::from(u32::MAX)),
+                })).collect::<Vec<_>>(),
             }),
             None => json!({ "GroupId": id, "ErrorCode": 10010, "ErrorInfo": "group does not exist" }),
         })
@@ -497,6 +504,10 @@ async fn group_send(shared: &Arc<Shared>, send: GroupSend) -> Value {
                 format!("`{}` is not a member of the group", send.from),
             );
         }
+        // A muted sender is refused before any callback, as IM does.
+        if !admins.contains(&send.from) && state.muted_in_group(&send.group_id, &send.from, now()) {
+            return fail(10017, format!("`{}` is muted", send.from));
+        }
         group.group_type.clone()
     };
     let mut body = send.body.clone();
@@ -632,6 +643,75 @@ fn group_msg_recall(shared: &Shared, req: &Value) -> Value {
     ok(json!({ "RecallRetList": results }))
 }
 
+/// The end of a mute of `secs` from now: 0 none, `u32::MAX` for ever.
+fn mute_end(secs: u64) -> u64 {
+    match secs {
+        0 => 0,
+        4_294_967_295.. => u64::MAX,
+        secs => now() + secs,
+    }
+}
+
+fn forbid_send_msg(shared: &Shared, req: &Value) -> Value {
+    let id = str_field(req, "GroupId").unwrap_or("");
+    if let Err(e) = check_group_id(id) {
+        return e;
+    }
+    let members = accounts_of(&req["Members_Account"], "");
+    if members.is_empty() || members.len() > 500 {
+        return fail(10004, "Members_Account must hold 1 to 500 accounts");
+    }
+    let Some(secs) = req.get("MuteTime").and_then(Value::as_u64) else {
+        return fail(10004, "MuteTime must be a non-negative integer");
+    };
+    let mut state = shared.state();
+    let Some(group) = state.groups.get_mut(id) else {
+        return fail(10010, format!("group `{id}` does not exist"));
+    };
+    if group.group_type == "Private" {
+        return fail(10004, "work groups (Private) cannot mute members");
+    }
+    let end = mute_end(secs);
+    for member in members {
+        if end == 0 {
+            group.muted_until.remove(&member);
+        } else {
+            group.muted_until.insert(member, end);
+        }
+    }
+    ok(json!({}))
+}
+
+fn set_no_speaking(shared: &Shared, req: &Value) -> Value {
+    let Some(account) = str_field(req, "Set_Account").filter(|a| !a.is_empty()) else {
+        return fail(130004, "Set_Account is missing");
+    };
+    let c2c = req.get("C2CmsgNospeakingTime").map(Value::as_u64);
+    let group = req.get("GroupmsgNospeakingTime").map(Value::as_u64);
+    if c2c.is_none() && group.is_none() {
+        return fail(
+            130008,
+            "neither GroupmsgNospeakingTime nor C2CmsgNospeakingTime is given",
+        );
+    }
+    if c2c == Some(None) || group == Some(None) {
+        return fail(130001, "muting times must be non-negative integers");
+    }
+    let admins = shared.config().admins;
+    let mut state = shared.state();
+    if !state.exists(account, &admins) {
+        return fail(130005, format!("Set_Account `{account}` is not registered"));
+    }
+    let entry = state.no_speaking.entry(account.to_string()).or_default();
+    if let Some(Some(secs)) = c2c {
+        entry.c2c_until = mute_end(secs);
+    }
+    if let Some(Some(secs)) = group {
+        entry.group_until = mute_end(secs);
+    }
+    ok(json!({}))
+}
+
 async fn sendmsg(shared: &Arc<Shared>, identifier: &str, req: &Value) -> Value {
     let Some(to) = str_field(req, "To_Account") else {
         return fail(90003, "To_Account missing or not a string");
@@ -682,6 +762,9 @@ async fn c2c_send(shared: &Arc<Shared>, send: C2cSend) -> Value {
         }
         if !state.exists(&send.to, &admins) {
             return fail(90012, format!("To_Account `{}` is not registered", send.to));
+        }
+        if !admins.contains(&send.from) && state.muted_c2c(&send.from, now()) {
+            return fail(20012, format!("`{}` is muted", send.from));
         }
         state.next_c2c_seq += 1;
         (state.next_c2c_seq, state.robots.contains(&send.to))

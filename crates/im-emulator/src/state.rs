@@ -49,6 +49,19 @@ pub struct Group {
     pub notifications: Vec<(Vec<String>, String)>,
     /// Next `MsgSeq`.
     pub next_seq: u64,
+    /// Members muted by `forbid_send_msg`, with the Unix second the mute
+    /// ends; kept when they leave, as IM keeps it.
+    pub muted_until: BTreeMap<String, u64>,
+}
+
+/// An account's global mute (`setnospeaking`): the Unix second each side
+/// ends, `u64::MAX` for ever, 0 for none.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct NoSpeaking {
+    /// One-to-one messages.
+    pub c2c_until: u64,
+    /// Group messages.
+    pub group_until: u64,
 }
 
 /// A one-to-one message.
@@ -105,6 +118,8 @@ pub struct State {
     pub deliveries: Vec<Delivery>,
     /// REST calls received: (`service/command`, IM `ErrorCode` answered).
     pub calls: Vec<(String, i64)>,
+    /// Global mutes by account.
+    pub no_speaking: BTreeMap<String, NoSpeaking>,
     pub(crate) next_auto_group: u64,
     pub(crate) next_c2c_seq: u64,
 }
@@ -115,6 +130,28 @@ impl State {
         self.accounts.contains(account)
             || self.robots.contains(account)
             || admins.iter().any(|a| a == account)
+    }
+
+    /// Whether `account` may not send to `group_id` at `now`: muted in the
+    /// group, or for all groups.
+    pub fn muted_in_group(&self, group_id: &str, account: &str, now: u64) -> bool {
+        let in_group = self
+            .groups
+            .get(group_id)
+            .and_then(|g| g.muted_until.get(account))
+            .is_some_and(|until| now < *until);
+        let everywhere = self
+            .no_speaking
+            .get(account)
+            .is_some_and(|m| now < m.group_until);
+        in_group || everywhere
+    }
+
+    /// Whether `account` may not send one-to-one messages at `now`.
+    pub fn muted_c2c(&self, account: &str, now: u64) -> bool {
+        self.no_speaking
+            .get(account)
+            .is_some_and(|m| now < m.c2c_until)
     }
 
     /// Messages of a group that were not recalled, as (sender, text) pairs.

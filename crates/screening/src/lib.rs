@@ -6,6 +6,10 @@
 //! - [`builtin`]: the lexicons in `lexicons/`, compiled at build time.
 //! - [`policy`]: the `moderator_policy` variable: what each match leads to,
 //!   what to do when a text cannot be screened.
+//! - [`scopes`]: the conversations a part of the policy applies to, and the
+//!   senders it exempts.
+//! - [`strikes`]: repeated violations counted in a sliding window, and the
+//!   mutes they bring.
 //! - [`verdict`]: the verdict on a message body (every text a client shows,
 //!   each alone and the text elements joined), a group's texts, or a text.
 //! - [`stored`] (feature `spin`): the run-time overlay from the key-value
@@ -25,8 +29,10 @@
 //! ```
 
 pub mod policy;
+pub mod scopes;
 #[cfg(feature = "spin")]
 pub mod stored;
+pub mod strikes;
 pub mod verdict;
 
 use moderation::Lexicon;

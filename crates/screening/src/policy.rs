@@ -13,14 +13,29 @@
 //! any) at or above `min_severity`; with no matching rule, the action its
 //! lexicon gives it.
 //!
+//! `exempt` names senders never screened, `strikes` the mutes that repeated
+//! violations bring (see [`crate::strikes`]), and `scopes` replaces either,
+//! or the rules, for some conversations (see [`crate::scopes`]):
+//!
+//! ```json
+//! {"exempt": {"admins": true, "robots": true},
+//!  "strikes": {"window_secs": 3600, "penalties": [{"after": 3, "mute_secs": 600}]},
+//!  "scopes": [{"name": "support", "group_ids": ["SFCASE#*", "ZDTICKET#*"],
+//!              "exempt": {"admins": true, "prefixes": ["sf-", "zd-"]}}]}
+//! ```
+//!
 //! A policy that does not parse is an error for whoever loads it, never "no
 //! moderation": `switchboard up` refuses to start, and the moderator answers
 //! every message it cannot judge with [`Policy::on_error`]'s default.
 
 use moderation::{Action, Hit};
 use serde::Deserialize;
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
 use tim::events::Scope;
+
+use crate::scopes::{Conversation, Exempt, PolicyScope};
+use crate::strikes::Strikes;
 
 /// A hit's outcome, weakest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
@@ -145,6 +160,18 @@ pub struct Policy {
     /// What a message that cannot be screened (its body does not parse, the
     /// overlay cannot be read) gets: `reject` (default), `drop` or `allow`.
     pub on_error: Outcome,
+    /// Senders never screened nor struck (by default, nobody: agents and
+    /// admins are screened as everyone is).
+    pub exempt: Exempt,
+    /// Mutes for repeated violations (off without penalties).
+    pub strikes: Strikes,
+    /// Conversations with their own rules, exemptions or strikes; the first
+    /// that matches wins.
+    pub scopes: Vec<PolicyScope>,
+    /// The scope this policy was resolved for by
+    /// [`Policy::for_conversation`]; `None` for the document's own.
+    #[serde(skip)]
+    pub scope: Option<String>,
 }
 
 impl Default for Policy {
@@ -157,11 +184,41 @@ impl Default for Policy {
             log_text: false,
             external: ExternalConfig::default(),
             on_error: Outcome::Reject,
+            exempt: Exempt::default(),
+            strikes: Strikes::default(),
+            scopes: Vec::new(),
+            scope: None,
         }
     }
 }
 
 impl Policy {
+    /// The policy for one conversation: the first scope that covers it
+    /// replaces the rules, exemptions and strikes it names; with none, the
+    /// document as it is.
+    pub fn for_conversation(&self, conversation: &Conversation<'_>) -> Cow<'_, Policy> {
+        let Some(scope) = self.scopes.iter().find(|s| s.covers(conversation)) else {
+            return Cow::Borrowed(self);
+        };
+        Cow::Owned(Policy {
+            rules: scope.rules.clone().unwrap_or_else(|| self.rules.clone()),
+            exempt: scope.exempt.clone().unwrap_or_else(|| self.exempt.clone()),
+            strikes: scope
+                .strikes
+                .clone()
+                .unwrap_or_else(|| self.strikes.clone()),
+            scopes: Vec::new(),
+            scope: Some(scope.name.clone()),
+            ..self.clone()
+        })
+    }
+
+    /// The scope's name for logs and strike counters: `default` for the
+    /// document's own.
+    pub fn scope_name(&self) -> &str {
+        self.scope.as_deref().unwrap_or("default")
+    }
+
     /// What to do about `hit`.
     pub fn outcome(&self, hit: &Hit) -> Outcome {
         self.rules
@@ -216,6 +273,17 @@ impl Policy {
                 ));
             }
         }
+        self.strikes.validate("moderator_policy: strikes")?;
+        let mut names = BTreeSet::new();
+        for (index, scope) in self.scopes.iter().enumerate() {
+            scope.validate(index)?;
+            if !names.insert(scope.name.as_str()) {
+                return Err(format!(
+                    "moderator_policy: scopes[{index}].name: `{}` is used twice",
+                    scope.name
+                ));
+            }
+        }
         if self.external.budget_ms == 0 || self.external.budget_ms > 1800 {
             return Err(format!(
                 "moderator_policy: external.budget_ms {} must be 1–1800 (IM waits 2000 ms in all)",
@@ -238,6 +306,45 @@ mod tests {
     }
 
     #[test]
+    fn the_first_scope_that_covers_a_conversation_replaces_what_it_names() {
+        use crate::scopes::Kind;
+        let policy = Policy::parse(
+            r#"{"rules": [{"category": "*", "action": "reject"}],
+                "exempt": {"admins": true},
+                "strikes": {"penalties": [{"after": 3, "mute_secs": 60}]},
+                "scopes": [
+                    {"name": "support", "group_ids": ["SFCASE#*"], "rules": [{"category": "*", "action": "mask"}]},
+                    {"name": "cases", "group_ids": ["SFCASE#*"], "exempt": {"robots": true}},
+                    {"name": "direct", "kinds": ["c2c"], "exempt": {"robots": true}, "strikes": {"penalties": []}}
+                ]}"#,
+        )
+        .unwrap();
+        let case = policy.for_conversation(&Conversation {
+            kind: Some(Kind::Public),
+            group_id: Some("SFCASE#500000000000001"),
+        });
+        assert_eq!(case.scope_name(), "support");
+        assert_eq!(case.rules[0].action, Outcome::Mask);
+        assert!(case.exempt.admins, "not replaced: the document's");
+        assert!(case.strikes.enabled(), "not replaced: the document's");
+        assert!(case.scopes.is_empty());
+        let direct = policy.for_conversation(&Conversation {
+            kind: Some(Kind::C2c),
+            group_id: None,
+        });
+        assert_eq!(direct.scope_name(), "direct");
+        assert_eq!(direct.rules[0].action, Outcome::Reject);
+        assert!(direct.exempt.robots && !direct.exempt.admins);
+        assert!(!direct.strikes.enabled());
+        let lobby = policy.for_conversation(&Conversation {
+            kind: Some(Kind::Public),
+            group_id: Some("lobby"),
+        });
+        assert!(matches!(lobby, Cow::Borrowed(_)));
+        assert_eq!(lobby.scope_name(), "default");
+    }
+
+    #[test]
     fn a_bad_policy_names_its_fault() {
         for (raw, says) in [
             ("{\"rules\": [", "moderator_policy: EOF"),
@@ -245,6 +352,27 @@ mod tests {
             ("{\"on_error\": \"mask\"}", "on_error `mask`"),
             ("{\"reject\": {\"group_code\": 5}}", "reject.group_code 5"),
             ("{\"external\": {\"budget_ms\": 0}}", "budget_ms 0"),
+            (
+                r#"{"scopes": [{"name": "a"}, {"name": "a"}]}"#,
+                "scopes[1].name: `a` is used twice",
+            ),
+            (
+                r#"{"scopes": [{"name": "a", "kinds": ["Galaxy"]}]}"#,
+                "unknown variant `Galaxy`",
+            ),
+            (
+                r#"{"scopes": [{"name": "a", "kinds": ["c2c"], "group_ids": ["x*"]}]}"#,
+                "scopes[0].group_ids: one-to-one",
+            ),
+            (r#"{"scopes": [{"name": "a b"}]}"#, "scopes[0].name: `a b`"),
+            (
+                r#"{"scopes": [{"name": "a", "strikes": {"window_secs": 0}}]}"#,
+                "scopes[0].strikes.window_secs: 0",
+            ),
+            (
+                r#"{"strikes": {"penalties": [{"after": 2, "mute_secs": 60}, {"after": 1, "mute_secs": 60}]}}"#,
+                "strikes.penalties[1].after: 1",
+            ),
         ] {
             let error = Policy::parse(raw).unwrap_err();
             assert!(error.contains(says), "{raw}: {error}");

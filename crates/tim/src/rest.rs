@@ -212,6 +212,14 @@ const GROUP_MSG_RECALL: Command = Command {
     path: "group_open_http_svc/group_msg_recall",
     idempotent: true,
 };
+const FORBID_SEND_MSG: Command = Command {
+    path: "group_open_http_svc/forbid_send_msg",
+    idempotent: true,
+};
+const SET_NO_SPEAKING: Command = Command {
+    path: "openconfigsvr/setnospeaking",
+    idempotent: true,
+};
 const SEND_MSG: Command = Command {
     path: "openim/sendmsg",
     idempotent: false,
@@ -614,6 +622,27 @@ pub struct SendMsg {
     pub cloud_custom_data: Option<String>,
 }
 
+impl SendMsg {
+    /// A one-to-one text from `from` (the administrator when `None`) that
+    /// fires no send callback and is not synced to the sender's devices:
+    /// what a service says to a user (a robot's answer, a moderator's
+    /// notice).
+    pub fn service_text(from: Option<String>, to: &str, text: impl Into<String>) -> Self {
+        SendMsg {
+            sync_other_machine: Some(2),
+            from,
+            to: to.to_string(),
+            random: random_u32(),
+            body: vec![MsgElement::text(text)],
+            forbid_callback_control: FORBID_SEND_CALLBACKS
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            cloud_custom_data: None,
+        }
+    }
+}
+
 /// Identity of a sent one-to-one message.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct C2cMsgSent {
@@ -837,6 +866,57 @@ impl<T: Transport> Client<T> {
             )
             .await?;
         Ok(response.results)
+    }
+
+    /// `forbid_send_msg`: mutes members of a group for `mute_secs` (IM
+    /// lifts it then; 0 lifts it now). At most 500 members; work groups
+    /// (`Private`) cannot mute members.
+    pub async fn forbid_send_msg(
+        &self,
+        group_id: &str,
+        members: &[String],
+        mute_secs: u64,
+    ) -> Result<(), ImError> {
+        validate_group_id_for_call(group_id)?;
+        if members.is_empty() || members.len() > 500 {
+            return Err(ImError::InvalidRequest(
+                "forbid_send_msg takes 1 to 500 members".into(),
+            ));
+        }
+        let _: Empty = self
+            .call(
+                FORBID_SEND_MSG,
+                &serde_json::json!({ "GroupId": group_id, "Members_Account": members, "MuteTime": mute_secs }),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// `openconfigsvr/setnospeaking`: mutes an account's one-to-one and/or
+    /// group messages everywhere for the given seconds (`u32::MAX` forever,
+    /// 0 lifts it); `None` leaves that side as it is.
+    pub async fn set_no_speaking(
+        &self,
+        account: &str,
+        c2c_secs: Option<u64>,
+        group_secs: Option<u64>,
+    ) -> Result<(), ImError> {
+        if c2c_secs.is_none() && group_secs.is_none() {
+            return Err(ImError::InvalidRequest(
+                "setnospeaking needs a one-to-one or a group muting time".into(),
+            ));
+        }
+        let mut request = serde_json::json!({ "Set_Account": account });
+        for (field, secs) in [
+            ("C2CmsgNospeakingTime", c2c_secs),
+            ("GroupmsgNospeakingTime", group_secs),
+        ] {
+            if let Some(secs) = secs {
+                request[field] = secs.min(u64::from(u32::MAX)).into();
+            }
+        }
+        let _: Empty = self.call(SET_NO_SPEAKING, &request).await?;
+        Ok(())
     }
 
     /// `openim/sendmsg`.
