@@ -171,7 +171,6 @@ impl CallbackServer {
     pub async fn start(
         answer: impl Fn(&str, &serde_json::Value) -> serde_json::Value + Send + Sync + 'static,
     ) -> Self {
-        use http_body_util::BodyExt;
         let received: Arc<std::sync::Mutex<Vec<(String, serde_json::Value)>>> = Arc::default();
         let answer: Answerer = Arc::new(answer);
         let log = received.clone();
@@ -181,12 +180,7 @@ impl CallbackServer {
                 let (log, answer) = (log.clone(), answer.clone());
                 async move {
                     let query = req.uri().query().unwrap_or("").to_string();
-                    let bytes = req
-                        .into_body()
-                        .collect()
-                        .await
-                        .map(|b| b.to_bytes())
-                        .unwrap_or_default();
+                    let bytes = read_body(req).await;
                     let body: serde_json::Value =
                         serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
                     let command = body["CallbackCommand"].as_str().unwrap_or("").to_string();
@@ -205,6 +199,68 @@ impl CallbackServer {
             received,
             _server: server,
         }
+    }
+}
+
+/// A request's whole body (empty when it breaks off).
+async fn read_body(req: hyper::Request<hyper::body::Incoming>) -> bytes::Bytes {
+    use http_body_util::BodyExt;
+    req.into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default()
+}
+
+/// A loopback endpoint that records each request (headers and raw body)
+/// and answers with the next of a list of statuses, then 200: a team's
+/// event receiver, honest or failing.
+pub struct Recorder {
+    /// `http://<addr>` (the origin; any path is accepted).
+    pub origin: String,
+    /// (path, headers, raw body) of each request, in arrival order.
+    pub received: Arc<std::sync::Mutex<Vec<(String, http::HeaderMap, bytes::Bytes)>>>,
+    _server: loopback::Server,
+}
+
+impl Recorder {
+    /// Starts it on a free port.
+    pub async fn start(statuses: Vec<u16>) -> Self {
+        let received: Arc<std::sync::Mutex<Vec<(String, http::HeaderMap, bytes::Bytes)>>> =
+            Arc::default();
+        let statuses = Arc::new(std::sync::Mutex::new(std::collections::VecDeque::from(
+            statuses,
+        )));
+        let log = received.clone();
+        let server = loopback::serve(
+            "127.0.0.1:0".parse().unwrap(),
+            move |req: hyper::Request<hyper::body::Incoming>| {
+                let (log, statuses) = (log.clone(), statuses.clone());
+                async move {
+                    let path = req.uri().path().to_string();
+                    let headers = req.headers().clone();
+                    let body = read_body(req).await;
+                    log.lock().unwrap().push((path, headers, body));
+                    let status = statuses.lock().unwrap().pop_front().unwrap_or(200);
+                    let mut response =
+                        hyper::Response::new(http_body_util::Full::new(bytes::Bytes::new()));
+                    *response.status_mut() = http::StatusCode::from_u16(status).unwrap();
+                    response
+                }
+            },
+        )
+        .await
+        .unwrap();
+        Self {
+            origin: server.url(),
+            received,
+            _server: server,
+        }
+    }
+
+    /// How many requests arrived.
+    pub fn count(&self) -> usize {
+        self.received.lock().unwrap().len()
     }
 }
 
@@ -446,7 +502,6 @@ pub struct Forwarder {
 impl Forwarder {
     /// Starts it on a free port, forwarding to `target` (`http://host:port`).
     pub async fn start(target: String) -> Self {
-        use http_body_util::BodyExt;
         let client = reqwest::Client::new();
         let server = loopback::serve(
             "127.0.0.1:0".parse().unwrap(),
@@ -460,12 +515,7 @@ impl Forwarder {
                         .map(|p| p.as_str().to_string())
                         .unwrap_or_default();
                     let headers = req.headers().clone();
-                    let body = req
-                        .into_body()
-                        .collect()
-                        .await
-                        .map(|b| b.to_bytes())
-                        .unwrap_or_default();
+                    let body = read_body(req).await;
                     let mut forwarded = client.request(method, format!("{target}{path}"));
                     for name in ["content-type", "authorization"] {
                         if let Some(value) = headers.get(name) {

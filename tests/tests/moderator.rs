@@ -477,6 +477,23 @@ async fn one_to_one_strikes_mute_one_to_one_messages_everywhere() {
     assert_eq!(answer["ErrorCode"], 20012, "{answer}");
 }
 
+/// Sends the same before-send callback twenty times at once, as IM may;
+/// each copy is refused.
+async fn refused_twenty_times(stack: &Stack, callback: &Value) {
+    let copies = (0..20).map(|_| {
+        stack
+            .runner
+            .post_im_webhook("Group.CallbackBeforeSendMsg", callback)
+    });
+    for (status, answer) in futures::future::join_all(copies).await {
+        assert_eq!(
+            (status, answer["ErrorCode"].as_i64()),
+            (200, Some(1)),
+            "{answer}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_callback_delivered_many_times_strikes_once() {
     let policy = r#"moderator_policy={"strikes": {"penalties": [{"after": 2, "mute_secs": 600}]}}"#;
@@ -489,18 +506,7 @@ async fn a_callback_delivered_many_times_strikes_once() {
         })
     };
     let duplicate = body(41);
-    let copies = (0..20).map(|_| {
-        stack
-            .runner
-            .post_im_webhook("Group.CallbackBeforeSendMsg", &duplicate)
-    });
-    for (status, answer) in futures::future::join_all(copies).await {
-        assert_eq!(
-            (status, answer["ErrorCode"].as_i64()),
-            (200, Some(1)),
-            "{answer}"
-        );
-    }
+    refused_twenty_times(&stack, &duplicate).await;
     // Give the after-answer strikes time to land: one strike, no mute.
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(stack.im().state().groups[GROUP].muted_until.is_empty());
@@ -535,4 +541,407 @@ async fn a_mute_that_im_refuses_is_logged_and_the_decision_stands() {
         notices_to(&stack, GROUP, "bob").is_empty(),
         "no notice for a mute that failed"
     );
+}
+
+const EVENTS_SECRET: &str = "events-secret-for-tests";
+
+/// The stack with `variables`, the events secret set (a secret: set beside
+/// the emulators as a deployment's own would be, after they start).
+async fn stack_with_secret(label: &str, variables: &[&str]) -> Stack {
+    let mut config = switchboard_tests::config(switchboard_tests::root().join("spin.toml"), label);
+    for variable in variables {
+        config.variables.add_command_line(variable).unwrap();
+    }
+    let secret = [("moderation_events_secret", EVENTS_SECRET.to_string())];
+    let stack = Stack::start_rewired(config, &secret).await;
+    let im = stack.im();
+    let created = im
+        .user_create_group("alice", Some(GROUP), "Moderated room", "Public")
+        .await;
+    assert_eq!(created["ErrorCode"], 0, "{created}");
+    assert!(im.join_group(GROUP, &["bob"]));
+    stack
+}
+
+/// A stack whose decision events go to `recorder`, with `policy`.
+async fn with_events(label: &str, recorder: &switchboard_tests::Recorder, policy: &str) -> Stack {
+    let origin = format!("moderation_events_origin={}", recorder.origin);
+    let policy = format!("moderator_policy={policy}");
+    stack_with_secret(
+        label,
+        &[&origin, "moderation_events_path=/hooks/moderation", &policy],
+    )
+    .await
+}
+
+/// An authenticated call to the review API (`path` after
+/// `/moderation/review`).
+async fn review(
+    stack: &Stack,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .request(
+            method,
+            format!("{}/moderation/review{path}", stack.runner.url),
+        )
+        .bearer_auth(EMULATOR_MODERATION_ADMIN_TOKEN);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    stack.runner.send(request).await
+}
+
+/// Polls the review list for up to 5 s until `check` holds of it.
+async fn review_until(stack: &Stack, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let (_, list) = review(stack, reqwest::Method::GET, "", None).await;
+        if check(&list) {
+            return list;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}: {list}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The events received, each checked against its signature first.
+fn verified_events(recorder: &switchboard_tests::Recorder) -> Vec<Value> {
+    use webhook_signature::switchboard::{
+        NONCE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, content,
+    };
+    let received = recorder.received.lock().unwrap();
+    received
+        .iter()
+        .map(|(path, headers, body)| {
+            assert_eq!(path, "/hooks/moderation");
+            let header = |name: &str| headers[name].to_str().unwrap().to_string();
+            assert_eq!(header("content-type"), "application/json");
+            let (timestamp, nonce) = (header(TIMESTAMP_HEADER), header(NONCE_HEADER));
+            let signed = content(&timestamp, &nonce, body);
+            assert!(
+                webhook_signature::verify(EVENTS_SECRET, &signed, &header(SIGNATURE_HEADER)),
+                "the event is signed with the events secret"
+            );
+            assert!(!webhook_signature::verify(
+                "another",
+                &signed,
+                &header(SIGNATURE_HEADER)
+            ));
+            assert!(
+                timestamp
+                    .parse::<u64>()
+                    .unwrap()
+                    .abs_diff(switchboard_tests::now())
+                    < 60
+            );
+            let event: Value = serde_json::from_slice(body).unwrap();
+            assert!(nonce.starts_with(event["id"].as_str().unwrap()), "{nonce}");
+            event
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_decision_is_announced_signed_and_kept_for_review_and_a_flag_delivers() {
+    use reqwest::Method;
+    let recorder = switchboard_tests::Recorder::start(vec![]).await;
+    let policy = r#"{"rules": [{"category": "spam", "action": "flag"}]}"#;
+    let stack = with_events("moderator-decision-events", &recorder, policy).await;
+
+    assert_eq!(
+        say(&stack, text("Hello, where is my order?")).await["ErrorCode"],
+        0
+    );
+    assert_eq!(
+        say(&stack, text("go kill yourself")).await["ErrorCode"],
+        10016
+    );
+    let flagged = "低价代开发票，联系我";
+    assert_eq!(say(&stack, text(flagged)).await["ErrorCode"], 0);
+    assert_eq!(
+        delivered(&stack),
+        ["Hello, where is my order?", flagged],
+        "the clean message and the flagged one are delivered untouched"
+    );
+
+    eventually("two events", || recorder.count() >= 2).await;
+    let mut events = verified_events(&recorder);
+    assert_eq!(
+        events.len(),
+        2,
+        "no event for the clean message: {events:?}"
+    );
+    // Each is sent after its own answer: they may arrive in either order.
+    events.sort_by_key(|e| e["outcome"] != "reject");
+    let outcomes: Vec<&str> = events
+        .iter()
+        .map(|e| e["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["reject", "flag"]);
+    for event in &events {
+        assert_eq!(event["type"], "moderation.decision");
+        assert_eq!(
+            (event["sender"].as_str(), event["group_id"].as_str()),
+            (Some("bob"), Some(GROUP))
+        );
+        assert!(
+            !event.to_string().contains("kill") && !event.to_string().contains("发票"),
+            "no matched text while the policy does not log text: {event}"
+        );
+    }
+    assert_eq!(events[1]["category"], "spam");
+
+    // The review list: newest first, filtered, every event delivered.
+    review_until(&stack, "both deliveries recorded", |list| {
+        list["decisions"].as_array().is_some_and(|d| {
+            d.len() == 2 && d.iter().all(|d| d["delivery"]["state"] == "delivered")
+        })
+    })
+    .await;
+    let (status, list) = review(&stack, Method::GET, "", None).await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list["count"], 2);
+    let decisions = list["decisions"].as_array().unwrap();
+    let times: Vec<u64> = decisions
+        .iter()
+        .map(|d| d["time"].as_u64().unwrap())
+        .collect();
+    assert!(times[0] >= times[1], "newest first: {times:?}");
+    let rejected = decisions
+        .iter()
+        .find(|d| d["id"] == events[0]["id"])
+        .unwrap();
+    assert!(decisions.iter().any(|d| d["id"] == events[1]["id"]));
+    assert_eq!(
+        rejected["findings"][0]["excerpt"], "go kill yourself",
+        "the review list, behind the token, shows what matched"
+    );
+    for (query, count) in [
+        ("?outcome=flag", 1),
+        ("?user=bob", 2),
+        ("?user=alice", 0),
+        ("?category=spam", 1),
+        (&*format!("?group={}", GROUP), 2),
+        ("?group=elsewhere", 0),
+        ("?since=4000000000", 0),
+        ("?limit=1", 1),
+        ("?false_positive=true", 0),
+    ] {
+        let (status, list) = review(&stack, Method::GET, query, None).await;
+        assert_eq!(
+            (status, list["count"].as_u64()),
+            (200, Some(count)),
+            "{query}: {list}"
+        );
+    }
+    let (_, page) = review(&stack, Method::GET, "?limit=1", None).await;
+    assert!(page["next_until"].is_u64(), "{page}");
+    let id = events[0]["id"].as_str().unwrap();
+    let (status, one) = review(&stack, Method::GET, &format!("/{id}"), None).await;
+    assert_eq!(
+        (status, one["outcome"].as_str()),
+        (200, Some("reject")),
+        "{one}"
+    );
+
+    // Bad queries name the parameter; no token, no list.
+    for (query, field) in [
+        ("?limit=0", "limit"),
+        ("?since=today", "since"),
+        ("?who=bob", "who"),
+    ] {
+        let (status, body) = review(&stack, Method::GET, query, None).await;
+        assert_eq!(
+            (status, body["field"].as_str()),
+            (400, Some(field)),
+            "{query}: {body}"
+        );
+    }
+    let (status, body) = review(&stack, Method::GET, "/not-an-id", None).await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (400, Some("id")),
+        "{body}"
+    );
+    let (status, _) = review(&stack, Method::GET, &format!("/{}", "0".repeat(32)), None).await;
+    assert_eq!(status, 404);
+    let (status, _) = stack
+        .runner
+        .send(reqwest::Client::new().get(format!("{}/moderation/review", stack.runner.url)))
+        .await;
+    assert_eq!(status, 401);
+    assert!(
+        !stack.runner.logged(EVENTS_SECRET),
+        "the secret is never logged"
+    );
+}
+
+#[tokio::test]
+async fn a_false_positive_mark_allows_the_words_around_the_match_and_nothing_more() {
+    use reqwest::Method;
+    let recorder = switchboard_tests::Recorder::start(vec![]).await;
+    let stack = with_events("moderator-false-positive", &recorder, "{}").await;
+    let term = json!({"terms": [{"text": "blorp", "category": "custom", "action": "reject"}]});
+    let (status, _) = admin(&stack, Method::PUT, Some(term)).await;
+    assert_eq!(status, 200);
+
+    let innocent = "see you at Blorpington station";
+    assert_eq!(
+        say(&stack, text(innocent)).await["ErrorCode"],
+        10016,
+        "a false positive"
+    );
+    eventually("the decision", || recorder.count() == 1).await;
+    let id = verified_events(&recorder)[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let mark = format!("/{id}/false-positive");
+    let (status, body) = review(&stack, Method::POST, &mark, Some(json!({"allow": []}))).await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (400, Some("allow")),
+        "{body}"
+    );
+    let (status, body) = review(&stack, Method::POST, &mark, Some(json!({"allow": "x"}))).await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (400, Some("body")),
+        "{body}"
+    );
+    let (_, overlay) = admin(&stack, Method::GET, None).await;
+    assert_eq!(
+        overlay["counts"]["allow"], 0,
+        "a refused mark changes nothing"
+    );
+
+    let (status, body) = review(&stack, Method::POST, &mark, None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["decision"]["false_positive"]["allow"],
+        json!(["Blorpington"])
+    );
+    assert_eq!(body["overlay"]["allow"], json!(["Blorpington"]));
+    let (status, again) = review(&stack, Method::POST, &mark, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        again["overlay"]["counts"]["allow"], 1,
+        "marking twice adds nothing twice"
+    );
+
+    assert_eq!(
+        say(&stack, text(innocent)).await["ErrorCode"],
+        0,
+        "now delivered"
+    );
+    assert_eq!(
+        say(&stack, text("you blorp")).await["ErrorCode"],
+        10016,
+        "the term still counts"
+    );
+    let (_, marked) = review(&stack, Method::GET, "?false_positive=true", None).await;
+    assert_eq!(
+        (
+            marked["count"].as_u64(),
+            marked["decisions"][0]["id"].as_str()
+        ),
+        (Some(1), Some(&*id))
+    );
+}
+
+#[tokio::test]
+async fn events_are_retried_refusals_recorded_and_a_hanging_endpoint_never_delays_the_answer() {
+    // Fails once, then accepts: delivered on the second attempt.
+    let recorder = switchboard_tests::Recorder::start(vec![503]).await;
+    let retried = with_events("moderator-events-retry", &recorder, "{}").await;
+    assert_eq!(
+        say(&retried, text("go kill yourself")).await["ErrorCode"],
+        10016
+    );
+    eventually("a retry", || recorder.count() == 2).await;
+    let events = verified_events(&recorder);
+    assert_eq!(events[0], events[1], "the same event, signed afresh");
+    review_until(&retried, "delivered after two attempts", |list| {
+        list["decisions"][0]["delivery"] == json!({"state": "delivered", "attempts": 2})
+    })
+    .await;
+    drop(retried);
+
+    // Refused: not retried, recorded as failed, logged without the secret.
+    let recorder = switchboard_tests::Recorder::start(vec![401]).await;
+    let refused = with_events("moderator-events-refused", &recorder, "{}").await;
+    assert_eq!(
+        say(&refused, text("go kill yourself")).await["ErrorCode"],
+        10016
+    );
+    review_until(&refused, "the refusal recorded", |list| {
+        list["decisions"][0]["delivery"]
+            == json!({"state": "failed", "attempts": 1, "error": "HTTP 401"})
+    })
+    .await;
+    assert!(refused.runner.logged(r#""moderation":"event-failed""#));
+    assert_eq!(recorder.count(), 1);
+    assert!(!refused.runner.logged(EVENTS_SECRET));
+    drop(refused);
+
+    // An endpoint that never answers: IM still gets its decision in time
+    // (a late answer would have let IM deliver the message).
+    let silent = switchboard_tests::Silent::start().await;
+    let origin = format!("moderation_events_origin={}", silent.url);
+    let stack = stack_with_secret("moderator-events-hang", &[&origin]).await;
+    for _ in 0..3 {
+        assert_eq!(
+            say(&stack, text("go kill yourself")).await["ErrorCode"],
+            10016
+        );
+    }
+    assert!(delivered(&stack).is_empty());
+}
+
+#[tokio::test]
+async fn a_callback_delivered_many_times_is_one_decision_and_one_event() {
+    use reqwest::Method;
+    let recorder = switchboard_tests::Recorder::start(vec![]).await;
+    let stack = with_events("moderator-decision-once", &recorder, "{}").await;
+    let duplicate = json!({
+        "CallbackCommand": "Group.CallbackBeforeSendMsg", "GroupId": GROUP, "Type": "Public",
+        "From_Account": "bob", "Operator_Account": "bob", "Random": 7, "OnlineOnlyFlag": 0,
+        "MsgBody": text("go kill yourself"), "EventTime": switchboard_tests::now() * 1000,
+    });
+    refused_twenty_times(&stack, &duplicate).await;
+    eventually("the event", || recorder.count() >= 1).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(recorder.count(), 1, "one event for twenty deliveries");
+    let (_, list) = review(&stack, Method::GET, "", None).await;
+    assert_eq!(list["count"], 1, "{list}");
+}
+
+#[tokio::test]
+async fn events_without_an_origin_are_refused_by_name_and_decisions_still_kept() {
+    let unset = stack_with_secret("moderator-events-unset", &[]).await;
+    assert_eq!(
+        say(&unset, text("go kill yourself")).await["ErrorCode"],
+        10016
+    );
+    assert!(unset.runner.logged("moderation_events_origin is not"));
+    review_until(&unset, "the decision kept", |list| {
+        list["decisions"][0]["delivery"] == json!({"state": "off"})
+    })
+    .await;
+    let policy = r#"moderator_policy={"review": {"store": false}}"#;
+    let off = stack("moderator-review-off", &[policy]).await;
+    assert_eq!(
+        say(&off, text("go kill yourself")).await["ErrorCode"],
+        10016
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (_, list) = review(&off, reqwest::Method::GET, "", None).await;
+    assert_eq!(list["count"], 0, "a policy may keep nothing: {list}");
 }

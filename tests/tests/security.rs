@@ -887,7 +887,11 @@ async fn item2_oversized_chunked_bodies_are_refused_on_every_route() {
         ("/salesforce/agent-usersig", apex),
         ("/zendesk/webhook", vec![]),
         ("/zendesk/app/session", vec![]),
-        ("/moderation/overlay", admin),
+        ("/moderation/overlay", admin.clone()),
+        (
+            "/moderation/review/0123456789abcdef0123456789abcdef/false-positive",
+            admin,
+        ),
     ];
     for (path, headers) in routes {
         let status = chunked_post(&url, path, &headers, 8 * 1024 * 1024).await;

@@ -29,9 +29,12 @@
 //! itself is what is broken).
 //!
 //! Every non-allow decision is one JSON line on stdout: message key,
-//! category, outcome, rule id — the matched text only if the policy asks.
+//! category, outcome, rule id — the matched text only if the policy asks;
+//! it is also kept for review and sent as a signed event (see
+//! [`decisions`]). A `flag` delivers the message untouched and records it.
 
 mod config;
+mod decisions;
 mod media;
 mod strikes;
 
@@ -42,6 +45,7 @@ use connector::reply::{self, JsonResponse};
 use http::StatusCode;
 use llm::moderations::{self, Input};
 use screening::policy::{Outcome, Policy, TextCheck};
+use screening::review::Origin;
 use screening::scopes::{Conversation, Kind};
 use screening::verdict::{Finding, Layers, Verdict};
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
@@ -123,11 +127,13 @@ async fn moderate(req: Request) -> JsonResponse {
                 key: format!("group:{}:{}", m.group_id, m.random.unwrap_or(0)),
                 scope: Scope::Group,
                 sender: &m.from,
+                to: None,
                 conversation: Conversation {
                     kind: Kind::of_group(m.group_type.as_deref()),
                     group_id: Some(&m.group_id),
                 },
                 body: &m.body,
+                event_time_ms: m.event_time,
             };
             before_send(&config, &layers, &command, sent).await
         }
@@ -139,11 +145,13 @@ async fn moderate(req: Request) -> JsonResponse {
                 ),
                 scope: Scope::C2c,
                 sender: &m.from,
+                to: Some(&m.to),
                 conversation: Conversation {
                     kind: Some(Kind::C2c),
                     group_id: None,
                 },
                 body: &m.body,
+                event_time_ms: m.event_time,
             };
             before_send(&config, &layers, &command, sent).await
         }
@@ -160,6 +168,16 @@ async fn moderate(req: Request) -> JsonResponse {
             let verdict = layers.unmaskable(&config.policy, &texts);
             let key = format!("new-group:{}", g.operator);
             log_verdict(&config.policy, &command, &key, &verdict);
+            let origin = Origin {
+                command: &command,
+                key: &key,
+                event_time_ms: g.event_time,
+                sender: &g.operator,
+                group_id: None,
+                to: None,
+                scope: None,
+            };
+            decisions::record(&config.policy, origin, &verdict, None);
             answer_for(&config.policy, verdict.outcome, Scope::Group, None)
         }
         Event::GroupInfoChanged(c) if config.policy.group_names => {
@@ -214,6 +232,7 @@ fn info_changed(config: &Config, layers: &Layers<'_>, change: &tim::events::Grou
     let key = format!("group-info:{}", change.group_id);
     let mut scrubbed = tim::rest::GroupTexts::default();
     let mut any = false;
+    let mut all = Verdict::allow();
     for (text, slot) in [
         (&change.name, &mut scrubbed.name),
         (&change.introduction, &mut scrubbed.introduction),
@@ -222,10 +241,12 @@ fn info_changed(config: &Config, layers: &Layers<'_>, change: &tim::events::Grou
         let Some(text) = text else { continue };
         let (verdict, clean) = layers.scrub(&config.policy, text);
         if let Some(worst) = verdict.findings.iter().max_by_key(|f| f.outcome) {
+            // A flag only records: the text stays.
+            let scrub = worst.outcome > Outcome::Flag;
             log_decision(&DecisionLog {
                 key: &key,
                 command: INFO_CHANGED,
-                outcome: "scrub",
+                outcome: if scrub { "scrub" } else { "flag" },
                 category: &worst.category,
                 rule: &worst.rule,
                 severity: worst.severity,
@@ -234,10 +255,25 @@ fn info_changed(config: &Config, layers: &Layers<'_>, change: &tim::events::Grou
                 error: None,
                 scope: None,
             });
-            *slot = Some(clean);
-            any = true;
+            if scrub {
+                *slot = Some(clean);
+                any = true;
+            }
+        }
+        for finding in verdict.findings {
+            all.add(finding);
         }
     }
+    let origin = Origin {
+        command: INFO_CHANGED,
+        key: &key,
+        event_time_ms: change.event_time,
+        sender: &change.operator,
+        group_id: Some(&change.group_id),
+        to: None,
+        scope: None,
+    };
+    decisions::record(&config.policy, origin, &all, any.then_some("scrub"));
     if !any {
         return;
     }
@@ -283,7 +319,7 @@ fn answer_for(
     masked: Option<Vec<MsgElement>>,
 ) -> Answer {
     match outcome {
-        Outcome::Allow => Answer::ok(),
+        Outcome::Allow | Outcome::Flag => Answer::ok(),
         Outcome::Mask => masked.map_or_else(|| policy.reject_answer(scope), Answer::replace),
         Outcome::Drop => Answer::silent_drop(),
         Outcome::Reject => policy.reject_answer(scope),
@@ -298,10 +334,15 @@ struct Sent<'a> {
     scope: Scope,
     /// `From_Account`.
     sender: &'a str,
+    /// `To_Account`, one-to-one.
+    to: Option<&'a str>,
     /// Where it goes, for the policy's scopes.
     conversation: Conversation<'a>,
     /// `MsgBody`.
     body: &'a [MsgElement],
+    /// `EventTime` (milliseconds), which tells a redelivery from a new
+    /// message with the same key.
+    event_time_ms: Option<u64>,
 }
 
 /// The policy of the message's conversation; exempt senders pass
@@ -349,6 +390,16 @@ async fn before_send(
         }
     }
     log_verdict(&policy, command, &sent.key, &verdict);
+    let origin = Origin {
+        command,
+        key: &sent.key,
+        event_time_ms: sent.event_time_ms,
+        sender: sent.sender,
+        group_id: sent.conversation.group_id,
+        to: sent.to,
+        scope: policy.scope.as_deref(),
+    };
+    decisions::record(&policy, origin, &verdict, None);
     let place = match sent.conversation.group_id {
         Some(group_id) => Place::Group(group_id.to_string()),
         None => Place::C2c,

@@ -166,6 +166,13 @@ impl Records {
         Ok(deleted)
     }
 
+    /// Reads `key`'s bytes.
+    pub fn get_raw(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
+        self.store
+            .get(key)
+            .map_err(|e| format!("key-value store: reading `{key}`: {e:?}"))
+    }
+
     /// Reads and decodes `key`.
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, String> {
         match self.store.get(key) {
@@ -218,6 +225,28 @@ impl Records {
         }
         self.put(key, &bucket)?;
         Ok(allowed)
+    }
+
+    /// The keys that start with `prefix`, sorted. Spin's key-value
+    /// interface lists every key of the store, so this reads them all: for
+    /// occasional listings (an admin's review), not for every request.
+    pub fn keys_with_prefix(&self, prefix: &str) -> Result<Vec<String>, String> {
+        let mut keys: Vec<String> = self
+            .store
+            .get_keys()
+            .map_err(|e| format!("key-value store: listing keys: {e:?}"))?
+            .into_iter()
+            .filter(|key| key.starts_with(prefix))
+            .collect();
+        keys.sort_unstable();
+        Ok(keys)
+    }
+
+    /// Deletes `key` (nothing when it is not set).
+    pub fn delete(&self, key: &str) -> Result<(), String> {
+        self.store
+            .delete(key)
+            .map_err(|e| format!("key-value store: deleting `{key}`: {e:?}"))
     }
 
     /// Whether `key` is set.

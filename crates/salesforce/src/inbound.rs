@@ -28,12 +28,9 @@
 
 use subtle::ConstantTimeEq;
 
-/// Timestamp header.
-pub const TIMESTAMP_HEADER: &str = "x-switchboard-timestamp";
-/// Nonce header.
-pub const NONCE_HEADER: &str = "x-switchboard-nonce";
-/// Signature header.
-pub const SIGNATURE_HEADER: &str = "x-switchboard-signature";
+pub use webhook_signature::switchboard::{
+    NONCE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, signed_headers,
+};
 
 /// Why an inbound call was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -79,31 +76,6 @@ pub struct Verified {
     pub replayable_until: u64,
 }
 
-/// The signature Apex computes: base64(HMAC-SHA256(secret, timestamp + "."
-/// + nonce + "." + body)).
-pub fn sign(secret: &str, timestamp: &str, nonce: &str, body: &[u8]) -> String {
-    webhook_signature::sign(
-        secret,
-        &[timestamp.as_bytes(), b".", nonce.as_bytes(), b".", body],
-    )
-}
-
-/// The three headers of a signed call, as the shipped Apex sends them.
-pub fn signed_headers(
-    secret: &str,
-    timestamp: u64,
-    nonce: &str,
-    body: &[u8],
-) -> [(&'static str, String); 3] {
-    let timestamp = timestamp.to_string();
-    let signature = sign(secret, &timestamp, nonce, body);
-    [
-        (TIMESTAMP_HEADER, timestamp),
-        (NONCE_HEADER, nonce.to_string()),
-        (SIGNATURE_HEADER, signature),
-    ]
-}
-
 fn valid_nonce(nonce: &str) -> bool {
     (16..=64).contains(&nonce.len())
         && nonce
@@ -137,7 +109,7 @@ pub fn verify_hmac(
     if skew > window {
         return Err(InboundError::Stale { skew, window });
     }
-    let content = [timestamp.as_bytes(), b".", nonce.as_bytes(), b".", body];
+    let content = webhook_signature::switchboard::content(timestamp, nonce, body);
     if webhook_signature::verify(secret, &content, signature) {
         Ok(Verified {
             nonce: nonce.to_string(),
@@ -235,16 +207,6 @@ mod tests {
                 "{bad}"
             );
         }
-    }
-
-    #[test]
-    fn the_separators_keep_fields_apart() {
-        // Without them, timestamp 1000 + nonce "1…" and timestamp 10001 +
-        // nonce "…" would sign the same bytes.
-        assert_ne!(
-            sign("k", "1000", "1aaaaaaaaaaaaaaaa", b"{}"),
-            sign("k", "10001", "aaaaaaaaaaaaaaaa", b"{}")
-        );
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //! - [`builtin`]: the lexicons in `lexicons/`, compiled at build time.
 //! - [`policy`]: the `moderator_policy` variable: what each match leads to,
 //!   what to do when a text cannot be screened.
+//! - [`review`]: decisions as the review list keeps them and as events
+//!   announce them, and the filters of the list.
 //! - [`scopes`]: the conversations a part of the policy applies to, and the
 //!   senders it exempts.
 //! - [`strikes`]: repeated violations counted in a sliding window, and the
@@ -29,6 +31,7 @@
 //! ```
 
 pub mod policy;
+pub mod review;
 pub mod scopes;
 #[cfg(feature = "spin")]
 pub mod stored;

@@ -13,6 +13,10 @@
 //! any) at or above `min_severity`; with no matching rule, the action its
 //! lexicon gives it.
 //!
+//! A rule's action may be `flag`: the message is delivered untouched and
+//! the decision recorded (an event, the review list; see [`crate::review`]),
+//! to try a new lexicon on live traffic before it blocks anything.
+//!
 //! `exempt` names senders never screened, `strikes` the mutes that repeated
 //! violations bring (see [`crate::strikes`]), and `scopes` replaces either,
 //! or the rules, for some conversations (see [`crate::scopes`]):
@@ -43,6 +47,10 @@ use crate::strikes::Strikes;
 pub enum Outcome {
     /// Let it through untouched.
     Allow,
+    /// Let it through untouched, and record the decision (an event and the
+    /// review list): a new lexicon tried on live traffic before it blocks
+    /// anything.
+    Flag,
     /// Deliver with the match masked.
     Mask,
     /// Drop silently.
@@ -56,6 +64,7 @@ impl Outcome {
     pub fn name(self) -> &'static str {
         match self {
             Outcome::Allow => "allow",
+            Outcome::Flag => "flag",
             Outcome::Mask => "mask",
             Outcome::Drop => "drop",
             Outcome::Reject => "reject",
@@ -140,6 +149,27 @@ impl Default for ExternalConfig {
     }
 }
 
+/// What is kept of decisions for review (see [`crate::review`]).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReviewConfig {
+    /// Keep every decision that is not `allow` in the review list (on by
+    /// default: it is how false positives are found and undone).
+    pub store: bool,
+    /// How long a decision stays in the list, in seconds (1 hour to 400
+    /// days; 30 days by default).
+    pub retention_secs: u64,
+}
+
+impl Default for ReviewConfig {
+    fn default() -> Self {
+        Self {
+            store: true,
+            retention_secs: 30 * 86_400,
+        }
+    }
+}
+
 /// `moderator_policy`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -168,6 +198,8 @@ pub struct Policy {
     /// Conversations with their own rules, exemptions or strikes; the first
     /// that matches wins.
     pub scopes: Vec<PolicyScope>,
+    /// The review list.
+    pub review: ReviewConfig,
     /// The scope this policy was resolved for by
     /// [`Policy::for_conversation`]; `None` for the document's own.
     #[serde(skip)]
@@ -187,6 +219,7 @@ impl Default for Policy {
             exempt: Exempt::default(),
             strikes: Strikes::default(),
             scopes: Vec::new(),
+            review: ReviewConfig::default(),
             scope: None,
         }
     }
@@ -252,11 +285,20 @@ impl Policy {
     }
 
     fn validate(&self) -> Result<(), String> {
-        if self.on_error == Outcome::Mask {
-            return Err(
-                "moderator_policy: on_error `mask` cannot apply to text that was not screened; use reject, drop or allow"
-                    .into(),
-            );
+        if matches!(self.on_error, Outcome::Mask | Outcome::Flag) {
+            return Err(format!(
+                "moderator_policy: on_error `{}` cannot apply to text that was not screened; use reject, drop or allow",
+                self.on_error.name()
+            ));
+        }
+        const RETENTION: std::ops::RangeInclusive<u64> = 3600..=400 * 86_400;
+        if !RETENTION.contains(&self.review.retention_secs) {
+            return Err(format!(
+                "moderator_policy: review.retention_secs {} must be {}–{} (an hour to 400 days)",
+                self.review.retention_secs,
+                RETENTION.start(),
+                RETENTION.end()
+            ));
         }
         for (code, scope, field) in [
             (self.reject.group_code, Scope::Group, "reject.group_code"),
@@ -350,6 +392,11 @@ mod tests {
             ("{\"rules\": [", "moderator_policy: EOF"),
             ("{\"on_eror\": \"allow\"}", "unknown field `on_eror`"),
             ("{\"on_error\": \"mask\"}", "on_error `mask`"),
+            ("{\"on_error\": \"flag\"}", "on_error `flag`"),
+            (
+                r#"{"review": {"retention_secs": 60}}"#,
+                "review.retention_secs 60 must be 3600–34560000",
+            ),
             ("{\"reject\": {\"group_code\": 5}}", "reject.group_code 5"),
             ("{\"external\": {\"budget_ms\": 0}}", "budget_ms 0"),
             (

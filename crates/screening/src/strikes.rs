@@ -132,9 +132,15 @@ impl Strikes {
                 self.window_secs
             ));
         }
-        if self.count.contains(&Outcome::Allow) {
+        // A flag is a trial of a rule, not a finding against the sender.
+        if let Some(outcome) = self
+            .count
+            .iter()
+            .find(|o| matches!(o, Outcome::Allow | Outcome::Flag))
+        {
             return Err(format!(
-                "{at}.count: `allow` cannot be a strike; use reject, drop or mask"
+                "{at}.count: `{}` cannot be a strike; use reject, drop or mask",
+                outcome.name()
             ));
         }
         let mut previous = 0;
@@ -238,6 +244,10 @@ mod tests {
         for (json, says) in [
             (r#"{"window_secs": 0}"#, "s.window_secs: 0"),
             (r#"{"count": ["allow"]}"#, "s.count: `allow`"),
+            (
+                r#"{"count": ["reject", "flag"]}"#,
+                "s.count: `flag` cannot be a strike",
+            ),
             (
                 r#"{"penalties": [{"after": 3, "mute_secs": 60}, {"after": 3, "mute_secs": 90}]}"#,
                 "s.penalties[1].after: 3",

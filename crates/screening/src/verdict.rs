@@ -35,6 +35,10 @@ pub struct Finding {
     pub outcome: Outcome,
     /// The matched text (logged only when the policy says so).
     pub excerpt: String,
+    /// The word or words around the match (see [`context`]): what an
+    /// allowlist entry needs to undo this finding and no other, when a
+    /// reviewer marks it a false positive.
+    pub context: String,
 }
 
 impl Finding {
@@ -47,8 +51,68 @@ impl Finding {
             severity: 0,
             outcome,
             excerpt: String::new(),
+            context: String::new(),
         }
     }
+}
+
+/// The longest [`Finding::context`], in characters (an allowlist entry's
+/// limit).
+const MAX_CONTEXT_CHARS: usize = 200;
+
+/// The run of text around `span` up to whitespace on either side, without
+/// the punctuation at its ends (`Scunthorpe,` → `Scunthorpe`), never
+/// cutting into the span; where that run is longer than an allowlist entry
+/// may be (Chinese has no spaces), the span with up to ten characters each
+/// side. An allowlist entry of the context undoes the hit where it stood,
+/// while the term alone still matches everywhere else.
+///
+/// ```
+/// use screening::verdict::context;
+///
+/// let text = "Greetings from Scunthorpe, UK";
+/// let start = text.find("cunt").unwrap();
+/// assert_eq!(context(text, start..start + 4), "Scunthorpe");
+/// ```
+pub fn context(text: &str, span: std::ops::Range<usize>) -> String {
+    let is_edge = |c: char| c.is_whitespace();
+    let mut start = text[..span.start].rfind(is_edge).map_or(0, |i| {
+        i + text[i..].chars().next().map_or(1, char::len_utf8)
+    });
+    let mut end = text[span.end..]
+        .find(is_edge)
+        .map_or(text.len(), |i| span.end + i);
+    let trim = |c: char| c.is_ascii_punctuation() || (!c.is_alphanumeric() && !c.is_whitespace());
+    while start < span.start {
+        let c = text[start..].chars().next().expect("start < span.start");
+        if !trim(c) {
+            break;
+        }
+        start += c.len_utf8();
+    }
+    while end > span.end {
+        let c = text[..end].chars().next_back().expect("end > span.end");
+        if !trim(c) {
+            break;
+        }
+        end -= c.len_utf8();
+    }
+    if text[start..end].chars().count() <= MAX_CONTEXT_CHARS {
+        return text[start..end].to_string();
+    }
+    let before: usize = text[start..span.start]
+        .chars()
+        .rev()
+        .take(10)
+        .map(char::len_utf8)
+        .sum();
+    let after: usize = text[span.end..end]
+        .chars()
+        .take(10)
+        .map(char::len_utf8)
+        .sum();
+    let around = &text[span.start - before..span.end + after];
+    around.chars().take(MAX_CONTEXT_CHARS).collect()
 }
 
 /// The verdict on a whole message.
@@ -63,7 +127,8 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    fn allow() -> Self {
+    /// No finding yet: `Allow`, to [`Verdict::add`] to.
+    pub fn allow() -> Self {
         Self {
             outcome: Outcome::Allow,
             findings: Vec::new(),
@@ -100,6 +165,7 @@ impl Layers<'_> {
                 severity: hit.severity,
                 outcome,
                 excerpt: text[hit.span.clone()].to_string(),
+                context: context(text, hit.span.clone()),
             };
             out.push((finding, hit));
         }
@@ -171,12 +237,14 @@ impl Layers<'_> {
     }
 
     /// Judges texts that cannot be masked (a group's name, introduction and
-    /// notification): anything that is not `Allow` refuses them.
+    /// notification): anything that is not `Allow` or `Flag` refuses them.
     pub fn unmaskable(&self, policy: &Policy, texts: &[&str]) -> Verdict {
         let mut verdict = Verdict::allow();
         for text in texts {
             for (mut finding, _) in self.findings(policy, text) {
-                finding.outcome = Outcome::Reject;
+                if finding.outcome > Outcome::Flag {
+                    finding.outcome = Outcome::Reject;
+                }
                 verdict.add(finding);
             }
         }
@@ -185,13 +253,15 @@ impl Layers<'_> {
 
     /// Judges a text that was already shown and can only be replaced (a
     /// group's name, introduction or notification after a change): the
-    /// verdict, and the text with every hit the policy does not allow
-    /// masked, whatever its outcome.
+    /// verdict, and the text with every hit the policy does not allow or
+    /// only flags masked, whatever its outcome.
     pub fn scrub(&self, policy: &Policy, text: &str) -> (Verdict, String) {
         let mut verdict = Verdict::allow();
         let mut hits = Vec::new();
         for (finding, hit) in self.findings(policy, text) {
-            hits.push(hit);
+            if finding.outcome > Outcome::Flag {
+                hits.push(hit);
+            }
             verdict.add(finding);
         }
         (verdict, moderation::mask(text, &hits))
@@ -305,6 +375,50 @@ mod tests {
             ])),
         );
         assert_eq!(verdict.outcome, Outcome::Allow, "{:?}", verdict.findings);
+    }
+
+    #[test]
+    fn a_flag_delivers_untouched_and_is_a_finding() {
+        let policy = Policy::parse(r#"{"rules": [{"category": "*", "action": "flag"}]}"#).unwrap();
+        let verdict = layers().message(
+            &policy,
+            &body(json!([
+            {"MsgType": "TIMTextElem", "MsgContent": {"Text": "go kill yourself"}}])),
+        );
+        assert_eq!(verdict.outcome, Outcome::Flag);
+        assert!(verdict.masked.is_none());
+        assert_eq!(verdict.findings[0].outcome, Outcome::Flag);
+        let (verdict, same) = layers().scrub(&policy, "Team: go kill yourself");
+        assert_eq!(
+            (verdict.outcome, same.as_str()),
+            (Outcome::Flag, "Team: go kill yourself")
+        );
+        let verdict = layers().unmaskable(&policy, &["go kill yourself"]);
+        assert_eq!(
+            verdict.outcome,
+            Outcome::Flag,
+            "a flagged group name is created"
+        );
+    }
+
+    #[test]
+    fn the_context_of_a_finding_is_the_words_around_it() {
+        let at = |text: &str, term: &str| {
+            let start = text.find(term).unwrap();
+            context(text, start..start + term.len())
+        };
+        assert_eq!(at("(Scunthorpe)", "cunt"), "Scunthorpe");
+        assert_eq!(at("go kill yourself", "kill"), "kill");
+        assert_eq!(at("...kill", "kill"), "kill");
+        assert_eq!(at("¡¡kill!!", "kill"), "kill");
+        assert_eq!(at("Dickinson's poems", "Dick"), "Dickinson's");
+        assert_eq!(at("今天去看新闻网站吧", "闻网"), "今天去看新闻网站吧");
+        let long = format!("{}傻逼{}", "好".repeat(300), "好".repeat(300));
+        let around = at(&long, "傻逼");
+        assert_eq!(
+            around,
+            format!("{}傻逼{}", "好".repeat(10), "好".repeat(10))
+        );
     }
 
     #[test]

@@ -1,12 +1,15 @@
 //! `base64(HMAC-SHA256(secret, part₁ + part₂ + …))` — the signature scheme
 //! of Zendesk webhooks (timestamp + raw body) and of Switchboard's Apex
-//! callouts — with verification in constant time.
+//! callouts — with verification in constant time; [`switchboard`] lays
+//! out the parts of Switchboard's own signed calls.
 //!
 //! ```
 //! let signature = webhook_signature::sign("secret", &[b"1700000000", b"{}"]);
 //! assert!(webhook_signature::verify("secret", &[b"1700000000", b"{}"], &signature));
 //! assert!(!webhook_signature::verify("secret", &[b"1700000000", b"{ }"], &signature));
 //! ```
+
+pub mod switchboard;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
