@@ -109,6 +109,9 @@ pub const BACKEND_VARIABLES: &[&str] = &[
     "llm_anthropic_url",
     "llm_minimax_url",
     "moderation_api_url",
+    "tencent_secret_id",
+    "tencent_tms_url",
+    "tencent_ims_url",
 ];
 
 impl Backends {
@@ -223,6 +226,17 @@ impl Backends {
                 "moderation_api_key".into(),
                 llm_emulator::API_KEY.to_string(),
             ));
+            // The same emulator answers Tencent Cloud's TMS and IMS.
+            values.push(("tencent_tms_url".into(), llm.url()));
+            values.push(("tencent_ims_url".into(), llm.url()));
+            values.push((
+                "tencent_secret_id".into(),
+                llm_emulator::tencent::SECRET_ID.to_string(),
+            ));
+            values.push((
+                "tencent_secret_key".into(),
+                llm_emulator::tencent::SECRET_KEY.to_string(),
+            ));
             let values: Vec<(&str, String)> = values
                 .iter()
                 .map(|(k, v)| (k.as_str(), v.clone()))
@@ -325,7 +339,7 @@ impl Backends {
         }
         if let Some(llm) = &self.llm {
             lines.push(format!(
-                "LLM emulator (OpenAI-compatible, Anthropic, MiniMax, OpenAI moderations): {} — deterministic answers",
+                "LLM emulator (OpenAI-compatible, Anthropic, MiniMax, OpenAI moderations, Tencent Cloud TMS/IMS): {} — deterministic answers",
                 llm.url()
             ));
         }

@@ -294,7 +294,8 @@ impl WasiHttpHooks for OutboundHooks {
             ));
             return Box::new(async { Err(HttpError::HttpRequestDenied) });
         }
-        // Spin drops `Host` from outbound requests; the URI names the host.
+        // Spin drops the guest's `Host`; its HTTP client (hyper-util's
+        // legacy client) then sends the URI's authority (below).
         let mut request = request;
         request.headers_mut().remove(http::header::HOST);
         if let Some(target) = chained_component(&host) {
@@ -318,6 +319,22 @@ impl WasiHttpHooks for OutboundHooks {
                 let response = chain.dispatch(target, request).await?;
                 Ok((response, done()))
             });
+        }
+        // The authority as hyper-util's client writes it: the port only when
+        // it is not the scheme's default (wasmtime's sender alone would send
+        // no `Host` at all, which no HTTP/1.1 server has to accept).
+        let name = if host.contains(':') {
+            format!("[{host}]")
+        } else {
+            host.clone()
+        };
+        let authority = if Some(port) == default_port(&scheme) {
+            name
+        } else {
+            format!("{name}:{port}")
+        };
+        if let Ok(value) = http::HeaderValue::from_str(&authority) {
+            request.headers_mut().insert(http::header::HOST, value);
         }
         Box::new(async move {
             use http_body_util::BodyExt;

@@ -945,3 +945,113 @@ async fn events_without_an_origin_are_refused_by_name_and_decisions_still_kept()
     let (_, list) = review(&off, reqwest::Method::GET, "", None).await;
     assert_eq!(list["count"], 0, "a policy may keep nothing: {list}");
 }
+
+/// The Tencent Cloud calls the moderator made, from the emulator's record.
+fn tencent_calls(stack: &Stack) -> Vec<llm_emulator::Recorded> {
+    let llm = stack.backends.llm.as_ref().unwrap();
+    llm.recorded()
+        .into_iter()
+        .filter(|r| r.api == llm_emulator::Api::TencentModeration)
+        .collect()
+}
+
+#[tokio::test]
+async fn tencent_cloud_moderation_judges_text_in_the_callback_and_media_after_it() {
+    let policy = r#"moderator_policy={"external": {"provider": "tencent", "text": "fail-closed",
+        "thresholds": {"ad": 0.5}}}"#;
+    let stack = stack("moderator-tencent", &[policy]).await;
+    let im = stack.im();
+
+    assert_eq!(
+        say(&stack, text("Hello, where is my order?")).await["ErrorCode"],
+        0
+    );
+    let answer = say(&stack, text("you are unsafe-abuse")).await;
+    assert_eq!(answer["ErrorCode"], 10016, "TMS said Block: {answer}");
+    let answer = say(&stack, text("cheap review-ad offer")).await;
+    assert_eq!(
+        answer["ErrorCode"], 10016,
+        "Review at 60 reaches the 0.5 threshold: {answer}"
+    );
+    assert!(stack.runner.logged(r#""category":"abuse""#));
+    assert!(stack.runner.logged(r#""category":"ad""#));
+
+    let answer = say(&stack, image("https://cdn.example/unsafe-porn.png")).await;
+    assert_eq!(answer["ErrorCode"], 0, "media is delivered first: {answer}");
+    let seq = answer["MsgSeq"].as_u64().unwrap();
+    eventually("IMS's Block to recall the image", || {
+        im.state().groups[GROUP]
+            .messages
+            .iter()
+            .any(|m| m.seq == seq && m.recalled)
+    })
+    .await;
+    assert_eq!(delivered(&stack)[0], "Hello, where is my order?");
+
+    // What went to Tencent: Base64 text to TMS, the URL to IMS, each
+    // signed and accepted (the emulator refuses a bad signature).
+    let calls = tencent_calls(&stack);
+    assert!(calls.iter().all(|c| c.status == 200));
+    let contents: Vec<String> = calls
+        .iter()
+        .filter_map(|c| c.body["Content"].as_str())
+        .map(|c| {
+            use base64::Engine as _;
+            let bytes = base64::engine::general_purpose::STANDARD.decode(c).unwrap();
+            String::from_utf8(bytes).unwrap()
+        })
+        .collect();
+    assert_eq!(
+        contents,
+        [
+            "Hello, where is my order?",
+            "you are unsafe-abuse",
+            "cheap review-ad offer"
+        ]
+    );
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.body["FileUrl"] == "https://cdn.example/unsafe-porn.png")
+    );
+    assert!(
+        calls.iter().all(|c| c.body["DataId"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("group:"))),
+        "each call names the message"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_tencent_key_is_refused_by_tencent_and_fails_as_the_policy_says() {
+    let policy = r#"moderator_policy={"external": {"provider": "tencent", "text": "fail-closed"}}"#;
+    let mut config = switchboard_tests::config(
+        switchboard_tests::root().join("spin.toml"),
+        "moderator-tencent-forged",
+    );
+    config.variables.add_command_line(policy).unwrap();
+    let guessed = [("tencent_secret_key", "guessed-secret-key-value".to_string())];
+    let stack = Stack::start_rewired(config, &guessed).await;
+    let im = stack.im();
+    im.user_create_group("alice", Some(GROUP), "Moderated room", "Public")
+        .await;
+    assert!(im.join_group(GROUP, &["bob"]));
+    let answer = say(&stack, text("Hello there")).await;
+    assert_eq!(
+        answer["ErrorCode"], 10016,
+        "fail-closed without a verdict: {answer}"
+    );
+    assert!(
+        stack.runner.logged("AuthFailure.SignatureFailure"),
+        "Tencent's reason is logged"
+    );
+    assert!(
+        !stack.runner.logged("guessed-secret-key-value"),
+        "the key never is"
+    );
+    assert!(
+        tencent_calls(&stack)
+            .iter()
+            .all(|c| c.body["Content"].is_string())
+    );
+}

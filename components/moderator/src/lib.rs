@@ -35,15 +35,15 @@
 
 mod config;
 mod decisions;
+mod external;
 mod media;
 mod strikes;
 
 use config::Config;
 use connector::edge::Request;
-use connector::outbound::SpinHttp;
 use connector::reply::{self, JsonResponse};
 use http::StatusCode;
-use llm::moderations::{self, Input};
+use llm::moderations::Input;
 use screening::policy::{Outcome, Policy, TextCheck};
 use screening::review::Origin;
 use screening::scopes::{Conversation, Kind};
@@ -368,20 +368,19 @@ async fn before_send(
         && let Some(api) = &config.api
     {
         let budget = Duration::from_millis(policy.external.budget_ms);
-        match moderations::moderate(
-            &SpinHttp::default(),
-            api,
-            &[Input::Text(text)],
-            &policy.external.thresholds,
-            budget,
-        )
-        .await
+        match api
+            .judge(
+                &[Input::Text(text)],
+                &sent.key,
+                &policy.external.thresholds,
+                budget,
+            )
+            .await
         {
-            Ok(result) => {
-                if let Some((category, _)) = result.categories.first() {
-                    verdict.add(Finding::external(category, Outcome::Reject));
-                }
+            Ok(Some(flagged)) => {
+                verdict.add(Finding::external(&flagged.category, Outcome::Reject));
             }
+            Ok(None) => {}
             Err(e) if external == TextCheck::FailClosed => {
                 eprintln!("moderator: {}: {e}; failing closed", sent.key);
                 verdict.add(Finding::external("unavailable", Outcome::Reject));

@@ -6,8 +6,7 @@
 
 use crate::config::Config;
 use connector::im::ImSettings;
-use connector::outbound::SpinHttp;
-use llm::moderations::{self, Input};
+use llm::moderations::Input;
 use std::time::Duration;
 use tim::message::{MsgElement, joined_text};
 
@@ -85,16 +84,16 @@ pub async fn check_and_recall(config: Config, delivered: Delivered, body: Vec<Ms
     if !text.trim().is_empty() {
         inputs.insert(0, Input::Text(text));
     }
-    let verdict = match moderations::moderate(
-        &SpinHttp::default(),
-        api,
-        &inputs,
-        &config.policy.external.thresholds,
-        MEDIA_DEADLINE,
-    )
-    .await
+    let flagged = match api
+        .judge(
+            &inputs,
+            &delivered.key(),
+            &config.policy.external.thresholds,
+            MEDIA_DEADLINE,
+        )
+        .await
     {
-        Ok(verdict) => verdict,
+        Ok(flagged) => flagged,
         Err(e) => {
             eprintln!(
                 "moderator: media check of {} failed, message left delivered: {e}",
@@ -103,7 +102,7 @@ pub async fn check_and_recall(config: Config, delivered: Delivered, body: Vec<Ms
             return;
         }
     };
-    let Some((category, score)) = verdict.categories.first() else {
+    let Some(crate::external::Flagged { category, score }) = flagged else {
         return;
     };
     let result = match ImSettings::load() {
@@ -129,10 +128,10 @@ pub async fn check_and_recall(config: Config, delivered: Delivered, body: Vec<Ms
         } else {
             "recall-failed"
         },
-        category,
+        category: &category,
         rule: &format!("moderations:{category}"),
         severity: 0,
-        score: Some(*score),
+        score: Some(score),
         excerpt: None,
         scope: None,
         error: result.err().as_deref(),

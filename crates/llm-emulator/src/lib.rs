@@ -9,8 +9,12 @@
 //! sentences. `POST /v1/moderations` (OpenAI) flags an input — text, or
 //! an image URL — that contains `unsafe-<category>` (`unsafe-sexual`,
 //! `unsafe-violence`, …) with score 0.97 for that category; everything else
-//! scores 0.001. Latency, 429 with `retry-after`, quota errors and 5xx can be
-//! injected per provider; every request is recorded.
+//! scores 0.001. Tencent Cloud's `TextModeration` and `ImageModeration`
+//! (`POST /` with `X-TC-Action`, TC3-HMAC-SHA256 signed) are answered as
+//! [`tencent`] describes. Latency, 429 with `retry-after`, quota errors and
+//! 5xx can be injected per provider; every request is recorded.
+
+pub mod tencent;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
@@ -38,6 +42,8 @@ pub enum Api {
     MiniMax,
     /// OpenAI `POST /v1/moderations`.
     Moderation,
+    /// Tencent Cloud TMS / IMS (`POST /` with `X-TC-Action`).
+    TencentModeration,
 }
 
 /// A failure to inject.
@@ -215,6 +221,9 @@ fn full(status: u16, headers: &[(&str, String)], body: Value) -> Response<Body> 
 
 async fn route(shared: &Shared, request: Request<hyper::body::Incoming>) -> Response<Body> {
     let path = request.uri().path().to_string();
+    if path == "/" && request.headers().contains_key("x-tc-action") {
+        return tencent_call(shared, request).await;
+    }
     let api = match path.as_str() {
         "/v1/chat/completions" | "/chat/completions" => Api::OpenAi,
         "/v1/messages" => Api::Anthropic,
@@ -268,6 +277,49 @@ async fn route(shared: &Shared, request: Request<hyper::body::Incoming>) -> Resp
         status: response.status().as_u16(),
     });
     response
+}
+
+async fn tencent_call(shared: &Shared, request: Request<hyper::body::Incoming>) -> Response<Body> {
+    let (parts, body) = request.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let (latency, failure) = {
+        let mut knobs = shared.knobs.lock().unwrap();
+        let failure = knobs
+            .failures
+            .get_mut(&Api::TencentModeration)
+            .and_then(VecDeque::pop_front);
+        (knobs.moderation_latency, failure)
+    };
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (status, answer) = match failure {
+        Some(Failure::ServerError) => (500, json!({"message": "internal error"})),
+        Some(Failure::RateLimited { .. }) => (
+            200,
+            json!({"Response": {"Error": {"Code": "RequestLimitExceeded", "Message": "too many requests"},
+                                "RequestId": "emulated-request"}}),
+        ),
+        Some(Failure::Quota) => (
+            200,
+            json!({"Response": {"Error": {"Code": "UnauthorizedOperation.Unauthorized", "Message": "service not opened or in arrears"},
+                                "RequestId": "emulated-request"}}),
+        ),
+        None => (200, tencent::answer(&parts.headers, &body, now)),
+    };
+    shared.recorded.lock().unwrap().push(Recorded {
+        api: Api::TencentModeration,
+        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+        status,
+    });
+    full(status, &[], answer)
 }
 
 fn respond(
@@ -341,6 +393,8 @@ fn respond(
     let text = answer_for(model, body);
     match api {
         Api::Moderation => full(200, &[], moderation(model, &body["input"])),
+        // Answered by `tencent_call` before routing by path.
+        Api::TencentModeration => full(404, &[], json!({"message": "not routed here"})),
         Api::OpenAi if body["stream"] == true => stream(model, text, chunk_delay),
         Api::OpenAi => full(
             200,

@@ -121,10 +121,24 @@ pub enum TextCheck {
     FailClosed,
 }
 
+/// Which external moderation service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    /// OpenAI's `/moderations` (or a compatible endpoint):
+    /// `moderation_api_*`.
+    #[default]
+    OpenAi,
+    /// Tencent Cloud Text Moderation and Image Moderation: `tencent_*`.
+    Tencent,
+}
+
 /// The external moderation service's use.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ExternalConfig {
+    /// The service: `openai` (default) or `tencent`.
+    pub provider: Provider,
     /// Text checks inside the callback.
     pub text: TextCheck,
     /// Check images and videos after delivery, recall what is flagged.
@@ -133,13 +147,17 @@ pub struct ExternalConfig {
     pub budget_ms: u64,
     /// Model.
     pub model: String,
-    /// Per-category score thresholds (others: the service's own flags).
+    /// Per-category score thresholds, 0–1 (others: the service's own
+    /// flags). With Tencent Cloud, a `Review` suggestion stops a message
+    /// when its label (lower case: `ad`, `abuse`, …) has a threshold its
+    /// score reaches; `Block` always does.
     pub thresholds: BTreeMap<String, f64>,
 }
 
 impl Default for ExternalConfig {
     fn default() -> Self {
         Self {
+            provider: Provider::OpenAi,
             text: TextCheck::Off,
             media: true,
             budget_ms: 1200,

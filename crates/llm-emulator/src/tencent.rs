@@ -1,0 +1,113 @@
+//! Tencent Cloud's `TextModeration` (TMS) and `ImageModeration` (IMS), API
+//! 3.0: `POST /` with `X-TC-Action`, `X-TC-Version` 2020-12-29,
+//! `X-TC-Timestamp` and a TC3-HMAC-SHA256 `Authorization`, checked as
+//! Tencent Cloud does (SecretId, five-minute window, scope, signature over
+//! the raw body and the `Host` header's name), so a request our client or
+//! the official SDK signed wrongly is refused with Tencent's error code.
+//!
+//! Judgements are deterministic: a text (Base64 `Content`) or image URL
+//! (`FileUrl`) containing `unsafe-<label>` (`unsafe-porn`, `unsafe-abuse`,
+//! `unsafe-ad`, …) is `Block` with that label and score 97;
+//! `review-<label>` is `Review` with score 60; anything else `Pass`.
+
+use base64::Engine as _;
+use serde_json::{Value, json};
+use tencent_cloud::tc3::{self, Credential, Signable};
+
+/// The SecretId the emulator knows.
+pub const SECRET_ID: &str = "AKIDllmEmulatorTencentCloud0000";
+/// Its SecretKey.
+pub const SECRET_KEY: &str = "tencent-cloud-emulator-secret-key";
+/// The labels it can return.
+pub const LABELS: [&str; 6] = ["Porn", "Abuse", "Ad", "Illegal", "Terror", "Polity"];
+/// How far `X-TC-Timestamp` may be from now (Tencent Cloud: five minutes).
+const WINDOW_SECS: u64 = 300;
+
+fn error(code: &str, message: &str) -> Value {
+    json!({"Response": {"Error": {"Code": code, "Message": message}, "RequestId": "emulated-request"}})
+}
+
+fn header<'a>(headers: &'a http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The answer to one API 3.0 call (always HTTP 200, as Tencent Cloud
+/// answers errors too).
+pub fn answer(headers: &http::HeaderMap, body: &[u8], now: u64) -> Value {
+    let action = header(headers, "x-tc-action").unwrap_or("");
+    let service = match action {
+        "TextModeration" => "tms",
+        "ImageModeration" => "ims",
+        other => {
+            return error(
+                "InvalidAction",
+                &format!("the action `{other}` is not TextModeration or ImageModeration"),
+            );
+        }
+    };
+    if header(headers, "x-tc-version") != Some(tencent_cloud::moderation::VERSION) {
+        return error("InvalidParameterValue", "X-TC-Version must be 2020-12-29");
+    }
+    let Some(authorization) = header(headers, "authorization") else {
+        return error("AuthFailure.InvalidAuthorization", "missing Authorization");
+    };
+    let Some(timestamp) = header(headers, "x-tc-timestamp").and_then(|t| t.parse().ok()) else {
+        return error(
+            "AuthFailure.InvalidAuthorization",
+            "missing or bad X-TC-Timestamp",
+        );
+    };
+    let host = header(headers, "host").unwrap_or("");
+    let host = host.rsplit_once(':').map_or(host, |(name, _)| name);
+    let request = Signable {
+        service,
+        host,
+        content_type: header(headers, "content-type").unwrap_or(""),
+        payload: body,
+        timestamp,
+    };
+    let credential = Credential {
+        secret_id: SECRET_ID.into(),
+        secret_key: SECRET_KEY.into(),
+    };
+    if let Err(e) = tc3::verify(authorization, &credential, &request, now, WINDOW_SECS) {
+        return error(e.code(), &e.to_string());
+    }
+    let Ok(params) = serde_json::from_slice::<Value>(body) else {
+        return error("InvalidParameter", "the body is not JSON");
+    };
+    let subject = match action {
+        "TextModeration" => {
+            let Some(content) = params["Content"].as_str() else {
+                return error("MissingParameter", "Content is required");
+            };
+            match base64::engine::general_purpose::STANDARD.decode(content) {
+                Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+                Err(_) => return error("InvalidParameterValue", "Content is not Base64"),
+            }
+        }
+        _ => match params["FileUrl"]
+            .as_str()
+            .or(params["FileContent"].as_str())
+        {
+            Some(file) => file.to_string(),
+            None => return error("MissingParameter", "FileUrl or FileContent is required"),
+        },
+    };
+    let lower = subject.to_ascii_lowercase();
+    let found = |prefix: &str| {
+        LABELS
+            .iter()
+            .find(|label| lower.contains(&format!("{prefix}-{}", label.to_ascii_lowercase())))
+    };
+    let (suggestion, label, score) = match (found("unsafe"), found("review")) {
+        (Some(label), _) => ("Block", *label, 97),
+        (None, Some(label)) => ("Review", *label, 60),
+        (None, None) => ("Pass", "Normal", 0),
+    };
+    json!({"Response": {
+        "Suggestion": suggestion, "Label": label, "SubLabel": "", "Score": score,
+        "DataId": params["DataId"], "BizType": params["BizType"].as_str().unwrap_or("0"),
+        "RequestId": "emulated-request",
+    }})
+}
