@@ -121,6 +121,11 @@ async fn two_processes_on_one_redis_apply_duplicates_once_and_survive_a_kill() {
             .spawn()
             .expect("redis-server not found: install Debian's redis-server package"),
     );
+    // The hosts connect once at start-up: a Redis still starting (a cold
+    // first run takes over a second) would stop them.
+    until("redis-server accepting connections", || {
+        std::net::TcpStream::connect(("127.0.0.1", redis_port)).ok()
+    });
     let runtime_config = dir.join("runtime-config.toml");
     std::fs::write(
         &runtime_config,
