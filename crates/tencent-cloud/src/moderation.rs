@@ -135,6 +135,13 @@ pub enum ModerationError {
     },
 }
 
+/// Which API a call goes to.
+struct Call<'a> {
+    origin: &'a str,
+    service: &'a str,
+    action: &'static str,
+}
+
 /// The host name of an origin, without scheme, port or path.
 fn host_name(origin: &str) -> &str {
     let rest = origin.split_once("://").map_or(origin, |(_, rest)| rest);
@@ -157,23 +164,16 @@ impl TencentModeration {
         now: u64,
     ) -> Result<Judgement, ModerationError> {
         let cut: String = text.chars().take(MAX_TEXT_CHARS).collect();
-        let mut body = json!({
+        let body = json!({
             "Content": base64::engine::general_purpose::STANDARD.encode(cut.as_bytes()),
-            "DataId": data_id.chars().take(64).collect::<String>(),
         });
-        if !self.biz_type.is_empty() {
-            body["BizType"] = self.biz_type.clone().into();
-        }
-        self.call(
-            transport,
-            &self.tms_url,
-            "tms",
-            "TextModeration",
-            &body,
-            deadline,
-            now,
-        )
-        .await
+        let call = Call {
+            origin: &self.tms_url,
+            service: "tms",
+            action: "TextModeration",
+        };
+        self.call(transport, call, body, data_id, deadline, now)
+            .await
     }
 
     /// Judges the image at `url`.
@@ -185,23 +185,14 @@ impl TencentModeration {
         deadline: Duration,
         now: u64,
     ) -> Result<Judgement, ModerationError> {
-        let mut body = json!({
-            "FileUrl": url,
-            "DataId": data_id.chars().take(64).collect::<String>(),
-        });
-        if !self.biz_type.is_empty() {
-            body["BizType"] = self.biz_type.clone().into();
-        }
-        self.call(
-            transport,
-            &self.ims_url,
-            "ims",
-            "ImageModeration",
-            &body,
-            deadline,
-            now,
-        )
-        .await
+        let body = json!({ "FileUrl": url });
+        let call = Call {
+            origin: &self.ims_url,
+            service: "ims",
+            action: "ImageModeration",
+        };
+        self.call(transport, call, body, data_id, deadline, now)
+            .await
     }
 
     /// The signed request of one call.
@@ -239,18 +230,27 @@ impl TencentModeration {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// One call: `body` with the fields every call carries (`DataId`, at
+    /// most 64 characters; `BizType` when set), signed and sent.
     async fn call<T: Transport>(
         &self,
         transport: &T,
-        origin: &str,
-        service: &str,
-        action: &'static str,
-        body: &Value,
+        call: Call<'_>,
+        mut body: Value,
+        data_id: &str,
         deadline: Duration,
         now: u64,
     ) -> Result<Judgement, ModerationError> {
-        let request = self.request(origin, service, action, body, now);
+        let Call {
+            origin,
+            service,
+            action,
+        } = call;
+        body["DataId"] = data_id.chars().take(64).collect::<String>().into();
+        if !self.biz_type.is_empty() {
+            body["BizType"] = self.biz_type.clone().into();
+        }
+        let request = self.request(origin, service, action, &body, now);
         let send = std::pin::pin!(transport.send(request));
         let expire = std::pin::pin!(transport.sleep(deadline));
         let response = match futures::future::select(send, expire).await {
