@@ -27,7 +27,7 @@ fn main() {
         moderation::lexicon_file::parse(&text, &mut parsed)
             .unwrap_or_else(|e| panic!("lexicons: {}: {e}", file.display()));
     }
-    let lexicon = moderation::Lexicon::new(parsed.terms, parsed.allow)
+    let lexicon = moderation::Lexicon::from_parsed(&parsed)
         .unwrap_or_else(|e| panic!("lexicons in {}: {e}", dir.display()));
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("lexicon.bin");
     std::fs::write(&out, lexicon.to_bytes()).expect("write the compiled lexicon");

@@ -101,6 +101,46 @@ async fn allow_mask_drop_and_reject_reach_im_as_the_right_outcome() {
     assert!(!stack.runner.logged("操你妈"));
 }
 
+/// The harder evasions (issue 19, item 4) through the compiled-in
+/// lexicons: each is masked exactly — strike-through marks, hidden letters
+/// and emoji included — and the traps beside them are delivered untouched.
+#[tokio::test]
+async fn harder_evasions_are_masked_exactly_and_traps_pass() {
+    let stack = stack("moderator-harder-evasions", &[]).await;
+    let sent = [
+        ("what a b*tch", "what a *****"),
+        ("f\u{336}u\u{336}c\u{336}k\u{336} off", "******** off"),
+        ("🅵🆄🅲🅺 you", "**** you"),
+        ("phuk off", "**** off"),
+        ("ni shi sha bi ma", "ni shi ****** ma"),
+        ("你个沙笔", "你个**"),
+        ("草泥🐴", ""),
+        (
+            "A cockatoo and Emily Dickinson's assistant",
+            "A cockatoo and Emily Dickinson's assistant",
+        ),
+        ("我想吃沙拉，这支毛笔很好", "我想吃沙拉，这支毛笔很好"),
+        (
+            "欢迎参加开发者大会，请访问新闻网站",
+            "欢迎参加开发者大会，请访问新闻网站",
+        ),
+    ];
+    for (text_sent, _) in sent {
+        let answer = say(&stack, text(text_sent)).await;
+        assert_eq!(
+            answer["ErrorCode"],
+            if text_sent == "草泥🐴" { 10016 } else { 0 },
+            "{text_sent}: {answer}"
+        );
+    }
+    let expected: Vec<&str> = sent
+        .iter()
+        .map(|(_, delivered)| *delivered)
+        .filter(|d| !d.is_empty())
+        .collect();
+    assert_eq!(delivered(&stack), expected, "草泥🐴 is refused like 草泥马");
+}
+
 #[tokio::test]
 async fn one_to_one_messages_are_moderated_too() {
     let stack = Stack::start("moderator-c2c", &[]).await;

@@ -22,8 +22,15 @@
 //!   the same metadata, for URLs, e-mail addresses, phone numbers.
 //! - `!term` is an allowlist entry; blank lines and `#` lines without a
 //!   known key are ignored.
+//! - `~逼 比 笔 币` says a character of Chinese terms may be written as any
+//!   of the following homophones or look-alikes (see
+//!   [`variants`](crate::variants)); one line per character, the lines of
+//!   every file forming one table.
+//! - `# normalize: pinyin_initials=on, leetspeak=off` turns normalization
+//!   steps and variants ([`Options`](crate::Options), by field name) on or
+//!   off for the whole lexicon.
 
-use crate::{Action, Term};
+use crate::{Action, Homophones, Options, Term};
 
 /// Terms and allowlist entries read from lexicon files.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -34,6 +41,10 @@ pub struct Parsed {
     pub allow: Vec<String>,
     /// `source` attributions seen.
     pub sources: Vec<String>,
+    /// Normalization switches (`# normalize:` lines over the defaults).
+    pub options: Options,
+    /// Homophones of Chinese terms' characters (`~` lines).
+    pub homophones: Homophones,
 }
 
 /// A line that cannot be read.
@@ -89,7 +100,44 @@ pub fn parse(text: &str, into: &mut Parsed) -> Result<(), LexiconError> {
                     }
                 }
                 "source" => into.sources.push(value.to_string()),
+                "normalize" => {
+                    for setting in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                        let unknown = || {
+                            error(format!(
+                                "normalize `{setting}`: use name=on or name=off, names: {}",
+                                Options::NAMES.join(", ")
+                            ))
+                        };
+                        let (name, on) = setting.split_once('=').ok_or_else(unknown)?;
+                        let on = match on.trim() {
+                            "on" => true,
+                            "off" => false,
+                            _ => return Err(unknown()),
+                        };
+                        into.options.set(name.trim(), on).ok_or_else(unknown)?;
+                    }
+                }
                 _ => {}
+            }
+            continue;
+        }
+        if let Some(table) = line.strip_prefix('~') {
+            let mut words = table.split_whitespace();
+            let mut first = words.next().unwrap_or("").chars();
+            let (Some(c), None) = (first.next(), first.next()) else {
+                return Err(error(
+                    "a homophone line is `~` and one character, then its alternatives".into(),
+                ));
+            };
+            let alternatives: Vec<String> = words.map(str::to_string).collect();
+            if alternatives.is_empty() {
+                return Err(error(format!("homophones of `{c}`: none given")));
+            }
+            let entry = into.homophones.entry(c).or_default();
+            for alternative in alternatives {
+                if !entry.contains(&alternative) {
+                    entry.push(alternative);
+                }
             }
             continue;
         }
@@ -146,6 +194,36 @@ mod tests {
         );
         assert_eq!(parsed.allow, ["assess"]);
         assert_eq!(parsed.sources, ["test"]);
+    }
+
+    #[test]
+    fn homophones_and_switches() {
+        let mut parsed = Parsed::default();
+        parse(
+            "# normalize: pinyin_initials=on, leetspeak=off\n~逼 比 笔\n~逼 笔 币\n",
+            &mut parsed,
+        )
+        .unwrap();
+        assert!(parsed.options.pinyin_initials && !parsed.options.leetspeak);
+        assert_eq!(parsed.homophones[&'逼'], ["比", "笔", "币"]);
+        for (text, says) in [
+            (
+                "# normalize: pinyin=maybe\n",
+                "line 1: normalize `pinyin=maybe`",
+            ),
+            (
+                "# normalize: nothing=on\n",
+                "line 1: normalize `nothing=on`",
+            ),
+            ("~逼\n", "line 1: homophones of `逼`: none given"),
+            (
+                "~傻逼 沙比\n",
+                "line 1: a homophone line is `~` and one character",
+            ),
+        ] {
+            let error = parse(text, &mut Parsed::default()).unwrap_err().to_string();
+            assert!(error.starts_with(says), "{text}: {error}");
+        }
     }
 
     #[test]

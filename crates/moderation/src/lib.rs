@@ -23,12 +23,15 @@ pub mod normalize;
 pub mod overlay;
 #[cfg(feature = "synthetic")]
 pub mod synthetic;
+pub mod variants;
 mod wire;
 
 pub use normalize::{Normalized, Options};
+pub use variants::Homophones;
 pub use wire::WireError;
 
 use std::ops::Range;
+use variants::Anchor;
 
 /// What a match calls for (the moderator maps it to IM's answer).
 ///
@@ -205,11 +208,33 @@ impl Lexicon {
         allow: Vec<String>,
         options: Options,
     ) -> Result<Self, BuildError> {
-        let bytes = wire::compile(&terms, &allow, options)?;
+        Self::with_homophones(terms, allow, options, &Homophones::new())
+    }
+
+    /// Compiles with explicit options and a table of homophones for the
+    /// Chinese terms (see [`variants`]).
+    pub fn with_homophones(
+        terms: Vec<Term>,
+        allow: Vec<String>,
+        options: Options,
+        homophones: &Homophones,
+    ) -> Result<Self, BuildError> {
+        let bytes = wire::compile(&terms, &allow, options, homophones)?;
         Self::load(Blob::Owned(bytes), false).map_err(|e| BuildError {
             term: String::new(),
             message: e.to_string(),
         })
+    }
+
+    /// Compiles what lexicon files said: their terms, allowlist entries,
+    /// `# normalize:` switches and `~` homophone lines.
+    pub fn from_parsed(parsed: &lexicon_file::Parsed) -> Result<Self, BuildError> {
+        Self::with_homophones(
+            parsed.terms.clone(),
+            parsed.allow.clone(),
+            parsed.options,
+            &parsed.homophones,
+        )
     }
 
     /// The compiled form, for [`from_bytes`](Self::from_bytes) or
@@ -302,7 +327,7 @@ impl Lexicon {
                 for (value, length) in trie.common_prefix_search(&segment[start..]) {
                     // A value naming no term can only come from damaged
                     // bytes; it is no match rather than a panic.
-                    if value >= ALLOW || (value as usize) < self.layout.terms {
+                    if wire::term_value(value).is_none_or(|(term, _)| term < self.layout.terms) {
                         found(base + start, base + start + length, value);
                     }
                 }
@@ -319,28 +344,43 @@ impl Lexicon {
     pub fn scan_with(&self, overlay: Option<&Lexicon>, text: &str) -> Vec<Hit> {
         let layers: Vec<&Lexicon> = std::iter::once(self).chain(overlay).collect();
         let mut allowed: Vec<Range<usize>> = Vec::new();
-        let mut candidates: Vec<(Range<usize>, usize, usize)> = Vec::new();
+        let mut candidates: Vec<Candidate> = Vec::new();
         if layers.iter().any(|l| l.layout.trie.is_some()) {
-            let normalized = normalize::normalize(text, &self.options);
-            for (layer, lexicon) in layers.iter().enumerate() {
-                lexicon.matches(&normalized.text, |start, end, value| {
-                    let Some(span) = normalized.original_span(start, end) else {
-                        return;
-                    };
-                    // Letters read off digits and symbols alone (`455` as
-                    // `ass`) are a number, not a word: leetspeak needs a
-                    // letter of its own in the span (`a55`, `sh1t`).
-                    if normalized.text[start..end].chars().any(char::is_alphabetic)
-                        && !text[span.clone()].chars().any(char::is_alphabetic)
-                    {
-                        return;
-                    }
-                    if value >= ALLOW {
-                        allowed.push(span);
-                    } else {
-                        candidates.push((span, layer, value as usize));
-                    }
-                });
+            // The self-censored pass reads `*` as a hidden letter; it runs
+            // only when the text has such a symbol, so most chat pays
+            // nothing for it.
+            let censored =
+                self.options.self_censored && text.chars().any(normalize::is_censor_symbol);
+            for keep_censored in [false, true] {
+                if keep_censored && !censored {
+                    break;
+                }
+                let normalized = normalize::normalize_as(text, &self.options, keep_censored);
+                for (layer, lexicon) in layers.iter().enumerate() {
+                    lexicon.matches(&normalized.text, |start, end, value| {
+                        let Some(span) = normalized.original_span(start, end) else {
+                            return;
+                        };
+                        // Letters read off digits and symbols alone (`455`
+                        // as `ass`) are a number, not a word: leetspeak
+                        // needs a letter of its own in the span (`a55`).
+                        if normalized.text[start..end].chars().any(char::is_alphabetic)
+                            && text[span.clone()].chars().all(reads_as_number)
+                        {
+                            return;
+                        }
+                        match wire::term_value(value) {
+                            None => allowed.push(span),
+                            Some((term, anchor)) => candidates.push(Candidate {
+                                span,
+                                layer,
+                                term,
+                                anchor,
+                                censored: keep_censored,
+                            }),
+                        }
+                    });
+                }
             }
         }
         if layers.iter().any(|l| !l.regexes.is_empty()) {
@@ -349,7 +389,13 @@ impl Lexicon {
                 for (term, regex) in &lexicon.regexes {
                     for m in regex.find_iter(&light.text) {
                         if let Some(span) = light.original_span(m.start(), m.end()) {
-                            candidates.push((span, layer, *term));
+                            candidates.push(Candidate {
+                                span,
+                                layer,
+                                term: *term,
+                                anchor: Anchor::AsTerm,
+                                censored: false,
+                            });
                         }
                     }
                 }
@@ -358,29 +404,35 @@ impl Lexicon {
         if candidates.is_empty() {
             return Vec::new();
         }
-        candidates.retain(|(span, _, _)| !allowed.iter().any(|a| overlaps(a, span)));
-        let term = |layer: usize, index: usize| layers[layer].term(index);
-        candidates.sort_by(|(a, la, ta), (b, lb, tb)| {
-            (b.end - b.start)
-                .cmp(&(a.end - a.start))
-                .then(term(*lb, *tb).severity.cmp(&term(*la, *ta).severity))
-                .then(a.start.cmp(&b.start))
+        candidates.retain(|c| !allowed.iter().any(|a| overlaps(a, &c.span)));
+        let term = |c: &Candidate| layers[c.layer].term(c.term);
+        candidates.sort_by(|a, b| {
+            (b.span.end - b.span.start)
+                .cmp(&(a.span.end - a.span.start))
+                .then(term(b).severity.cmp(&term(a).severity))
+                .then(a.span.start.cmp(&b.span.start))
+                .then(a.anchor.cmp(&b.anchor))
         });
         let mut chosen: Vec<Hit> = Vec::new();
-        for (span, layer, index) in candidates {
+        for candidate in candidates {
+            let span = candidate.span.clone();
             if chosen.iter().any(|h| overlaps(&h.span, &span)) {
                 continue;
             }
-            let t = term(layer, index);
-            if (t.whole_word || (!t.regex && bridges_a_gap(text, &span)))
-                && !whole_word(text, &span)
-            {
+            let t = term(&candidate);
+            let whole = t.whole_word
+                || candidate.anchor == Anchor::WholeWord
+                || (!t.regex && bridges_a_gap(text, &span, candidate.censored));
+            if whole && !whole_word(text, &span) {
+                continue;
+            }
+            if candidate.anchor == Anchor::WordStart && !word_start(text, &span) {
                 continue;
             }
             chosen.push(Hit {
                 span,
-                layer,
-                term: index,
+                layer: candidate.layer,
+                term: candidate.term,
                 category: t.category.to_string(),
                 severity: t.severity,
                 action: t.action,
@@ -408,6 +460,24 @@ fn compile_regexes(terms: &[Term]) -> Result<Vec<(usize, regex_lite::Regex)>, Bu
         .collect()
 }
 
+/// A character that is part of a number rather than a word when a whole
+/// span is made of them: ASCII digits and symbols, and numerals of any
+/// script (`⑤`). Look-alike letters (`🅰`, `🇦`) are not.
+fn reads_as_number(c: char) -> bool {
+    (c.is_ascii() && !c.is_ascii_alphabetic()) || c.is_numeric()
+}
+
+/// A match before the choice among overlapping ones.
+struct Candidate {
+    span: Range<usize>,
+    layer: usize,
+    term: usize,
+    /// What the key that matched asks of the word boundaries.
+    anchor: Anchor,
+    /// Found by the self-censored pass (its `*` are letters, not gaps).
+    censored: bool,
+}
+
 fn overlaps(a: &Range<usize>, b: &Range<usize>) -> bool {
     a.start < b.end && b.start < a.end
 }
@@ -415,20 +485,27 @@ fn overlaps(a: &Range<usize>, b: &Range<usize>) -> bool {
 /// Whether a match was made by skipping a visible separator (`s h i t`,
 /// `f.u.c.k`). Such a match must also stand as a word on its own, or
 /// ordinary text would match across word boundaries (`this hit`).
-fn bridges_a_gap(text: &str, span: &Range<usize>) -> bool {
-    text[span.clone()]
-        .chars()
-        .any(normalize::is_visible_separator)
+fn bridges_a_gap(text: &str, span: &Range<usize>, censored: bool) -> bool {
+    text[span.clone()].chars().any(|c| {
+        normalize::is_visible_separator(c) && !(censored && normalize::is_censor_symbol(c))
+    })
 }
 
 /// Whether `span` of `text` is not glued to letters or digits on either side.
 fn whole_word(text: &str, span: &Range<usize>) -> bool {
-    // Only Latin letters and digits glue: Chinese has no spaces between
-    // words, so a CJK neighbour says nothing about word boundaries.
-    let glued = |c: char| c.is_alphanumeric() && !is_cjk(c);
-    let before = text[..span.start].chars().next_back();
     let after = text[span.end..].chars().next();
-    !before.is_some_and(glued) && !after.is_some_and(glued)
+    word_start(text, span) && !after.is_some_and(glues)
+}
+
+/// Whether `span` of `text` is not glued to a letter or digit before it.
+fn word_start(text: &str, span: &Range<usize>) -> bool {
+    !text[..span.start].chars().next_back().is_some_and(glues)
+}
+
+/// Only Latin letters and digits glue: Chinese has no spaces between
+/// words, so a CJK neighbour says nothing about word boundaries.
+fn glues(c: char) -> bool {
+    c.is_alphanumeric() && !is_cjk(c)
 }
 
 fn is_cjk(c: char) -> bool {

@@ -4,68 +4,140 @@
 //!
 //! Each step is switchable ([`Options`]): Traditional → Simplified Chinese,
 //! compatibility forms (NFKC: full width, circled, parenthesized,
-//! superscript and math-styled letters and digits), case folding, confusable
-//! look-alikes (Cyrillic/Greek), Chinese numerals, leetspeak, zero-width and
-//! format characters, separators between characters (`f.u.c.k`, `傻@逼`,
-//! `s h i t`), and repeated characters (`fuuuck`).
+//! superscript and math-styled letters and digits), combining marks
+//! (accents, strike-through and underline overlays), case folding,
+//! look-alike letters (Unicode's confusables data, UTS #39, plus the
+//! enclosed, squared and small-capital Latin letters it leaves alone),
+//! emoji standing for a character, Chinese numerals, leetspeak,
+//! zero-width and format characters, separators between characters
+//! (`f.u.c.k`, `傻@逼`, `s h i t`), and repeated characters (`fuuuck`).
+//!
+//! The switches that work on the lexicon's side instead — phonetic
+//! respellings, pinyin, homophones and self-censored spellings such as
+//! `b*tch` — are described in the [`variants`](crate::variants) module.
+//!
+//! ```
+//! use moderation::normalize::{normalize, Options};
+//!
+//! let text = "Ｆ.ù.ç.ᴋ";
+//! let n = normalize(text, &Options::default());
+//! assert_eq!(n.text, "fuck");
+//! // Every character of the result knows where it came from.
+//! assert_eq!(n.original_span(0, 4), Some(0..text.len()));
+//! ```
 
 use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
 
-/// Which normalizations run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Options {
-    /// Traditional → Simplified Chinese.
-    pub traditional_to_simplified: bool,
-    /// NFKC compatibility forms (full width, circled, math-styled, …).
-    pub compatibility: bool,
-    /// Lowercase.
-    pub case_fold: bool,
-    /// Cyrillic/Greek look-alikes of Latin letters.
-    pub confusables: bool,
-    /// Chinese numerals (零一二…九) as digits.
-    pub numerals: bool,
-    /// `@`→a, `4`→a, `3`→e, `1`→i, `0`→o, `$`/`5`→s, `7`→t.
-    pub leetspeak: bool,
-    /// Drop zero-width and other format characters.
-    pub strip_format: bool,
-    /// Drop separators (spaces, punctuation, symbols) between characters.
-    pub skip_separators: bool,
-    /// Collapse runs of the same character.
-    pub collapse_repeats: bool,
+/// Declares [`Options`] once: its fields, their names in lexicon files,
+/// their defaults and their bit in the compiled form all come from here.
+macro_rules! options {
+    ($($(#[doc = $doc:literal])* $field:ident = $default:literal,)*) => {
+        /// Which normalizations run (and which variants of the lexicon's
+        /// terms are compiled in).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct Options {
+            $($(#[doc = $doc])* pub $field: bool,)*
+        }
+
+        impl Default for Options {
+            fn default() -> Self {
+                Self { $($field: $default,)* }
+            }
+        }
+
+        impl Options {
+            /// The switches' names, as lexicon files spell them
+            /// (`# normalize: pinyin_initials=on`).
+            pub const NAMES: &'static [&'static str] = &[$(stringify!($field),)*];
+
+            /// Every step off: text is matched as written.
+            pub fn none() -> Self {
+                Self { $($field: false,)* }
+            }
+
+            /// Turns the switch called `name` on or off; `None` when no
+            /// switch has that name.
+            pub fn set(&mut self, name: &str, on: bool) -> Option<()> {
+                match name {
+                    $(stringify!($field) => self.$field = on,)*
+                    _ => return None,
+                }
+                Some(())
+            }
+
+            /// The switches as bits, in declaration order (for the
+            /// compiled form).
+            pub(crate) fn bits(&self) -> u32 {
+                [$(self.$field,)*]
+                    .iter()
+                    .enumerate()
+                    .fold(0, |bits, (i, on)| bits | (u32::from(*on) << i))
+            }
+
+            /// The inverse of [`bits`](Self::bits).
+            pub(crate) fn from_bits(bits: u32) -> Self {
+                let mut i = 0;
+                let mut next = || {
+                    let on = bits & (1 << i) != 0;
+                    i += 1;
+                    on
+                };
+                Self { $($field: next(),)* }
+            }
+        }
+    };
 }
 
-impl Default for Options {
-    fn default() -> Self {
-        Self {
-            traditional_to_simplified: true,
-            compatibility: true,
-            case_fold: true,
-            confusables: true,
-            numerals: true,
-            leetspeak: true,
-            strip_format: true,
-            skip_separators: true,
-            collapse_repeats: true,
-        }
-    }
+options! {
+    /// Traditional → Simplified Chinese.
+    traditional_to_simplified = true,
+    /// NFKC compatibility forms (full width, circled, math-styled, …).
+    compatibility = true,
+    /// Lowercase.
+    case_fold = true,
+    /// Look-alike letters of other scripts and symbol sets: the UTS #39
+    /// skeleton of every non-ASCII character (Cyrillic `а`, Greek `ο`,
+    /// `ſ`, `ℓ`, katakana `ロ` for `口`, …), lowercased, plus the Latin
+    /// letters that data does not reduce: small capitals (`ᴀ`, `ʜ`),
+    /// squared, negative circled and negative squared letters (`🄰`, `🅐`,
+    /// `🅰`) and regional indicators (`🇦`).
+    confusables = true,
+    /// Drop combining marks — accents (`fück`), strike-through (`f̶u̶c̶k̶`)
+    /// and underline overlays — keeping the letters they sit on; the
+    /// marks stay inside the span of their letter, so masking covers them.
+    marks = true,
+    /// Chinese numerals (零一二…九) as digits.
+    numerals = true,
+    /// `@`→a, `4`→a, `3`→e, `1`→i, `0`→o, `$`/`5`→s, `7`→t.
+    leetspeak = true,
+    /// Emoji that stand for a character in evasions (`草泥🐴`, `🐔`, `❌`,
+    /// `⭕`): see [`emoji`].
+    emoji = true,
+    /// Drop zero-width and other format characters.
+    strip_format = true,
+    /// Drop separators (spaces, punctuation, symbols) between characters.
+    skip_separators = true,
+    /// Collapse runs of the same character.
+    collapse_repeats = true,
+    /// Compile common English respellings of Latin terms (`phuk` for
+    /// `fuck`); they match at the start of a word only.
+    phonetic = true,
+    /// Compile the pinyin of Chinese terms (`shabi`, `sha bi` for 傻逼);
+    /// it matches as a whole word only.
+    pinyin = true,
+    /// With `pinyin`, also the initials (`sb`): short and ambiguous, so
+    /// off unless a deployment asks for it.
+    pinyin_initials = false,
+    /// Compile the homophones and look-alikes of the lexicon's table
+    /// (`~逼 比 笔`) into its Chinese terms.
+    homophones = true,
+    /// Compile self-censored spellings of Latin terms, a symbol standing
+    /// for one or two inner letters (`b*tch`, `a**hole`, `sh#t`).
+    self_censored = true,
 }
 
 impl Options {
-    /// Every step off: text is matched as written.
-    pub fn none() -> Self {
-        Self {
-            traditional_to_simplified: false,
-            compatibility: false,
-            case_fold: false,
-            confusables: false,
-            numerals: false,
-            leetspeak: false,
-            strip_format: false,
-            skip_separators: false,
-            collapse_repeats: false,
-        }
-    }
-
     /// The subset used for regular-expression rules: width, case, format
     /// characters and numerals, but separators, repeats and leetspeak kept
     /// (`.`, `@` and digits are what URLs, addresses and numbers are made
@@ -74,44 +146,12 @@ impl Options {
         Self {
             traditional_to_simplified: false,
             confusables: false,
+            marks: false,
             leetspeak: false,
+            emoji: false,
             skip_separators: false,
             collapse_repeats: false,
             ..*self
-        }
-    }
-
-    /// The switches as bits, in field order (for the compiled form).
-    pub(crate) fn bits(&self) -> u16 {
-        [
-            self.traditional_to_simplified,
-            self.compatibility,
-            self.case_fold,
-            self.confusables,
-            self.numerals,
-            self.leetspeak,
-            self.strip_format,
-            self.skip_separators,
-            self.collapse_repeats,
-        ]
-        .iter()
-        .enumerate()
-        .fold(0, |bits, (i, on)| bits | (u16::from(*on) << i))
-    }
-
-    /// The inverse of [`bits`](Self::bits).
-    pub(crate) fn from_bits(bits: u16) -> Self {
-        let on = |i: u16| bits & (1 << i) != 0;
-        Self {
-            traditional_to_simplified: on(0),
-            compatibility: on(1),
-            case_fold: on(2),
-            confusables: on(3),
-            numerals: on(4),
-            leetspeak: on(5),
-            strip_format: on(6),
-            skip_separators: on(7),
-            collapse_repeats: on(8),
         }
     }
 }
@@ -138,41 +178,94 @@ impl Normalized {
     }
 }
 
-fn confusable(c: char) -> char {
-    match c {
-        'а' => 'a',
-        'в' => 'b',
-        'е' | 'ё' => 'e',
-        'к' => 'k',
-        'м' => 'm',
-        'н' => 'h',
-        'о' => 'o',
-        'р' => 'p',
-        'с' => 'c',
-        'т' => 't',
-        'у' => 'y',
-        'х' => 'x',
-        'і' | 'ї' => 'i',
-        'ј' => 'j',
-        'ѕ' => 's',
-        'ԁ' => 'd',
-        'ԛ' => 'q',
-        'ԝ' => 'w',
-        'ɡ' => 'g',
-        'α' => 'a',
-        'β' => 'b',
-        'ε' => 'e',
-        'η' => 'n',
-        'ι' => 'i',
-        'κ' => 'k',
-        'ν' => 'v',
-        'ο' => 'o',
-        'ρ' => 'p',
-        'τ' => 't',
-        'υ' => 'u',
-        'χ' => 'x',
-        'ω' => 'w',
-        other => other,
+/// The character an emoji stands for in evasions, when it is one of the
+/// common ones: animals and things whose Chinese name is a homophone of a
+/// term's character (`🐴` 马 as in 草泥马, `🐔` 鸡, `🌿` 草), and symbols
+/// read as a Latin letter (`❌` x, `⭕` o).
+///
+/// ```
+/// assert_eq!(moderation::normalize::emoji('🐴'), Some('马'));
+/// assert_eq!(moderation::normalize::emoji('😀'), None);
+/// ```
+pub fn emoji(c: char) -> Option<char> {
+    Some(match c {
+        '🐴' | '🐎' => '马',
+        '🐔' | '🐓' => '鸡',
+        '🌿' | '🌱' => '草',
+        '🐮' | '🐂' | '🐄' => '牛',
+        '🐶' | '🐕' => '狗',
+        '🐷' | '🐖' => '猪',
+        '🐢' => '龟',
+        '🥚' => '蛋',
+        '💩' => '屎',
+        '🔫' => '枪',
+        '💊' => '药',
+        '💰' => '钱',
+        '🔪' => '刀',
+        '❌' | '✖' => 'x',
+        '⭕' => 'o',
+        _ => return None,
+    })
+}
+
+/// The Latin letter a character outside the confusables data is read as:
+/// small capitals, squared and negative circled/squared capitals, and
+/// regional indicator symbols (each named "… LETTER X" in Unicode).
+fn latin_look_alike(c: char) -> Option<char> {
+    let offset = |first: char| char::from(b'a' + (c as u32 - first as u32) as u8);
+    Some(match c {
+        '\u{1F130}'..='\u{1F149}' => offset('\u{1F130}'),
+        '\u{1F150}'..='\u{1F169}' => offset('\u{1F150}'),
+        '\u{1F170}'..='\u{1F189}' => offset('\u{1F170}'),
+        '\u{1F1E6}'..='\u{1F1FF}' => offset('\u{1F1E6}'),
+        'ᴀ' => 'a',
+        'ʙ' => 'b',
+        'ᴄ' => 'c',
+        'ᴅ' => 'd',
+        'ᴇ' => 'e',
+        'ꜰ' => 'f',
+        'ɢ' => 'g',
+        'ʜ' => 'h',
+        'ɪ' => 'i',
+        'ᴊ' => 'j',
+        'ᴋ' => 'k',
+        'ʟ' => 'l',
+        'ᴍ' => 'm',
+        'ɴ' => 'n',
+        'ᴏ' => 'o',
+        'ᴘ' => 'p',
+        'ꞯ' => 'q',
+        'ʀ' => 'r',
+        'ꜱ' => 's',
+        'ᴛ' => 't',
+        'ᴜ' => 'u',
+        'ᴠ' => 'v',
+        'ᴡ' => 'w',
+        'ʏ' => 'y',
+        'ᴢ' => 'z',
+        _ => return None,
+    })
+}
+
+/// Calls `each` with what a non-ASCII, non-ideograph character looks like
+/// in Latin or CJK terms: its UTS #39 skeleton (marks dropped when `marks`
+/// is on, letters lowercased), or the look-alike letter the skeleton does
+/// not know.
+fn look_alikes(c: char, marks: bool, mut each: impl FnMut(char)) {
+    if let Some(letter) = latin_look_alike(c) {
+        return each(letter);
+    }
+    let mut buffer = [0; 4];
+    for p in unicode_security::skeleton(c.encode_utf8(&mut buffer)) {
+        if marks && is_combining_mark(p) {
+            continue;
+        }
+        let p = latin_look_alike(p).unwrap_or(p);
+        each(if p.is_ascii() {
+            p.to_ascii_lowercase()
+        } else {
+            p
+        });
     }
 }
 
@@ -222,6 +315,12 @@ fn is_format(c: char) -> bool {
         | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}' | '\u{FE00}'..='\u{FE0F}')
 }
 
+/// A symbol that stands for a hidden letter in self-censored words
+/// (`b*tch`, `sh#t`, `a**hole`), kept as `*` in the self-censored pass.
+pub(crate) fn is_censor_symbol(c: char) -> bool {
+    matches!(c, '*' | '#' | '%' | '∗' | '•' | '✱' | '✲')
+}
+
 /// A separator: not a letter or digit of any script (and not a leet
 /// character when leetspeak is on: `@` in `f@ck` is a letter).
 fn is_separator(c: char, options: &Options) -> bool {
@@ -236,6 +335,13 @@ fn is_separator(c: char, options: &Options) -> bool {
 
 /// Normalizes `text`.
 pub fn normalize(text: &str, options: &Options) -> Normalized {
+    normalize_as(text, options, false)
+}
+
+/// Normalizes `text`; with `keep_censored`, a censor symbol
+/// ([`is_censor_symbol`]) becomes `*` and counts as a letter instead of
+/// a separator (the pass that finds `b*tch`).
+pub(crate) fn normalize_as(text: &str, options: &Options, keep_censored: bool) -> Normalized {
     let simplified;
     let source: &str = if options.traditional_to_simplified {
         simplified = fast2s::convert(text);
@@ -243,8 +349,12 @@ pub fn normalize(text: &str, options: &Options) -> Normalized {
     } else {
         text
     };
-    let mut out = String::with_capacity(text.len());
-    let mut origin: Vec<(usize, std::ops::Range<usize>)> = Vec::with_capacity(text.len());
+    let mut out = Output {
+        text: String::with_capacity(text.len()),
+        origin: Vec::with_capacity(text.len()),
+        options,
+        keep_censored,
+    };
     // The conversion maps one character to one character, so the original
     // positions can be walked in step.
     let mut originals = text.char_indices();
@@ -253,75 +363,140 @@ pub fn normalize(text: &str, options: &Options) -> Normalized {
             break;
         };
         let span = start..start + original.len_utf8();
+        if converted.is_ascii() || is_ideograph(converted) {
+            // Most chat: no decomposition, no marks, no format characters.
+            out.letter(converted, &span);
+            continue;
+        }
         if options.strip_format && is_format(converted) {
             continue;
         }
-        let push =
-            |c: char, out: &mut String, origin: &mut Vec<(usize, std::ops::Range<usize>)>| {
-                let mut c = c;
-                // A symbol that could be leetspeak (`@`, `$`) is a letter only
-                // next to Latin letters; after a CJK character it separates.
-                if options.leetspeak
-                    && options.skip_separators
-                    && !c.is_alphanumeric()
-                    && leet(c) != c
-                    && out.chars().next_back().is_some_and(|last| !last.is_ascii())
-                {
-                    return;
-                }
-                if is_ideograph(c) {
-                    // Most of Chinese chat: no case, no look-alikes, no leet,
-                    // never a separator — only numerals apply.
-                    if options.numerals {
-                        c = chinese_numeral(c);
-                    }
-                } else {
-                    if options.case_fold {
-                        c = if c.is_ascii() {
-                            c.to_ascii_lowercase()
-                        } else {
-                            c.to_lowercase().next().unwrap_or(c)
-                        };
-                    }
-                    if options.confusables {
-                        c = confusable(c);
-                    }
-                    if options.leetspeak {
-                        c = leet(c);
-                    }
-                    if options.skip_separators && is_separator(c, options) {
-                        return;
-                    }
-                }
-                // Only a repeat written next to its twin collapses: across
-                // a separator it is two words meeting (`is shit`), not `fuuuck`.
-                if options.collapse_repeats
-                    && let Some(last) = out.chars().next_back()
-                    && last == c
-                    && origin
-                        .last()
-                        .is_some_and(|(_, r)| r.end == span.start || *r == span)
-                {
-                    // Extend the previous character's span over the repeat.
-                    if let Some((_, r)) = origin.last_mut() {
-                        r.end = span.end;
-                    }
-                    return;
-                }
-                origin.push((out.len(), span.clone()));
-                out.push(c);
-            };
-        // ASCII and the main CJK block are their own compatibility forms;
-        // skipping the decomposer for them keeps ordinary chat fast.
-        if options.compatibility && !converted.is_ascii() && !is_ideograph(converted) {
-            for c in std::iter::once(converted).nfkc() {
-                push(c, &mut out, &mut origin);
-            }
-        } else {
-            push(converted, &mut out, &mut origin);
+        if options.marks && is_combining_mark(converted) {
+            // A mark written after its letter (`f̶`) belongs to that
+            // letter's span, so masking the letter masks the mark.
+            out.extend_last(&span);
+            continue;
+        }
+        match (options.compatibility, options.marks) {
+            // Decomposed when marks are dropped (`ü` is `u` and a mark).
+            (true, true) => std::iter::once(converted)
+                .nfkd()
+                .filter(|c| !is_combining_mark(*c))
+                .for_each(|c| out.letter(c, &span)),
+            (true, false) => std::iter::once(converted)
+                .nfkc()
+                .for_each(|c| out.letter(c, &span)),
+            (false, true) => std::iter::once(converted)
+                .nfd()
+                .filter(|c| !is_combining_mark(*c))
+                .for_each(|c| out.letter(c, &span)),
+            (false, false) => out.letter(converted, &span),
         }
     }
-    Normalized { text: out, origin }
+    Normalized {
+        text: out.text,
+        origin: out.origin,
+    }
+}
+
+/// The text being built, with the steps that apply per character.
+struct Output<'a> {
+    text: String,
+    origin: Vec<(usize, std::ops::Range<usize>)>,
+    options: &'a Options,
+    keep_censored: bool,
+}
+
+impl Output<'_> {
+    /// Widens the last character's span over `span` when they touch.
+    fn extend_last(&mut self, span: &std::ops::Range<usize>) {
+        if let Some((_, last)) = self.origin.last_mut()
+            && last.end == span.start
+        {
+            last.end = span.end;
+        }
+    }
+
+    /// Emoji, case and look-alikes, then [`push`](Self::push).
+    fn letter(&mut self, c: char, span: &std::ops::Range<usize>) {
+        let options = self.options;
+        let mut c = c;
+        if options.emoji
+            && !c.is_ascii()
+            && let Some(stands_for) = emoji(c)
+        {
+            c = stands_for;
+        }
+        if is_ideograph(c) {
+            // Most of Chinese chat: no case, no look-alikes, no leet,
+            // never a separator — only numerals apply.
+            if options.numerals {
+                c = chinese_numeral(c);
+            }
+            return self.push(c, span, false);
+        }
+        if options.case_fold {
+            c = if c.is_ascii() {
+                c.to_ascii_lowercase()
+            } else {
+                c.to_lowercase().next().unwrap_or(c)
+            };
+        }
+        if options.confusables && !c.is_ascii() {
+            let marks = options.marks;
+            return look_alikes(c, marks, |p| self.push(p, span, !is_ideograph(p)));
+        }
+        self.push(c, span, true)
+    }
+
+    /// Leetspeak and separators (for a character that is not from an
+    /// ideograph), repeats, then the character itself.
+    fn push(&mut self, c: char, span: &std::ops::Range<usize>, latin: bool) {
+        let options = self.options;
+        let mut c = c;
+        if self.keep_censored && is_censor_symbol(c) {
+            c = '*';
+        } else if latin {
+            // A symbol that could be leetspeak (`@`, `$`) is a letter only
+            // next to Latin letters; after a CJK character it separates.
+            if options.leetspeak
+                && options.skip_separators
+                && !c.is_alphanumeric()
+                && leet(c) != c
+                && self
+                    .text
+                    .chars()
+                    .next_back()
+                    .is_some_and(|last| !last.is_ascii())
+            {
+                return;
+            }
+            if options.leetspeak {
+                c = leet(c);
+            }
+            if options.skip_separators && is_separator(c, options) {
+                return;
+            }
+        }
+        // Only a repeat written next to its twin collapses: across
+        // a separator it is two words meeting (`is shit`), not `fuuuck`.
+        if options.collapse_repeats
+            && let Some(last) = self.text.chars().next_back()
+            && last == c
+            && self
+                .origin
+                .last()
+                .is_some_and(|(_, r)| r.end == span.start || r == span)
+        {
+            // Extend the previous character's span over the repeat.
+            if let Some((_, r)) = self.origin.last_mut() {
+                r.end = span.end;
+            }
+            return;
+        }
+        self.origin.push((self.text.len(), span.clone()));
+        self.text.push(c);
+    }
 }
 
 #[cfg(test)]
@@ -358,6 +533,49 @@ mod tests {
         assert_eq!(norm("sh1t"), "shit", "leet");
         assert_eq!(norm("⑤"), "s", "circled five is 5, and 5 is leet s");
         assert_eq!(norm("發票"), "发票", "traditional to simplified");
+    }
+
+    #[test]
+    fn harder_evasions_are_undone() {
+        assert_eq!(norm("fück"), "fuck", "accent");
+        assert_eq!(
+            norm("f\u{336}u\u{336}c\u{336}k\u{336}"),
+            "fuck",
+            "strike-through"
+        );
+        assert_eq!(norm("ᴀꜱꜱ"), "as", "small capitals, repeat collapsed");
+        assert_eq!(norm("🅵🆄🅲🅺"), "fuck", "negative squared");
+        assert_eq!(norm("🇫🇺🇨🇰"), "fuck", "regional indicators");
+        assert_eq!(norm("ſhit"), "shit", "long s, from the confusables data");
+        assert_eq!(norm("ℓ"), "l");
+        assert_eq!(norm("ロ"), "口", "katakana ro as the ideograph");
+        assert_eq!(norm("草泥🐴"), "草泥马", "emoji for a character");
+        assert_eq!(norm("三五"), "35", "numerals are not leetspeak");
+        let text = "say f\u{336}u\u{336}c\u{336}k\u{336} now";
+        let n = normalize(text, &Options::default());
+        let at = n.text.find("fuck").unwrap();
+        let span = n.original_span(at, at + 4).unwrap();
+        assert_eq!(
+            &text[span], "f\u{336}u\u{336}c\u{336}k\u{336}",
+            "marks inside the span"
+        );
+    }
+
+    #[test]
+    fn the_censored_pass_keeps_symbols_as_letters() {
+        let options = Options::default();
+        assert_eq!(normalize_as("b*tch", &options, true).text, "b*tch");
+        assert_eq!(normalize_as("a**hole", &options, true).text, "a*hole");
+        assert_eq!(normalize("b*tch", &options).text, "btch");
+    }
+
+    #[test]
+    fn options_round_trip_by_name_and_bits() {
+        let mut options = Options::default();
+        assert!(options.set("pinyin_initials", true).is_some());
+        assert!(options.set("no_such_switch", true).is_none());
+        assert_eq!(Options::from_bits(options.bits()), options);
+        assert_eq!(Options::NAMES.len(), 16);
     }
 
     #[test]

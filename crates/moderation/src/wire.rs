@@ -8,22 +8,25 @@
 //!
 //! | part | encoding |
 //! |---|---|
-//! | magic | `SBLEX\0\0\x02` |
-//! | normalization | `u16` bits, `u16` zero |
+//! | magic | `SBLEX\0\0\x03` |
+//! | normalization | `u32` bits, in the order of [`Options`]'s fields |
 //! | categories | `u32` count, then `u32` length + UTF-8 each |
 //! | terms | `u32` count, then 4 bytes each: category `u16`, severity `u8`, flags `u8` (action in bits 0–1, whole word bit 2, regex bit 3) |
 //! | regex rules | `u32` count, then term index `u32`, `u32` length + UTF-8 pattern |
 //! | trie | `u32` length (0 = none), then the double array |
 //!
-//! Trie keys are the normalized terms and allowlist entries; values are the
-//! term index, or `2^30 + i` for allowlist entry `i`.
+//! Trie keys are the normalized terms, their variants (see the `variants`
+//! module) and allowlist entries; values are the term index — plus
+//! `2^29` for a variant matching as a whole word only, `2^28` for one
+//! matching at the start of a word — or `2^30 + i` for allowlist entry `i`.
 
-use crate::{ALLOW, Action, BuildError, Options, Term, compile_regexes, normalize};
+use crate::variants::{Anchor, Homophones};
+use crate::{ALLOW, Action, BuildError, Options, Term, compile_regexes, normalize, variants};
 use std::ops::Range;
 use yada::DoubleArray;
 use yada::builder::DoubleArrayBuilder;
 
-const MAGIC: &[u8; 8] = b"SBLEX\0\0\x02";
+const MAGIC: &[u8; 8] = b"SBLEX\0\0\x03";
 const RECORD: usize = 4;
 
 /// Compiled bytes that cannot be loaded.
@@ -70,13 +73,26 @@ pub(crate) fn compile(
     terms: &[Term],
     allow: &[String],
     options: Options,
+    homophones: &Homophones,
 ) -> Result<Vec<u8>, BuildError> {
     let fail = |term: &str, message: &str| BuildError {
         term: term.to_string(),
         message: message.to_string(),
     };
-    if terms.len() >= ALLOW as usize || allow.len() >= ALLOW as usize {
-        return Err(fail("", "more than 2^30 terms or allowlist entries"));
+    if terms.len() >= START_OF_WORD as usize || allow.len() >= ALLOW as usize {
+        return Err(fail("", "more than 2^28 terms or 2^30 allowlist entries"));
+    }
+    if options.homophones {
+        for (c, alternatives) in homophones {
+            for alternative in alternatives {
+                if normalize::normalize(alternative, &options).text.is_empty() {
+                    return Err(fail(
+                        &c.to_string(),
+                        &format!("homophone `{alternative}`: nothing left after normalization"),
+                    ));
+                }
+            }
+        }
     }
     compile_regexes(terms)?;
     let mut categories: Vec<&str> = Vec::new();
@@ -110,6 +126,11 @@ pub(crate) fn compile(
         if seen.insert(key.clone()) {
             keys.push((key, i as u32));
         }
+        for (key, anchor) in variants::keys(term, &options, homophones) {
+            if seen.insert(key.clone()) {
+                keys.push((key, i as u32 | anchor_bits(anchor)));
+            }
+        }
     }
     for (i, entry) in allow.iter().enumerate() {
         let key = normalize::normalize(entry, &options).text;
@@ -129,7 +150,6 @@ pub(crate) fn compile(
     let mut out = Vec::with_capacity(64 + records.len() + trie.len());
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&options.bits().to_le_bytes());
-    out.extend_from_slice(&0u16.to_le_bytes());
     push_u32(&mut out, categories.len());
     for category in &categories {
         push_str(&mut out, category);
@@ -145,6 +165,34 @@ pub(crate) fn compile(
     push_u32(&mut out, trie.len());
     out.extend_from_slice(&trie);
     Ok(out)
+}
+
+/// A variant's anchor in its trie value.
+pub(crate) const WHOLE_WORD: u32 = 1 << 29;
+/// See [`WHOLE_WORD`].
+pub(crate) const START_OF_WORD: u32 = 1 << 28;
+
+fn anchor_bits(anchor: Anchor) -> u32 {
+    match anchor {
+        Anchor::AsTerm => 0,
+        Anchor::WordStart => START_OF_WORD,
+        Anchor::WholeWord => WHOLE_WORD,
+    }
+}
+
+/// A term value's index and anchor (`None` for an allowlist entry).
+pub(crate) fn term_value(value: u32) -> Option<(usize, Anchor)> {
+    if value >= ALLOW {
+        return None;
+    }
+    let anchor = if value & WHOLE_WORD != 0 {
+        Anchor::WholeWord
+    } else if value & START_OF_WORD != 0 {
+        Anchor::WordStart
+    } else {
+        Anchor::AsTerm
+    };
+    Some(((value & (START_OF_WORD - 1)) as usize, anchor))
 }
 
 fn push_u32(out: &mut Vec<u8>, value: usize) {
@@ -166,8 +214,7 @@ pub(crate) fn read_header(bytes: &[u8], check_all: bool) -> Result<Header, WireE
             "not a compiled lexicon (bad magic or version)",
         ));
     }
-    let options = Options::from_bits(u16::from_le_bytes(reader.array()?));
-    let _reserved: [u8; 2] = reader.array()?;
+    let options = Options::from_bits(u32::from_le_bytes(reader.array()?));
     let categories = (0..reader.u32()?)
         .map(|_| reader.string())
         .collect::<Result<Vec<_>, _>>()?;
