@@ -73,14 +73,7 @@ fn leaves_ordinary_chat_alone() {
         "The order number is 20261126",
         "Grass is green and the class passed the exam",
     ] {
-        let hits = lexicon.scan(text);
-        assert!(
-            hits.is_empty(),
-            "{text}: {:?}",
-            hits.iter()
-                .map(|h| &text[h.span.clone()])
-                .collect::<Vec<_>>()
-        );
+        assert_clean(&lexicon, text);
     }
 }
 
@@ -158,14 +151,7 @@ fn scunthorpe_traps_stay_clean() {
         "Rating: ***** (5/5)",
         "😀🎉👍 🐴🐔",
     ] {
-        let hits = lexicon.scan(text);
-        assert!(
-            hits.is_empty(),
-            "{text}: {:?}",
-            hits.iter()
-                .map(|h| &text[h.span.clone()])
-                .collect::<Vec<_>>()
-        );
+        assert_clean(&lexicon, text);
     }
 }
 
@@ -206,4 +192,11 @@ fn each_harder_evasion_can_be_switched_off() {
             .len(),
         1
     );
+}
+
+/// Fails naming what matched in `text`, when anything did.
+fn assert_clean(lexicon: &Lexicon, text: &str) {
+    let hits = lexicon.scan(text);
+    let found: Vec<&str> = hits.iter().map(|h| &text[h.span.clone()]).collect();
+    assert!(found.is_empty(), "{text}: {found:?}");
 }
