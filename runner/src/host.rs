@@ -13,7 +13,8 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreContextMut,
+    Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig,
+    ProfilingStrategy, Store, StoreContextMut,
 };
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::handler::{
@@ -81,6 +82,14 @@ fn anyhow_result<T>(result: wasmtime::Result<T>) -> Result<T> {
     result.map_err(anyhow::Error::from)
 }
 
+/// How many written bytes of a memory slot are reset in place (the rest
+/// go back to the kernel) when PAGEMAP_SCAN can find them.
+const KEEP_RESIDENT_BYTES: usize = 16 << 20;
+
+/// The environment variable that, set to anything, has the engine write a
+/// perf map of the compiled wasm code (for profiling the host with `perf`).
+pub const PERFMAP_VARIABLE: &str = "SWITCHBOARD_PERFMAP";
+
 /// The process-wide engine: one per process so that compiled components can
 /// be cached and shared by every runner started in it (tests start many).
 pub fn engine() -> Result<&'static Engine> {
@@ -94,11 +103,26 @@ pub fn engine() -> Result<&'static Engine> {
         .total_memories(512)
         .total_tables(1024)
         .max_memory_size(512 << 20);
+    // Every request gets fresh instances, and each reads the same pages of
+    // its component's memory image (the moderator's compiled lexicon is
+    // megabytes): by default a slot's memory is handed back to the kernel
+    // and every page faulted in again by the next instance. Where the
+    // kernel can say which pages an instance wrote (PAGEMAP_SCAN, Linux
+    // 6.7+), only those are reset and the rest stay mapped.
+    if PoolingAllocationConfig::is_pagemap_scan_available() {
+        pool.pagemap_scan(Enabled::Yes)
+            .linear_memory_keep_resident(KEEP_RESIDENT_BYTES);
+    }
     let mut config = Config::new();
     config
         .wasm_component_model(true)
         .wasm_component_model_async(true)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    // `perf record` cannot name JIT-compiled wasm functions on its own;
+    // with this set, wasmtime writes /tmp/perf-<pid>.map so that it can.
+    if std::env::var_os(PERFMAP_VARIABLE).is_some_and(|v| !v.is_empty()) {
+        config.profiler(ProfilingStrategy::PerfMap);
+    }
     let engine =
         anyhow_result(Engine::new(&config)).context("cannot create the wasmtime engine")?;
     Ok(ENGINE.get_or_init(|| engine))

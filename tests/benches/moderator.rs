@@ -19,13 +19,13 @@
 //!
 //! Figures are medians over rounds.
 
-use moderation::synthetic::{Generator, median, to_lexicon_file};
-use std::path::{Path, PathBuf};
+use moderation::synthetic::{Generator, median};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use switchboard::AppConfig;
 use switchboard::emulators::{Backends, EmulatorAddrs};
-use switchboard_tests::{Runner, bench_arg, config, root, scratch_dir, signed_webhook_url};
+use switchboard_tests::bench::{before_send_body, moderator_app, moderator_components};
+use switchboard_tests::{Runner, bench_arg, config, scratch_dir, signed_webhook_url};
 
 fn main() {
     let terms = bench_arg("--terms", 100_000);
@@ -34,7 +34,7 @@ fn main() {
     let rounds = bench_arg("--rounds", 3).max(1);
     let engine_messages = bench_arg("--engine-messages", 1000);
 
-    let components = build_components(terms);
+    let components = moderator_components(terms);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -59,54 +59,6 @@ fn main() {
             median(rate)
         );
     });
-}
-
-/// Builds the moderator with the synthetic lexicon and the engine bench
-/// component; returns their directory.
-fn build_components(terms: usize) -> PathBuf {
-    let root = root();
-    let lexicons = root.join(format!("target/bench-lexicons/{terms}"));
-    let _ = std::fs::remove_dir_all(&lexicons);
-    std::fs::create_dir_all(&lexicons).unwrap();
-    for entry in std::fs::read_dir(root.join("lexicons")).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "txt") {
-            std::fs::copy(&path, lexicons.join(path.file_name().unwrap())).unwrap();
-        }
-    }
-    let synthetic = Generator::new(terms as u64).terms(terms);
-    std::fs::write(lexicons.join("synthetic.txt"), to_lexicon_file(&synthetic)).unwrap();
-    let target = root.join("target/bench-components");
-    let started = Instant::now();
-    let status =
-        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .current_dir(&root)
-            .env("SWITCHBOARD_LEXICONS", &lexicons)
-            .env_remove("CARGO_ENCODED_RUSTFLAGS")
-            .env_remove("RUSTFLAGS")
-            .args([
-                "build",
-                "--release",
-                "--target",
-                "wasm32-wasip2",
-                "-p",
-                "moderator",
-                "-p",
-                "moderation-engine-bench",
-                "--target-dir",
-            ])
-            .arg(&target)
-            .status()
-            .expect("cargo runs");
-    assert!(status.success(), "building the bench components failed");
-    let dir = target.join("wasm32-wasip2/release");
-    let size = std::fs::metadata(dir.join("moderator.wasm")).unwrap().len();
-    println!(
-        "built the moderator with {terms} synthetic terms + the shipped lexicons in {:.1} s: moderator.wasm {:.1} MB",
-        started.elapsed().as_secs_f64(),
-        size as f64 / 1e6
-    );
-    dir
 }
 
 /// Runs the engine bench component for each lexicon size.
@@ -165,27 +117,6 @@ async fn engine_in_wasm(components: &Path, messages: usize, rounds: usize) {
     }
 }
 
-/// The shipped manifest with the moderator taken from `components` and
-/// every other component from `target/components`.
-fn bench_manifest(components: &Path, label: &str) -> AppConfig {
-    let root = root();
-    let text = std::fs::read_to_string(root.join("spin.toml")).unwrap();
-    let text = text
-        .replace(
-            "\"target/components/wasm32-wasip2/release/moderator.wasm\"",
-            &format!("\"{}\"", components.join("moderator.wasm").display()),
-        )
-        .replace(
-            "\"target/components/",
-            &format!("\"{}/target/components/", root.display()),
-        );
-    let dir = scratch_dir(label);
-    std::fs::write(dir.join("spin.toml"), text).unwrap();
-    // Decision logs (one per non-allowed message) go to stderr as in
-    // production; the figures go to stdout (`2>/dev/null` to see only them).
-    config(dir.join("spin.toml"), label)
-}
-
 /// One round: p50 and p99 in ms, webhooks per second.
 async fn webhook_round(
     components: &Path,
@@ -193,7 +124,7 @@ async fn webhook_round(
     clients: usize,
     round: usize,
 ) -> (f64, f64, f64) {
-    let mut config = bench_manifest(components, &format!("bench-moderator-{round}"));
+    let mut config = moderator_app(components, &format!("bench-moderator-{round}"));
     let backends = Backends::start(&mut config, EmulatorAddrs::any())
         .await
         .unwrap();
@@ -207,7 +138,7 @@ async fn webhook_round(
             .collect(),
     );
     // Warm-up: compile caches and the first instances.
-    send(&runner, "warm-up").await;
+    send(&runner, "warm-up", 0).await;
     let started = Instant::now();
     let mut tasks = Vec::new();
     for client in 0..clients {
@@ -215,9 +146,9 @@ async fn webhook_round(
         let messages = messages.clone();
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
-            for message in messages.iter().skip(client).step_by(clients) {
+            for (i, message) in messages.iter().enumerate().skip(client).step_by(clients) {
                 let t = Instant::now();
-                send(&runner, message).await;
+                send(&runner, message, i as u64 + 1).await;
                 latencies.push(t.elapsed());
             }
             latencies
@@ -237,12 +168,9 @@ async fn webhook_round(
     )
 }
 
-async fn send(runner: &Runner, text: &str) {
+async fn send(runner: &Runner, text: &str, random: u64) {
     let url = signed_webhook_url(&runner.url, "Group.CallbackBeforeSendMsg");
-    let body = serde_json::json!({
-        "GroupId": "bench-room", "Type": "Public", "From_Account": "alice", "Operator_Account": "alice",
-        "Random": 1, "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": text}}],
-    });
+    let body = before_send_body(text, random);
     let response = runner.client.post(url).json(&body).send().await.unwrap();
     assert!(response.status().is_success(), "{}", response.status());
     let answer: serde_json::Value = response.json().await.unwrap();

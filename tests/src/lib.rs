@@ -2,6 +2,8 @@
 //! against the real built components, plus small loopback servers that play
 //! upstream services.
 
+pub mod bench;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -333,6 +333,27 @@ fn is_separator(c: char, options: &Options) -> bool {
     true
 }
 
+include!(concat!(env!("OUT_DIR"), "/traditional_to_simplified.rs"));
+
+/// The simplified form of a traditional Chinese character; any other
+/// character as it is. Character by character, whatever its neighbours
+/// (a term cannot hide behind a word in which its character would stay
+/// traditional), from `fast2s`'s table.
+///
+/// ```
+/// assert_eq!(moderation::normalize::simplified('說'), '说');
+/// assert_eq!(moderation::normalize::simplified('说'), '说');
+/// assert_eq!(moderation::normalize::simplified('a'), 'a');
+/// ```
+pub fn simplified(c: char) -> char {
+    if c.len_utf8() != 3 {
+        return c;
+    }
+    TRADITIONAL_TO_SIMPLIFIED
+        .binary_search_by_key(&c, |&(from, _)| from)
+        .map_or(c, |i| TRADITIONAL_TO_SIMPLIFIED[i].1)
+}
+
 /// Normalizes `text`.
 pub fn normalize(text: &str, options: &Options) -> Normalized {
     normalize_as(text, options, false)
@@ -342,25 +363,17 @@ pub fn normalize(text: &str, options: &Options) -> Normalized {
 /// ([`is_censor_symbol`]) becomes `*` and counts as a letter instead of
 /// a separator (the pass that finds `b*tch`).
 pub(crate) fn normalize_as(text: &str, options: &Options, keep_censored: bool) -> Normalized {
-    let simplified;
-    let source: &str = if options.traditional_to_simplified {
-        simplified = fast2s::convert(text);
-        &simplified
-    } else {
-        text
-    };
     let mut out = Output {
         text: String::with_capacity(text.len()),
         origin: Vec::with_capacity(text.len()),
         options,
         keep_censored,
     };
-    // The conversion maps one character to one character, so the original
-    // positions can be walked in step.
-    let mut originals = text.char_indices();
-    for converted in source.chars() {
-        let Some((start, original)) = originals.next() else {
-            break;
+    for (start, original) in text.char_indices() {
+        let converted = if options.traditional_to_simplified {
+            simplified(original)
+        } else {
+            original
         };
         let span = start..start + original.len_utf8();
         if converted.is_ascii() || is_ideograph(converted) {
@@ -505,6 +518,23 @@ mod tests {
 
     fn norm(s: &str) -> String {
         normalize(s, &Options::default()).text
+    }
+
+    #[test]
+    fn the_built_in_table_is_sorted_and_agrees_with_fast2s_character_by_character() {
+        assert!(
+            TRADITIONAL_TO_SIMPLIFIED
+                .windows(2)
+                .all(|pair| pair[0].0 < pair[1].0)
+        );
+        for code in 0..=0x10FFFFu32 {
+            let Some(c) = char::from_u32(code) else {
+                continue;
+            };
+            let expected = fast2s::convert(c.encode_utf8(&mut [0; 4]));
+            assert_eq!(simplified(c).to_string(), expected, "U+{code:04X}");
+        }
+        assert_eq!(norm("這個傻逼說謊"), "这个傻逼说谎");
     }
 
     #[test]
