@@ -3,6 +3,7 @@
 //! upstream services.
 
 pub mod bench;
+pub mod node;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -8,64 +8,12 @@
 //! `tests/node/node_modules` is installed with `npm ci` on first use.
 
 use serde_json::{Value, json};
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use tencent_cloud::tc3::{self, Credential, Signable};
 
-fn node_dir() -> PathBuf {
-    switchboard_tests::root().join("tests/node")
-}
-
-/// Installs the SDKs once per test binary (`npm ci`: exactly the lock).
-fn installed() -> PathBuf {
-    static INSTALL: std::sync::OnceLock<()> = std::sync::OnceLock::new();
-    let dir = node_dir();
-    INSTALL.get_or_init(|| {
-        if dir
-            .join("node_modules/tencentcloud-sdk-nodejs-tms")
-            .is_dir()
-        {
-            return;
-        }
-        let status = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--prefix"])
-            .arg(&dir)
-            .status()
-            .expect(
-                "npm is needed to install Tencent Cloud's Node SDK (Debian: apt-get install npm)",
-            );
-        assert!(status.success(), "npm ci --prefix tests/node failed");
-    });
-    dir
-}
-
-/// Runs `tencent-sdk.cjs` with `args`, `stdin` as its input, and parses
-/// what it prints.
+/// Runs `tencent-sdk.cjs` with `args` and `stdin` (see
+/// [`switchboard_tests::node::run`]).
 fn node(args: &[&str], stdin: &str) -> Value {
-    use std::io::Write;
-    let dir = installed();
-    let mut child = Command::new("node")
-        .arg(dir.join("tencent-sdk.cjs"))
-        .args(args)
-        .current_dir(&dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("node is needed (Debian: apt-get install nodejs)");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "node tencent-sdk.cjs {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
+    switchboard_tests::node::run("tencent-sdk.cjs", args, stdin)
 }
 
 #[test]

@@ -1,6 +1,9 @@
 //! A loopback emulator of three LLM APIs for tests and `switchboard up`:
 //! OpenAI-compatible `POST /v1/chat/completions` (with SSE streaming),
 //! Anthropic `POST /v1/messages` and MiniMax `POST /v1/text/chatcompletion_v2`.
+//! Each takes [`API_KEY`] as `Authorization: Bearer`; Anthropic also as
+//! `x-api-key`, and refuses a call without an `anthropic-version` date.
+//! The vendors' own Node SDKs are the reference (`tests/tests/llm_sdks.rs`).
 //!
 //! Answers are deterministic, derived from the input:
 //! `"<model> (turn <n>): <last user message>"`, where `n` counts the user
@@ -237,22 +240,15 @@ async fn route(shared: &Shared, request: Request<hyper::body::Incoming>) -> Resp
             );
         }
     };
-    let key_ok = match api {
-        Api::Anthropic => {
-            request
-                .headers()
-                .get("x-api-key")
-                .and_then(|v| v.to_str().ok())
-                == Some(API_KEY)
-        }
-        _ => {
-            request
-                .headers()
-                .get("authorization")
-                .and_then(|v| v.to_str().ok())
-                == Some(&format!("Bearer {API_KEY}"))
-        }
-    };
+    let key_ok = key_accepted(api, request.headers());
+    // Anthropic refuses a call that does not say which API version it is
+    // written for.
+    let version_missing = api == Api::Anthropic
+        && request
+            .headers()
+            .get("anthropic-version")
+            .and_then(|v| v.to_str().ok())
+            .is_none_or(|v| !is_api_version(v));
     let body: Value = match request.into_body().collect().await {
         Ok(b) => serde_json::from_slice(&b.to_bytes()).unwrap_or(Value::Null),
         Err(_) => Value::Null,
@@ -270,13 +266,40 @@ async fn route(shared: &Shared, request: Request<hyper::body::Incoming>) -> Resp
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    let response = respond(api, key_ok, failure, &body, chunk_delay);
+    let response = if key_ok && version_missing {
+        full(
+            400,
+            &[],
+            json!({ "type": "error", "error": { "type": "invalid_request_error", "message": "anthropic-version: header is required (a date such as 2023-06-01)" } }),
+        )
+    } else {
+        respond(api, key_ok, failure, &body, chunk_delay)
+    };
     shared.recorded.lock().unwrap().push(Recorded {
         api,
         body,
         status: response.status().as_u16(),
     });
     response
+}
+
+/// Whether the request carries [`API_KEY`] the way its API takes it:
+/// `Authorization: Bearer` everywhere, and for Anthropic also `x-api-key`
+/// (what its API documents; its current Node SDK sends the bearer form).
+fn key_accepted(api: Api, headers: &http::HeaderMap) -> bool {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let bearer = header("authorization").and_then(|v| v.strip_prefix("Bearer "));
+    bearer == Some(API_KEY) || (api == Api::Anthropic && header("x-api-key") == Some(API_KEY))
+}
+
+/// An `anthropic-version` value: a date, `YYYY-MM-DD`.
+fn is_api_version(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    bytes.len() == 10
+        && bytes.iter().enumerate().all(|(i, b)| match i {
+            4 | 7 => *b == b'-',
+            _ => b.is_ascii_digit(),
+        })
 }
 
 async fn tencent_call(shared: &Shared, request: Request<hyper::body::Incoming>) -> Response<Body> {
