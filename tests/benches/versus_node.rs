@@ -84,7 +84,7 @@ fn main() {
         });
     }
 
-    let corpus = Corpus::new(requests);
+    let corpus = Corpus::new(requests, terms);
     println!(
         "\n{terms}-term lexicon; {requests} webhooks per server, client count and round; medians of {rounds} rounds"
     );
@@ -188,9 +188,13 @@ struct Corpus {
 }
 
 impl Corpus {
-    fn new(count: usize) -> Self {
+    /// `count` messages; the synthetic terms planted are terms of the
+    /// moderator's lexicon (`lexicon_terms` of them, generated as
+    /// [`moderator_components`] generates them).
+    fn new(count: usize, lexicon_terms: usize) -> Self {
+        let mut synthetic = Generator::new(lexicon_terms as u64).terms(lexicon_terms);
+        synthetic.truncate(1000);
         let mut generator = Generator::new(20);
-        let synthetic = generator.terms(1000);
         let swears: Vec<Term> = SWEARS
             .iter()
             .map(|w| Term::new(w, "profanity", 3))
