@@ -38,7 +38,6 @@
 use moderation::Term;
 use moderation::synthetic::{Generator, median};
 use std::io::BufRead;
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -332,7 +331,7 @@ impl NodeServer {
         for file in ["package.json", "package-lock.json", "server.mjs"] {
             std::fs::copy(source.join(file), dir.join(file)).unwrap();
         }
-        npm_ci(&dir);
+        switchboard_tests::node::npm_ci(&dir);
         let mut child = Command::new("node")
             .arg("server.mjs")
             .current_dir(&dir)
@@ -365,15 +364,6 @@ impl Drop for NodeServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn npm_ci(dir: &Path) {
-    let status = Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-        .current_dir(dir)
-        .status()
-        .expect("npm is installed");
-    assert!(status.success(), "npm ci in {} failed", dir.display());
 }
 
 fn node_version() -> String {

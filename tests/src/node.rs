@@ -3,7 +3,7 @@
 //! `tests/node/` that print one JSON document.
 
 use serde_json::Value;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// `tests/node`.
@@ -28,16 +28,25 @@ pub fn installed() -> PathBuf {
         if !missing {
             return;
         }
-        let status = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--prefix"])
-            .arg(&dir)
-            .status()
-            .expect(
-                "npm is needed to install the vendors' Node SDKs (Debian: apt-get install npm)",
-            );
-        assert!(status.success(), "npm ci --prefix tests/node failed");
+        npm_ci(&dir);
     });
     dir
+}
+
+/// `npm ci` in `dir`: installs exactly what its `package-lock.json` pins.
+pub fn npm_ci(dir: &Path) {
+    let status = Command::new("npm")
+        .args([
+            "ci",
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+            "--prefix",
+        ])
+        .arg(dir)
+        .status()
+        .expect("npm is needed to install packages from npm (Debian: apt-get install npm)");
+    assert!(status.success(), "npm ci --prefix {} failed", dir.display());
 }
 
 /// Runs `node tests/node/<script> <args>` with `stdin` as its input and
