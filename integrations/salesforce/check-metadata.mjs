@@ -17,7 +17,7 @@ import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import sdr from "@salesforce/source-deploy-retrieve";
 
-const { ComponentSet, MetadataConverter } = sdr;
+const { ComponentSet, ForceIgnore, MetadataConverter } = sdr;
 const root = fileURLToPath(new URL(".", import.meta.url));
 const project = JSON.parse(readFileSync(join(root, "sfdx-project.json"), "utf8"));
 const directories = project.packageDirectories.map((directory) => join(root, directory.path));
@@ -30,7 +30,8 @@ function files(dir) {
   });
 }
 
-// 1. Every file resolves to a component.
+// 1. Every file resolves to a component, but those .forceignore keeps out of
+// a deploy (the component tests).
 let set;
 try {
   set = ComponentSet.fromSource(directories);
@@ -47,8 +48,9 @@ for (const component of components) {
     if (child.xml) claimed.add(child.xml);
   }
 }
+const ignored = ForceIgnore.findAndCreate(root);
 for (const path of directories.flatMap(files)) {
-  if (!claimed.has(path)) {
+  if (!claimed.has(path) && !ignored.denies(path)) {
     problems.push(`${relative(root, path)}: not part of any component (wrong folder or suffix?)`);
   }
 }

@@ -67,10 +67,9 @@ impl EmulatorAddrs {
     }
 }
 
-/// The shared secret the Zendesk emulator's sidebar-app JWTs are signed with.
-pub const EMULATOR_APP_SECRET: &str = "zendesk-emulator-app-secret";
-/// The audience those JWTs name.
-pub const EMULATOR_APP_AUDIENCE: &str = "switchboard-local";
+/// The secret the bridge signs sidebar panel sessions with when it runs
+/// against the Zendesk emulator (local only: it is public).
+pub const EMULATOR_APP_SECRET: &str = "zendesk-emulator-panel-session-secret";
 /// The secret the (simulated) Apex side signs its calls with.
 pub const EMULATOR_SALESFORCE_INBOUND_SECRET: &str = "salesforce-emulator-inbound-secret";
 /// The Case External ID field used against the emulator.
@@ -100,7 +99,8 @@ pub const BACKEND_VARIABLES: &[&str] = &[
     "zendesk_base_url",
     "zendesk_client_id",
     "zendesk_api_email",
-    "zendesk_app_audience",
+    "zendesk_app_public_key",
+    "zendesk_app_installation_id",
     "salesforce_login_url",
     "salesforce_client_id",
     "salesforce_username",
@@ -178,7 +178,16 @@ impl Backends {
                 ("zendesk_client_secret", settings.client_secret.clone()),
                 ("zendesk_webhook_secret", settings.webhook_secret.clone()),
                 ("zendesk_app_secret", EMULATOR_APP_SECRET.to_string()),
-                ("zendesk_app_audience", EMULATOR_APP_AUDIENCE.to_string()),
+                // One line (`\n` for the newlines, which the bridge
+                // accepts), so an env file can carry it.
+                (
+                    "zendesk_app_public_key",
+                    zendesk_emulator::ZAF_PUBLIC_KEY.trim().replace('\n', "\\n"),
+                ),
+                (
+                    "zendesk_app_installation_id",
+                    settings.app_installation_id.to_string(),
+                ),
             ];
             fill(config, &declared, &values);
             backends.zendesk = Some(zendesk);
@@ -307,6 +316,7 @@ impl Backends {
         }
         if let Some(zendesk) = &self.zendesk {
             zendesk.set_webhook_url(Some(format!("{app_url}/zendesk/webhook")));
+            zendesk.set_app_url(Some(format!("{app_url}/zendesk/app")));
         }
     }
 
@@ -334,6 +344,10 @@ impl Backends {
                 "Zendesk emulator: {} — OAuth client `{}`, state at {}/emulator/state",
                 zendesk.url(),
                 zendesk.config().client_id,
+                zendesk.url()
+            ));
+            lines.push(format!(
+                "  a ticket's sidebar chat as agent Ada: {}/agent/tickets/<ticket id>?agent=7001",
                 zendesk.url()
             ));
         }

@@ -336,6 +336,42 @@ impl Stack {
             .expect("the Salesforce emulator is running")
     }
 
+    /// alice opens a request at `route` (`/zendesk/requests` or
+    /// `/salesforce/requests`) with idempotency key `key`, then writes
+    /// `text` in its group: the answer of the create call (201).
+    pub async fn customer_opens_and_writes(
+        &self,
+        route: &str,
+        key: &str,
+        text: &str,
+    ) -> serde_json::Value {
+        let (status, body) = self
+            .runner
+            .post_as_user(
+                route,
+                "alice",
+                Some(&usersig("alice")),
+                &serde_json::json!({
+                    "subject": "Help with my order", "description": text,
+                    "name": "Alice Example", "email": "alice@example.com", "idempotency_key": key,
+                }),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        let group = body["group_id"].as_str().expect("a group id");
+        let sent = self
+            .im()
+            .user_send_group(
+                "alice",
+                group,
+                serde_json::json!([{"MsgType": "TIMTextElem", "MsgContent": {"Text": text}}]),
+                vec![],
+            )
+            .await;
+        assert_eq!(sent["ErrorCode"], 0, "{sent}");
+        body
+    }
+
     /// A group's members in the IM emulator, `None` when it does not exist.
     pub fn members(&self, group: &str) -> Option<Vec<String>> {
         self.im()
@@ -344,6 +380,57 @@ impl Stack {
             .get(group)
             .map(|g| g.members.clone())
     }
+
+    /// Loads the Zendesk sidebar page as Zendesk does for `agent` (a form
+    /// `POST` with the signed-URL token `token`): status and HTML.
+    pub async fn zendesk_panel_page(&self, token: &str) -> (u16, String) {
+        let response = self
+            .runner
+            .client
+            .post(format!(
+                "{}/zendesk/app?origin=http%3A%2F%2F127.0.0.1&app_guid=test",
+                self.runner.url
+            ))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("token={token}"))
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+
+    /// The panel session Zendesk's signed page load gives `agent`.
+    pub async fn zendesk_panel_session(&self, agent: u64) -> String {
+        let token = self.zendesk().signed_url_token(agent, now());
+        let (status, html) = self.zendesk_panel_page(&token).await;
+        assert_eq!(status, 200, "{html}");
+        panel_session_of(&html).expect("the page holds a session")
+    }
+
+    /// `POST /zendesk/app/<route>` with the panel session `session`.
+    pub async fn zendesk_panel(
+        &self,
+        route: &str,
+        session: &str,
+        body: &serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let request = self
+            .runner
+            .client
+            .post(format!("{}/zendesk/app/{route}", self.runner.url))
+            .header("authorization", format!("Bearer {session}"))
+            .json(body);
+        self.runner.send(request).await
+    }
+}
+
+/// The session in a sidebar page (its `#panel-setup` JSON).
+pub fn panel_session_of(html: &str) -> Option<String> {
+    let start = html.find("<script id=\"panel-setup\" type=\"application/json\">")?;
+    let rest = &html[start..];
+    let json = &rest[rest.find('>')? + 1..rest.find("</script>")?];
+    let setup: serde_json::Value = serde_json::from_str(json).ok()?;
+    setup["session"].as_str().map(String::from)
 }
 
 /// The gateway URL IM would call for `command`, signed now with the

@@ -48,5 +48,48 @@ fn zendesk_trigger_body_is_understood() {
         ]
     );
     json("integrations/zendesk/trigger-webhook.json");
-    json("integrations/zendesk/sidebar-app/manifest.json");
+}
+
+/// The sidebar app is a complete ZAF package for a signed server-side app
+/// whose page is the bridge's `/zendesk/app`.
+#[test]
+fn zendesk_sidebar_app_is_a_complete_signed_server_side_app() {
+    let app = "integrations/zendesk/sidebar-app";
+    let manifest = json(&format!("{app}/manifest.json"));
+    assert_eq!(manifest["signedUrls"], true, "identity comes from Zendesk");
+    assert_eq!(manifest["frameworkVersion"], "2.0");
+    let url = manifest["location"]["support"]["ticket_sidebar"]["url"]
+        .as_str()
+        .unwrap();
+    assert!(
+        url.starts_with("https://") && url.ends_with("/zendesk/app"),
+        "{url}"
+    );
+    assert!(
+        manifest["parameters"].as_array().unwrap().is_empty(),
+        "no secret lives in the app's settings any more"
+    );
+    let locale = manifest["defaultLocale"].as_str().unwrap();
+    let translations = json(&format!("{app}/translations/{locale}.json"));
+    for field in [
+        "name",
+        "short_description",
+        "long_description",
+        "installation_instructions",
+    ] {
+        assert!(
+            translations["app"][field]
+                .as_str()
+                .is_some_and(|t| !t.is_empty()),
+            "translations/{locale}.json: app.{field}"
+        );
+    }
+    // Zendesk's sizes: logo.png 320×320, logo-small.png 128×128.
+    for (file, side) in [("logo.png", 320u32), ("logo-small.png", 128)] {
+        let bytes = std::fs::read(root().join(format!("{app}/assets/{file}"))).unwrap();
+        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{file} is a PNG");
+        let width = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
+        let height = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
+        assert_eq!((width, height), (side, side), "{file}");
+    }
 }

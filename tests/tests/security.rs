@@ -6,10 +6,7 @@
 
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-use switchboard::emulators::{
-    Backends, EMULATOR_APP_AUDIENCE, EMULATOR_APP_SECRET, EMULATOR_SALESFORCE_INBOUND_SECRET,
-    EmulatorAddrs,
-};
+use switchboard::emulators::{Backends, EMULATOR_SALESFORCE_INBOUND_SECRET, EmulatorAddrs};
 use switchboard_tests::{
     Forwarder, Runner, Silent, Stack, fresh_nonce, now, robot_message, root, signed_webhook_url,
     usersig,
@@ -62,28 +59,13 @@ async fn apex(stack: &Stack, route: &str, body: &Value) -> (u16, Value) {
         .await
 }
 
-/// The sidebar app's session call for `agent` on `ticket_id`.
-async fn sidebar_session(stack: &Stack, agent: &str, ticket_id: u64) -> (u16, Value) {
-    let jwt = sidebar_jwt(stack, agent);
-    let request = stack
-        .runner
-        .client
-        .post(format!("{}/zendesk/app/session", stack.runner.url))
-        .header("authorization", format!("Bearer {jwt}"))
-        .json(&json!({ "ticket_id": ticket_id }));
-    stack.runner.send(request).await
-}
-
-fn sidebar_jwt(stack: &Stack, agent: &str) -> String {
-    zendesk::app::sign(
-        &zendesk::app::AppClaims {
-            sub: agent.into(),
-            iss: stack.backends.zendesk.as_ref().unwrap().url(),
-            aud: EMULATOR_APP_AUDIENCE.into(),
-            exp: now() + 600,
-        },
-        EMULATOR_APP_SECRET,
-    )
+/// The sidebar panel's join call for `agent` on `ticket_id`, with the
+/// session Zendesk's signed page load gives them.
+async fn sidebar_join(stack: &Stack, agent: u64, ticket_id: u64) -> (u16, Value) {
+    let session = stack.zendesk_panel_session(agent).await;
+    stack
+        .zendesk_panel("join", &session, &json!({ "ticket_id": ticket_id }))
+        .await
 }
 
 fn support_request(key: &str) -> Value {
@@ -210,9 +192,9 @@ async fn item1_an_unreachable_im_leaks_no_usersig_on_any_route() {
     let zendesk = stack.backends.zendesk.as_ref().unwrap();
     zendesk.set_webhook_url(None);
     zendesk.assign(ticket_id, Some(7001)).await;
-    let (status, answer) = sidebar_session(&stack, "7001", ticket_id).await;
+    let (status, answer) = sidebar_join(&stack, 7001, ticket_id).await;
     assert_eq!(status, 502, "{answer}");
-    answers.push(("/zendesk/app/session".into(), answer));
+    answers.push(("/zendesk/app/join".into(), answer));
     let zendesk = stack.backends.zendesk.as_ref().unwrap();
     zendesk.set_webhook_url(Some(format!("{}/zendesk/webhook", stack.runner.url)));
     let delivery = zendesk.assign(ticket_id, Some(7002)).await.unwrap();
@@ -886,7 +868,8 @@ async fn item2_oversized_chunked_bodies_are_refused_on_every_route() {
         ("/salesforce/events", apex.clone()),
         ("/salesforce/agent-usersig", apex),
         ("/zendesk/webhook", vec![]),
-        ("/zendesk/app/session", vec![]),
+        ("/zendesk/app", vec![]),
+        ("/zendesk/app/send", vec![]),
         ("/moderation/overlay", admin.clone()),
         (
             "/moderation/review/0123456789abcdef0123456789abcdef/false-positive",
@@ -1229,9 +1212,9 @@ async fn item6_zendesk_membership_converges_whoever_comes_first() {
     // sidebar first.
     zendesk.set_webhook_url(None);
     zendesk.assign(id, Some(7002)).await;
-    let (status, answer) = sidebar_session(&stack, "7002", id).await;
+    let (status, answer) = sidebar_join(&stack, 7002, id).await;
     assert_eq!(
-        (status, answer["joined"].as_bool()),
+        (status, answer["assigned"].as_bool()),
         (200, Some(true)),
         "{answer}"
     );

@@ -3,7 +3,6 @@
 
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-use switchboard::emulators::{EMULATOR_APP_AUDIENCE, EMULATOR_APP_SECRET};
 use switchboard_tests::{Stack, emulator_signer, now, usersig};
 use tim::usersig::Signer;
 use zendesk::webhook::{format_timestamp, sign};
@@ -45,16 +44,6 @@ impl World {
         self.runner.send(request).await
     }
 
-    async fn session(&self, jwt: &str, ticket_id: u64) -> (u16, Value) {
-        let request = self
-            .runner
-            .client
-            .post(format!("{}/zendesk/app/session", self.runner.url))
-            .header("authorization", format!("Bearer {jwt}"))
-            .json(&json!({ "ticket_id": ticket_id }));
-        self.runner.send(request).await
-    }
-
     fn members(&self, group: &str) -> Option<Vec<String>> {
         self.im()
             .state()
@@ -72,18 +61,6 @@ fn request(key: &str) -> Value {
         "email": "alice@example.com",
         "idempotency_key": key,
     })
-}
-
-fn app_jwt(agent: &str, secret: &str, audience: &str, exp: u64, issuer: &str) -> String {
-    zendesk::app::sign(
-        &zendesk::app::AppClaims {
-            sub: agent.into(),
-            iss: issuer.into(),
-            aud: audience.into(),
-            exp,
-        },
-        secret,
-    )
 }
 
 #[tokio::test]
@@ -317,98 +294,6 @@ async fn forged_stale_and_miscoded_signatures_are_rejected_with_nothing_changed(
     assert_eq!((status, body["field"].as_str()), (400, Some("body")));
     assert!(body["error"].as_str().unwrap().contains("not JSON"));
     assert_eq!(w.members(&group).unwrap(), ["alice"]);
-}
-
-#[tokio::test]
-async fn the_sidebar_app_gets_credentials_and_joins_the_assignee() {
-    let w = World::start("zd-app").await;
-    let (_, body) = w
-        .create("alice", Some(&usersig("alice")), &request("app"))
-        .await;
-    let ticket = body["ticket_id"].as_u64().unwrap();
-    let group = body["group_id"].as_str().unwrap().to_string();
-    let issuer = w.zd().url();
-    let exp = now() + 600;
-
-    // Not (yet) the assignee: credentials, but no join.
-    let jwt = app_jwt(
-        "7001",
-        EMULATOR_APP_SECRET,
-        EMULATOR_APP_AUDIENCE,
-        exp,
-        &issuer,
-    );
-    let (status, body) = w.session(&jwt, ticket).await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(
-        (body["joined"].as_bool(), body["group_id"].as_str()),
-        (Some(false), Some(group.as_str()))
-    );
-    let sig = body["usersig"].as_str().unwrap();
-    assert!(
-        emulator_signer()
-            .verify("zendesk-agent-7001", sig, now())
-            .is_ok()
-    );
-    assert_eq!(w.members(&group).unwrap(), ["alice"]);
-
-    // Assigned in Zendesk (webhook not delivered): the app call joins them.
-    w.zd().set_webhook_url(None);
-    w.zd().assign(ticket, Some(7001)).await;
-    let (_, body) = w.session(&jwt, ticket).await;
-    assert_eq!(body["joined"], true);
-    assert_eq!(w.members(&group).unwrap(), ["alice", "zendesk-agent-7001"]);
-
-    let rejected = [
-        (
-            "wrong secret",
-            app_jwt("7001", "guess", EMULATOR_APP_AUDIENCE, exp, &issuer),
-            "signature",
-        ),
-        (
-            "expired",
-            app_jwt(
-                "7001",
-                EMULATOR_APP_SECRET,
-                EMULATOR_APP_AUDIENCE,
-                now() - 3600,
-                &issuer,
-            ),
-            "expired",
-        ),
-        (
-            "wrong aud",
-            app_jwt(
-                "7001",
-                EMULATOR_APP_SECRET,
-                "https://elsewhere",
-                exp,
-                &issuer,
-            ),
-            "audience",
-        ),
-        (
-            "wrong iss",
-            app_jwt(
-                "7001",
-                EMULATOR_APP_SECRET,
-                EMULATOR_APP_AUDIENCE,
-                exp,
-                "https://evil.zendesk.com",
-            ),
-            "issuer",
-        ),
-    ];
-    for (label, jwt, reason) in rejected {
-        let (status, body) = w.session(&jwt, ticket).await;
-        assert_eq!(status, 401, "{label}: {body}");
-        assert!(
-            body["error"].as_str().unwrap().contains(reason),
-            "{label}: {body}"
-        );
-    }
-    let (status, body) = w.session(&jwt, 999_999).await;
-    assert_eq!(status, 404, "{body}");
 }
 
 #[tokio::test]

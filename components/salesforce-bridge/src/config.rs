@@ -36,6 +36,9 @@ pub struct Config {
     pub close_notice: String,
     pub inbound: Inbound,
     pub inbound_window: u64,
+    /// `salesforce_chat_unassigned`: whether users who do not work a Case
+    /// (but can see it) may read its chat in the Case chat component.
+    pub chat_unassigned_may_read: bool,
 }
 
 impl Config {
@@ -104,6 +107,15 @@ impl Config {
                 format!("configuration: salesforce_inbound_window_secs `{window}` is not a number")
             })?
         };
+        let chat_unassigned_may_read = match optional("salesforce_chat_unassigned").as_str() {
+            "" | "read" => true,
+            "none" => false,
+            other => {
+                return Err(format!(
+                    "configuration: salesforce_chat_unassigned `{other}` must be `read` or `none`"
+                ));
+            }
+        };
         Ok(Self {
             im: ImSettings::load()?.within(crate::CALLER_BUDGET),
             login_url: variable("salesforce_login_url")?,
@@ -118,6 +130,7 @@ impl Config {
             close_notice: optional("salesforce_close_notice"),
             inbound,
             inbound_window,
+            chat_unassigned_may_read,
         })
     }
 

@@ -1,12 +1,26 @@
 //! `POST /salesforce/requests`: an end user asks for help from the chat app.
 
 use crate::config::Config;
-use crate::records::{CaseRecord, RequestRecord, SESSION_KEY, case_key, request_key};
+use crate::records::{CaseRecord, RequestRecord, SESSION_KEY, case_key, latest_key, request_key};
 use connector::reply::{self, JsonResponse};
 use connector::request::SupportRequest;
 use connector::state::Records;
 use http::StatusCode;
 use salesforce::api::{NewCase, Session};
+
+/// `POST /salesforce/requests/open`: the user's latest Case from chat while
+/// its chat is open, else 404.
+pub fn open_request(user: &str) -> JsonResponse {
+    connector::bridge::open_request(
+        user,
+        &latest_key(user),
+        "case_id",
+        case_key,
+        |case: &CaseRecord| {
+            (!case.dissolved && case.requester == user).then(|| case.group_id.clone())
+        },
+    )
+}
 
 /// Creates the Case and the group, resuming an earlier attempt of the same
 /// request (same idempotency key, or same content without one).
@@ -116,6 +130,7 @@ async fn run(
         .map_err(|e| reply::upstream("IM group creation failed", e))?;
         record.group_ready = true;
         records.put(&key, &record).map_err(internal)?;
+        records.put(&latest_key(user), &case_id).map_err(internal)?;
     }
     Ok(reply::created(
         replay,

@@ -2,15 +2,18 @@
 //!
 //! | route | caller | authentication |
 //! |---|---|---|
-//! | `POST /salesforce/requests` | the end user's chat app | the user's IM UserSig |
+//! | `POST /salesforce/requests` | the end user's chat app (browsers: `cors_allowed_origins`) | the user's IM UserSig |
+//! | `POST /salesforce/requests/open` | the same: the user's open Case, to continue it | the user's IM UserSig |
 //! | `POST /salesforce/events` | Apex (Queueable callout from the Case and AgentWork triggers) | HMAC of timestamp, nonce and body (or bearer secret) |
 //! | `POST /salesforce/agent-usersig` | Apex (the agent's chat UI controller) | same as events |
+//! | `POST /salesforce/chat/join`, `/chat/history`, `/chat/send` | Apex (the Case chat component's controller), as the running user | same as events |
 
 #![allow(
     clippy::result_large_err,
     reason = "handlers return a ready HTTP response as their error; it is built once per request, not on a hot path"
 )]
 
+mod agent_chat;
 mod config;
 mod create;
 mod events;
@@ -39,12 +42,20 @@ async fn handle(req: IncomingRequest, out: ResponseOutparam) {
 }
 
 async fn bridge(req: Request) -> JsonResponse {
-    let routes = ["/requests", "/events", "/agent-usersig"];
+    let routes = [
+        "/requests",
+        "/requests/open",
+        "/events",
+        "/agent-usersig",
+        "/chat/join",
+        "/chat/history",
+        "/chat/send",
+    ];
     let prepared = connector::bridge::prepare(
         req,
         "/salesforce",
         &routes,
-        "/requests",
+        &["/requests", "/requests/open"],
         MAX_BODY,
         Config::load,
         |config: &Config| &config.im.signer,
@@ -56,7 +67,12 @@ async fn bridge(req: Request) -> JsonResponse {
     };
     let (config, headers, body, now) = (p.config, p.headers, p.body, p.now);
     if let Some(user) = p.user {
-        return create::handle(&config, &user, &body).await;
+        let answer = if p.route == "/requests/open" {
+            create::open_request(&user)
+        } else {
+            create::handle(&config, &user, &body).await
+        };
+        return connector::bridge::with_cors(answer, p.cors_origin.as_ref());
     }
     let records = match Records::open() {
         Ok(records) => records,
@@ -70,10 +86,10 @@ async fn bridge(req: Request) -> JsonResponse {
         }
     };
     let work = async {
-        if p.route == "/events" {
-            events::handle(&config, &records, &body).await
-        } else {
-            agent_usersig(&config, &body, now).await
+        match p.route.as_str() {
+            "/events" => events::handle(&config, &records, &body).await,
+            "/agent-usersig" => agent_usersig(&config, &body, now).await,
+            chat => agent_chat::handle(chat, &config, &records, &body, now).await,
         }
     };
     let Some((name, until)) = claim else {

@@ -38,6 +38,11 @@ pub fn request_key(request_id: &str) -> String {
     format!("sf:request:{request_id}")
 }
 
+/// The latest Case `user` opened from chat (its id), for "my open request".
+pub fn latest_key(user: &str) -> String {
+    format!("sf:latest:{user}")
+}
+
 pub fn case_key(case_id: &str) -> String {
     format!("sf:case:{case_id}")
 }

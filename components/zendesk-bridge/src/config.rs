@@ -7,6 +7,59 @@ use connector::reply::{optional_variable as optional, variable};
 use std::time::Duration;
 use zendesk::api::Auth;
 
+/// What the sidebar panel needs: the app's key and installation (to check
+/// Zendesk's signed-URL token) and the bridge's session secret.
+pub struct PanelSettings {
+    /// `zendesk_app_public_key`: the app's RSA public key (PEM).
+    pub public_key: String,
+    /// `zendesk_app_installation_id`.
+    pub installation_id: u64,
+    /// `zendesk_app_secret`: signs panel sessions.
+    pub session_secret: String,
+    /// `zendesk_panel_unassigned`: whether agents other than the assignee
+    /// may read a ticket's chat.
+    pub unassigned_may_read: bool,
+}
+
+impl PanelSettings {
+    fn load() -> Result<Self, String> {
+        let public_key = variable("zendesk_app_public_key")?;
+        if !public_key.contains("-----BEGIN PUBLIC KEY-----") {
+            return Err(
+                "configuration: zendesk_app_public_key must be the app's public key in PEM (-----BEGIN PUBLIC KEY-----)"
+                    .into(),
+            );
+        }
+        let installation = variable("zendesk_app_installation_id")?;
+        let installation_id = installation.trim().parse().map_err(|_| {
+            format!("configuration: zendesk_app_installation_id `{installation}` is not a number")
+        })?;
+        let session_secret = variable("zendesk_app_secret")?;
+        if session_secret.len() < 32 {
+            return Err(
+                "configuration: zendesk_app_secret must be at least 32 characters (it signs agents' panel sessions)"
+                    .into(),
+            );
+        }
+        let unassigned = optional("zendesk_panel_unassigned");
+        let unassigned_may_read = match unassigned.as_str() {
+            "" | "read" => true,
+            "none" => false,
+            other => {
+                return Err(format!(
+                    "configuration: zendesk_panel_unassigned `{other}` must be `read` or `none`"
+                ));
+            }
+        };
+        Ok(Self {
+            public_key: public_key.replace("\\n", "\n"),
+            installation_id,
+            session_secret,
+            unassigned_may_read,
+        })
+    }
+}
+
 /// Everything the handlers need.
 pub struct Config {
     pub im: ImSettings,
@@ -14,9 +67,9 @@ pub struct Config {
     pub zendesk_auth: Auth,
     pub webhook_secret: String,
     pub webhook_window: u64,
-    pub app_secret: String,
-    pub app_audience: String,
-    pub jwt_issuer: String,
+    /// The sidebar panel's settings; `Err` names what is missing, so only
+    /// the panel's routes fail when the app is not set up.
+    pub panel: Result<PanelSettings, String>,
     pub group_prefix: String,
     pub greeting: String,
     pub agent_prefix: String,
@@ -63,7 +116,6 @@ impl Config {
                 format!("configuration: zendesk_webhook_window_secs `{window}` is not a number")
             })?
         };
-        let issuer = optional("zendesk_jwt_issuer");
         let dissolve_on: Vec<String> = optional("zendesk_dissolve_on")
             .split(',')
             .map(|s| s.trim().to_ascii_lowercase())
@@ -99,17 +151,11 @@ impl Config {
         Ok(Self {
             requester_domain: (!domain.is_empty()).then_some(domain),
             im: ImSettings::load()?.within(crate::CALLER_BUDGET),
-            jwt_issuer: if issuer.is_empty() {
-                zendesk_base_url.clone()
-            } else {
-                issuer
-            },
             zendesk_base_url,
             zendesk_auth,
             webhook_secret: variable("zendesk_webhook_secret")?,
             webhook_window,
-            app_secret: variable("zendesk_app_secret")?,
-            app_audience: variable("zendesk_app_audience")?,
+            panel: PanelSettings::load(),
             group_prefix: variable("zendesk_group_prefix")?,
             greeting: variable("zendesk_greeting")?,
             agent_prefix: optional("zendesk_agent_prefix"),

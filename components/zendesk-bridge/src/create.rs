@@ -1,7 +1,7 @@
 //! `POST /zendesk/requests`: an end user asks for help from the chat app.
 
 use crate::config::Config;
-use crate::records::{RequestRecord, TOKEN_KEY, TicketRecord, request_key, ticket_key};
+use crate::records::{RequestRecord, TOKEN_KEY, TicketRecord, latest_key, request_key, ticket_key};
 use connector::reply::{self, JsonResponse};
 use connector::request::SupportRequest;
 use connector::state::{Claim, Records};
@@ -10,6 +10,20 @@ use zendesk::api::{NewTicket, Requester, ZendeskError};
 
 /// A claim that never ends: the greeting belongs to its ticket for good.
 const FOREVER: u64 = u64::MAX;
+
+/// `POST /zendesk/requests/open`: the user's latest ticket from chat while
+/// its chat is open, else 404.
+pub fn open_request(user: &str) -> JsonResponse {
+    connector::bridge::open_request(
+        user,
+        &latest_key(user),
+        "ticket_id",
+        ticket_key,
+        |ticket: &TicketRecord| {
+            (!ticket.dissolved && ticket.requester == user).then(|| ticket.group_id.clone())
+        },
+    )
+}
 
 /// Creates the ticket, the group and the greeting, resuming any earlier
 /// attempt with the same idempotency key.
@@ -130,6 +144,9 @@ async fn run(
             .map_err(|e| reply::upstream("IM group creation failed", e))?;
         record.group_ready = true;
         records.put(&key, &record).map_err(internal)?;
+        records
+            .put(&latest_key(user), &ticket_id)
+            .map_err(internal)?;
     }
 
     // 3. The greeting, once however many copies of the request race here

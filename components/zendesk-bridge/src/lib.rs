@@ -2,19 +2,22 @@
 //!
 //! | route | caller | authentication |
 //! |---|---|---|
-//! | `POST /zendesk/requests` | the end user's chat app | the user's IM UserSig |
+//! | `POST /zendesk/requests` | the end user's chat app (browsers: `cors_allowed_origins`) | the user's IM UserSig |
+//! | `POST /zendesk/requests/open` | the same: the user's open ticket, to continue it | the user's IM UserSig |
 //! | `POST /zendesk/webhook` | Zendesk webhooks | `x-zendesk-webhook-signature` |
-//! | `POST /zendesk/app/session` | the Zendesk sidebar app, via Zendesk's proxy | HS256 app JWT |
+//! | `POST /zendesk/app` | Zendesk, loading the sidebar app's page | signed-URL token (RS256, the app's key) |
+//! | `POST /zendesk/app/join`, `/app/history`, `/app/send` | the sidebar panel | the panel session the page was given |
 
 #![allow(
     clippy::result_large_err,
     reason = "handlers return a ready HTTP response as their error; it is built once per request, not on a hot path"
 )]
 
+mod agent_chat;
 mod config;
 mod create;
+mod panel;
 mod records;
-mod session;
 mod webhook;
 
 use connector::edge::Request;
@@ -33,12 +36,20 @@ async fn handle(req: IncomingRequest, out: ResponseOutparam) {
 }
 
 async fn bridge(req: Request) -> JsonResponse {
-    let routes = ["/requests", "/webhook", "/app/session"];
+    let routes = [
+        "/requests",
+        "/requests/open",
+        "/webhook",
+        "/app",
+        "/app/join",
+        "/app/history",
+        "/app/send",
+    ];
     let prepared = connector::bridge::prepare(
         req,
         "/zendesk",
         &routes,
-        "/requests",
+        &["/requests", "/requests/open"],
         MAX_BODY,
         config::Config::load,
         |config: &config::Config| &config.im.signer,
@@ -48,9 +59,17 @@ async fn bridge(req: Request) -> JsonResponse {
         Ok(p) => p,
         Err(response) => return response,
     };
+    let cors_origin = p.cors_origin.clone();
     match (p.route.as_str(), p.user) {
-        ("/requests", Some(user)) => create::handle(&p.config, &user, &p.body).await,
+        ("/requests/open", Some(user)) => {
+            connector::bridge::with_cors(create::open_request(&user), cors_origin.as_ref())
+        }
+        ("/requests", Some(user)) => connector::bridge::with_cors(
+            create::handle(&p.config, &user, &p.body).await,
+            cors_origin.as_ref(),
+        ),
         ("/webhook", _) => webhook::handle(&p.config, &p.headers, &p.body, p.now).await,
-        _ => session::handle(&p.config, &p.headers, &p.body, p.now).await,
+        ("/app", _) => panel::handle(&p.config, &p.body, p.now).await,
+        (route, _) => agent_chat::handle(route, &p.config, &p.headers, &p.body, p.now).await,
     }
 }

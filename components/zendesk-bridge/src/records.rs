@@ -37,6 +37,11 @@ pub fn request_key(user: &str, idempotency_key: &str) -> String {
     format!("zd:request:{user}:{idempotency_key}")
 }
 
+/// The latest ticket `user` opened from chat (its id), for "my open request".
+pub fn latest_key(user: &str) -> String {
+    format!("zd:latest:{user}")
+}
+
 pub fn ticket_key(ticket_id: &str) -> String {
     format!("zd:ticket:{ticket_id}")
 }

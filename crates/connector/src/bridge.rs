@@ -1,7 +1,8 @@
 //! What both ticket bridges do before a request reaches its handler: POST
 //! only, a known route under the component's prefix, configuration loaded
 //! (500 naming the variable at fault), the end user authenticated on the
-//! public request route, and the body read within a size limit.
+//! public request routes (which browsers may also reach cross-origin, see
+//! [`crate::cors`]), and the body read within a size limit.
 
 use crate::edge::Request;
 use crate::reply::{self, JsonResponse};
@@ -19,19 +20,23 @@ pub struct Prepared<C> {
     pub headers: HeaderMap,
     /// The body.
     pub body: Bytes,
-    /// The authenticated end user, on `user_route` only.
+    /// The authenticated end user, on the user routes only.
     pub user: Option<String>,
+    /// The browser origin let in (`cors_allowed_origins`), whose answer
+    /// must carry the CORS headers: pass it to [`with_cors`].
+    pub cors_origin: Option<http::HeaderValue>,
     /// Unix seconds when the request arrived.
     pub now: u64,
 }
 
-/// Runs the shared checks. `routes` lists the routes served, `user_route`
-/// the one whose caller is an end user (UserSig), `prefix` is for messages.
+/// Runs the shared checks. `routes` lists the routes served, `user_routes`
+/// those whose caller is an end user (UserSig, and browsers' preflights
+/// and origins checked), `prefix` is for messages.
 pub async fn prepare<C>(
     req: Request,
     prefix: &str,
     routes: &[&str],
-    user_route: &str,
+    user_routes: &[&str],
     max_body: usize,
     load: impl FnOnce() -> Result<C, String>,
     signer: impl Fn(&C) -> &Signer,
@@ -42,6 +47,13 @@ pub async fn prepare<C>(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
+    let user_route = user_routes.contains(&route.as_str());
+    let cors_origin = if user_route {
+        browser_origin(&req)?
+    } else {
+        None
+    };
+    let with_origin = |response| with_cors(response, cors_origin.as_ref());
     if req.method() != Method::POST {
         return Err(reply::error(StatusCode::METHOD_NOT_ALLOWED, "use POST"));
     }
@@ -53,24 +65,93 @@ pub async fn prepare<C>(
     }
     let config = load().map_err(|message| {
         eprintln!("{message}");
-        reply::error(StatusCode::INTERNAL_SERVER_ERROR, message)
+        with_origin(reply::error(StatusCode::INTERNAL_SERVER_ERROR, message))
     })?;
     let now = reply::unix_now();
     let headers = req.headers().clone();
-    let user = if route == user_route {
-        Some(crate::auth::end_user(&headers, signer(&config), now)?)
+    let user = if user_route {
+        Some(crate::auth::end_user(&headers, signer(&config), now).map_err(with_origin)?)
     } else {
         None
     };
-    let body = reply::read_body(&headers, req.into_body(), max_body).await?;
+    let body = reply::read_body(&headers, req.into_body(), max_body)
+        .await
+        .map_err(with_origin)?;
     Ok(Prepared {
         route,
         config,
         headers,
         body,
         user,
+        cors_origin,
         now,
     })
+}
+
+/// The `Origin` of a browser's call to a user route, when
+/// `cors_allowed_origins` lets it in; the whole answer (204 or 403) when it
+/// is a preflight or an origin not let in.
+fn browser_origin(req: &Request) -> Result<Option<http::HeaderValue>, JsonResponse> {
+    use crate::cors::{AllowedOrigins, Preflight};
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let origin = header("origin");
+    if origin.is_none() && req.method() != Method::OPTIONS {
+        return Ok(None);
+    }
+    let allowed = AllowedOrigins::parse(&reply::optional_variable("cors_allowed_origins"))
+        .map_err(|message| reply::error(StatusCode::INTERNAL_SERVER_ERROR, message))?;
+    let origin_value = req.headers().get("origin").cloned();
+    if req.method() == Method::OPTIONS {
+        return Err(
+            match allowed.preflight(
+                origin,
+                header("access-control-request-method"),
+                header("access-control-request-headers"),
+            ) {
+                Preflight::Allowed => {
+                    let mut response = http::Response::new(Bytes::new());
+                    *response.status_mut() = StatusCode::NO_CONTENT;
+                    let mut response = with_cors(response, origin_value.as_ref());
+                    let h = response.headers_mut();
+                    h.insert(
+                        "access-control-allow-methods",
+                        http::HeaderValue::from_static("POST"),
+                    );
+                    h.insert(
+                        "access-control-allow-headers",
+                        http::HeaderValue::from_static(crate::cors::ALLOWED_HEADERS),
+                    );
+                    h.insert("access-control-max-age", crate::cors::MAX_AGE_SECS.into());
+                    response
+                }
+                Preflight::Refused(reason) => reply::error(StatusCode::FORBIDDEN, reason),
+            },
+        );
+    }
+    match origin {
+        Some(origin) if allowed.allows(origin) => Ok(origin_value),
+        Some(origin) => Err(reply::error(
+            StatusCode::FORBIDDEN,
+            crate::cors::refusal(origin),
+        )),
+        None => Ok(None),
+    }
+}
+
+/// `response` with the CORS headers for `origin` (the one let in), or
+/// unchanged when the call was not a browser's. Never
+/// `Access-Control-Allow-Credentials`: end users authenticate by header.
+pub fn with_cors(mut response: JsonResponse, origin: Option<&http::HeaderValue>) -> JsonResponse {
+    if let Some(origin) = origin {
+        let h = response.headers_mut();
+        h.insert("access-control-allow-origin", origin.clone());
+        h.insert(
+            "access-control-expose-headers",
+            http::HeaderValue::from_static(crate::cors::EXPOSED_HEADERS),
+        );
+        h.append("vary", http::HeaderValue::from_static("origin"));
+    }
+    response
 }
 
 /// Admits a new support request from `user`, or answers 429 with
@@ -126,5 +207,44 @@ pub fn admit_new_request(
             Err(response)
         }
         Err(e) => Err(reply::error(StatusCode::INTERNAL_SERVER_ERROR, e)),
+    }
+}
+
+/// The answer to "my open request" (`POST <bridge>/requests/open`): the
+/// latest ticket or Case `user` opened from chat, as stored under
+/// `latest_key` (its id), while `open_group` says its chat is still open
+/// (returning its group), so a returning user continues it instead of
+/// opening another. 404 when there is none.
+pub fn open_request<R: serde::de::DeserializeOwned>(
+    user: &str,
+    latest_key: &str,
+    id_field: &str,
+    record_key: impl Fn(&str) -> String,
+    open_group: impl Fn(&R) -> Option<String>,
+) -> JsonResponse {
+    let records = match crate::state::Records::open() {
+        Ok(records) => records,
+        Err(e) => return reply::error(StatusCode::INTERNAL_SERVER_ERROR, e),
+    };
+    // The id as the create answer gave it: a number (Zendesk) or a string
+    // (Salesforce).
+    let latest: Option<serde_json::Value> = match records.get(latest_key) {
+        Ok(latest) => latest,
+        Err(e) => return reply::error(StatusCode::INTERNAL_SERVER_ERROR, e),
+    };
+    let open = latest.and_then(|id| {
+        let key = id.as_str().map_or_else(|| id.to_string(), String::from);
+        let record: R = records.get(&record_key(&key)).ok().flatten()?;
+        open_group(&record).map(|group| (id, group))
+    });
+    match open {
+        Some((id, group)) => reply::json(
+            StatusCode::OK,
+            &serde_json::json!({ id_field: id, "group_id": group, "user_id": user }),
+        ),
+        None => reply::error(
+            StatusCode::NOT_FOUND,
+            format!("`{user}` has no open request"),
+        ),
     }
 }

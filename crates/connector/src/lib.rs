@@ -1,5 +1,10 @@
 //! Plumbing shared by the Switchboard components.
 //!
+//! - [`agent_chat`]: a ticket's chat as an agent's panel shows it, and the
+//!   checks on what an agent sends.
+//! - [`agent_panel`] (feature `spin`): the agent chat calls both bridges
+//!   answer: history pages, sending once as the agent, per-agent limits.
+//! - [`cors`]: which browser origins may call the end users' routes.
 //! - [`dispatch`]: the IM gateway's command → component table.
 //! - [`auth`] (feature `spin`): end users authenticated by their IM UserSig.
 //! - [`bridge`] (feature `spin`): the checks every ticket-bridge route shares.
@@ -20,10 +25,14 @@
     reason = "handlers return a ready HTTP response as their error; it is built once per request, not on a hot path"
 )]
 
+pub mod agent_chat;
+#[cfg(feature = "spin")]
+pub mod agent_panel;
 #[cfg(feature = "spin")]
 pub mod auth;
 #[cfg(feature = "spin")]
 pub mod bridge;
+pub mod cors;
 pub mod dispatch;
 #[cfg(feature = "spin")]
 pub mod edge;

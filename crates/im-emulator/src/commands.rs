@@ -128,6 +128,8 @@ async fn dispatch(shared: &Arc<Shared>, command: &str, identifier: &str, req: Va
         "openim/sendmsg" => sendmsg(shared, identifier, &req).await,
         "openim/admin_msgwithdraw" => admin_msgwithdraw(shared, &req),
         "im_open_login_svc/account_import" => account_import(shared, &req),
+        "group_open_http_svc/group_msg_get_simple" => group_msg_get_simple(shared, &req),
+        "profile/portrait_get" => portrait_get(shared, &req),
         "openim_robot_http_svc/create_robot" => create_robot(shared, &req),
         "openim_robot_http_svc/send_stream_msg" => send_stream_msg(shared, &req),
         _ => fail(60009, format!("unknown command {command}")),
@@ -914,7 +916,83 @@ fn account_import(shared: &Shared, req: &Value) -> Value {
     if let Some(nick) = str_field(req, "Nick") {
         state.nicks.insert(user.to_string(), nick.to_string());
     }
+    if let Some(face) = str_field(req, "FaceUrl") {
+        state.faces.insert(user.to_string(), face.to_string());
+    }
     ok(json!({}))
+}
+
+/// `group_msg_get_simple`: the `ReqMsgNumber` (at most 20) newest messages
+/// with a seq up to `ReqMsgSeq`, newest first; recalled ones as place
+/// messages (`IsPlaceMsg: 1`, no body). `IsFinished` is 1 when nothing older
+/// is left below the page.
+fn group_msg_get_simple(shared: &Shared, req: &Value) -> Value {
+    let id = str_field(req, "GroupId").unwrap_or("");
+    if let Err(e) = check_group_id(id) {
+        return e;
+    }
+    let Some(number) = req["ReqMsgNumber"]
+        .as_u64()
+        .filter(|n| (1..=20).contains(n))
+    else {
+        return fail(10004, "ReqMsgNumber must be 1 to 20");
+    };
+    let state = shared.state();
+    let Some(group) = state.groups.get(id) else {
+        return fail(10010, format!("group `{id}` does not exist"));
+    };
+    if group.group_type == "AVChatRoom" {
+        return fail(10007, "AVChatRoom groups keep no history");
+    }
+    let up_to = req["ReqMsgSeq"].as_u64().unwrap_or(u64::MAX);
+    let page: Vec<&crate::state::GroupMessage> = group
+        .messages
+        .iter()
+        .rev()
+        .filter(|m| m.seq <= up_to)
+        .take(number as usize)
+        .collect();
+    let finished = page
+        .last()
+        .is_none_or(|oldest| !group.messages.iter().any(|m| m.seq < oldest.seq));
+    let list: Vec<Value> = page
+        .iter()
+        .map(|m| {
+            json!({
+                "From_Account": m.from, "MsgSeq": m.seq, "MsgRandom": m.random,
+                "MsgTimeStamp": m.time, "MsgPriority": 1, "IsPlaceMsg": u8::from(m.recalled),
+                "MsgBody": if m.recalled { json!([]) } else { m.body.clone() },
+            })
+        })
+        .collect();
+    ok(json!({ "GroupId": id, "IsFinished": u8::from(finished), "RspMsgList": list }))
+}
+
+/// `portrait_get` of the nickname and picture tags.
+fn portrait_get(shared: &Shared, req: &Value) -> Value {
+    let accounts = accounts_of(&req["To_Account"], "");
+    if accounts.is_empty() || accounts.len() > 100 {
+        return fail(40001, "To_Account must have 1 to 100 accounts");
+    }
+    let state = shared.state();
+    let items: Vec<Value> = accounts
+        .iter()
+        .filter(|a| state.accounts.contains(*a))
+        .map(|a| {
+            json!({
+                "To_Account": a, "ResultCode": 0, "ResultInfo": "",
+                "ProfileItem": [
+                    { "Tag": "Tag_Profile_IM_Nick", "Value": state.nicks.get(a).cloned().unwrap_or_default() },
+                    { "Tag": "Tag_Profile_IM_Image", "Value": state.faces.get(a).cloned().unwrap_or_default() },
+                ],
+            })
+        })
+        .collect();
+    let missing: Vec<&String> = accounts
+        .iter()
+        .filter(|a| !state.accounts.contains(*a))
+        .collect();
+    ok(json!({ "UserProfileItem": items, "Fail_Account": missing }))
 }
 
 fn create_robot(shared: &Shared, req: &Value) -> Value {

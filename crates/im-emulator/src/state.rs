@@ -106,6 +106,8 @@ pub struct State {
     pub accounts: BTreeSet<String>,
     /// Nicknames set on import (`Nick`), by account.
     pub nicks: BTreeMap<String, String>,
+    /// Profile pictures set on import (`FaceUrl`), by account.
+    pub faces: BTreeMap<String, String>,
     /// Robots.
     pub robots: BTreeSet<String>,
     /// Live groups by id (destroyed ones are removed).

@@ -232,6 +232,14 @@ const ACCOUNT_IMPORT: Command = Command {
     path: "im_open_login_svc/account_import",
     idempotent: true,
 };
+const GROUP_MSG_GET_SIMPLE: Command = Command {
+    path: "group_open_http_svc/group_msg_get_simple",
+    idempotent: true,
+};
+const PORTRAIT_GET: Command = Command {
+    path: "profile/portrait_get",
+    idempotent: true,
+};
 const CREATE_ROBOT: Command = Command {
     path: "openim_robot_http_svc/create_robot",
     idempotent: true,
@@ -583,6 +591,63 @@ pub struct SendGroupMsg {
     /// `CloudCustomData`.
     #[serde(rename = "CloudCustomData", skip_serializing_if = "Option::is_none")]
     pub cloud_custom_data: Option<String>,
+}
+
+/// One message of a group's history (`group_msg_get_simple`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct HistoryMessage {
+    /// `MsgSeq`: the message's place in the group, oldest first.
+    #[serde(rename = "MsgSeq")]
+    pub seq: u64,
+    /// Sender.
+    #[serde(rename = "From_Account", default)]
+    pub from: String,
+    /// `MsgRandom`.
+    #[serde(rename = "MsgRandom", default)]
+    pub random: u64,
+    /// Unix seconds.
+    #[serde(rename = "MsgTimeStamp", default)]
+    pub time: u64,
+    /// 1 when the message expired, failed to be stored, or was deleted or
+    /// recalled: only its place is left.
+    #[serde(rename = "IsPlaceMsg", default)]
+    pub is_place_msg: u8,
+    /// Body (empty for a place message).
+    #[serde(rename = "MsgBody", default)]
+    pub body: Vec<MsgElement>,
+}
+
+/// A page of a group's history, newest first as IM returns it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct GroupHistory {
+    /// Messages.
+    #[serde(rename = "RspMsgList", default)]
+    pub messages: Vec<HistoryMessage>,
+    /// 1 when every message up to the requested one was returned.
+    #[serde(rename = "IsFinished", default)]
+    pub is_finished: u8,
+}
+
+#[derive(Deserialize)]
+struct PortraitGetResponse {
+    #[serde(rename = "UserProfileItem", default)]
+    items: Vec<PortraitItem>,
+}
+
+#[derive(Deserialize)]
+struct PortraitItem {
+    #[serde(rename = "To_Account", default)]
+    account: String,
+    #[serde(rename = "ProfileItem", default)]
+    profile: Vec<ProfileTag>,
+}
+
+#[derive(Deserialize)]
+struct ProfileTag {
+    #[serde(rename = "Tag", default)]
+    tag: String,
+    #[serde(rename = "Value", default)]
+    value: Value,
 }
 
 /// Identity of a sent group message.
@@ -945,6 +1010,26 @@ impl<T: Transport> Client<T> {
 
     /// `account_import` (idempotent on IM's side).
     pub async fn account_import(&self, user_id: &str, nick: Option<&str>) -> Result<(), ImError> {
+        self.import_account(user_id, nick, None).await
+    }
+
+    /// `account_import` with a profile picture (`FaceUrl`) as well as a
+    /// nickname.
+    pub async fn account_import_with_face(
+        &self,
+        user_id: &str,
+        nick: &str,
+        face_url: Option<&str>,
+    ) -> Result<(), ImError> {
+        self.import_account(user_id, Some(nick), face_url).await
+    }
+
+    async fn import_account(
+        &self,
+        user_id: &str,
+        nick: Option<&str>,
+        face_url: Option<&str>,
+    ) -> Result<(), ImError> {
         if user_id.is_empty() || user_id.len() > 32 {
             return Err(ImError::InvalidRequest(format!(
                 "user id `{user_id}` must be 1 to 32 bytes"
@@ -954,8 +1039,66 @@ impl<T: Transport> Client<T> {
         if let Some(nick) = nick {
             request["Nick"] = serde_json::json!(nick);
         }
+        if let Some(url) = face_url {
+            request["FaceUrl"] = serde_json::json!(url);
+        }
         let _: Empty = self.call(ACCOUNT_IMPORT, &request).await?;
         Ok(())
+    }
+
+    /// `group_msg_get_simple`: the `count` (1 to 20) newest messages of
+    /// `group_id` up to `up_to_seq` (all of them when `None`), newest first.
+    /// Page back by asking again up to the smallest `seq` minus one.
+    pub async fn group_msg_get_simple(
+        &self,
+        group_id: &str,
+        up_to_seq: Option<u64>,
+        count: u32,
+    ) -> Result<GroupHistory, ImError> {
+        validate_group_id_for_call(group_id)?;
+        if !(1..=20).contains(&count) {
+            return Err(ImError::InvalidRequest(
+                "group_msg_get_simple returns 1 to 20 messages".into(),
+            ));
+        }
+        let mut request = serde_json::json!({ "GroupId": group_id, "ReqMsgNumber": count });
+        if let Some(seq) = up_to_seq {
+            request["ReqMsgSeq"] = serde_json::json!(seq);
+        }
+        self.call(GROUP_MSG_GET_SIMPLE, &request).await
+    }
+
+    /// `portrait_get`: the nickname (`Tag_Profile_IM_Nick`) of each of
+    /// `accounts` (1 to 100) that has one.
+    pub async fn nicknames(
+        &self,
+        accounts: &[String],
+    ) -> Result<std::collections::BTreeMap<String, String>, ImError> {
+        if accounts.is_empty() || accounts.len() > 100 {
+            return Err(ImError::InvalidRequest(
+                "portrait_get takes 1 to 100 accounts".into(),
+            ));
+        }
+        let response: PortraitGetResponse = self
+            .call(
+                PORTRAIT_GET,
+                &serde_json::json!({ "To_Account": accounts, "TagList": ["Tag_Profile_IM_Nick"] }),
+            )
+            .await?;
+        Ok(response
+            .items
+            .into_iter()
+            .filter_map(|item| {
+                let nick = item
+                    .profile
+                    .into_iter()
+                    .find(|t| t.tag == "Tag_Profile_IM_Nick")?
+                    .value
+                    .as_str()?
+                    .to_string();
+                (!nick.is_empty()).then_some((item.account, nick))
+            })
+            .collect())
     }
 
     /// `openim_robot_http_svc/send_stream_msg`: the first chunk (no

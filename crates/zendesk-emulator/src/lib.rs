@@ -8,6 +8,11 @@
 //! - Injected 429s with `Retry-After`, failures and latency.
 //! - Signed webhook deliveries of ticket events (assignment, status,
 //!   deletion), including exact duplicates, to a configured URL.
+//! - `GET /api/v2/users/{id}.json` for the agents and end users configured.
+//! - `GET /agent/tickets/{id}?agent={user id}`: the agent workspace as a
+//!   browser shows it, with the sidebar app in an iframe: it posts the app's
+//!   page a signed-URL token (RS256, [`ZAF_SIGNING_KEY`]) and answers the ZAF
+//!   SDK's `postMessage` calls as Zendesk does (see [`workspace`]).
 //! - `GET /emulator/state` returns everything; `POST
 //!   /emulator/tickets/{id}/assign|status|delete` makes an agent's change and
 //!   delivers its webhook.
@@ -22,6 +27,47 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+pub mod workspace;
+
+/// The private key the emulator signs signed-URL tokens with (test-only;
+/// see `testdata/README.md`).
+pub const ZAF_SIGNING_KEY: &str = include_str!("../testdata/zaf-signing-key.pem");
+/// Its public half: what an admin copies into `zendesk_app_public_key`.
+pub const ZAF_PUBLIC_KEY: &str = include_str!("../testdata/zaf-signing-key.pub.pem");
+
+/// A Zendesk user of the emulated account.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct User {
+    /// Id.
+    pub id: u64,
+    /// Display name.
+    pub name: String,
+    /// `agent`, `admin` or `end-user`.
+    pub role: String,
+    /// E-mail.
+    pub email: String,
+    /// Suspended users are not active.
+    pub active: bool,
+    /// Their photo's URL (`photo.content_url`), when they have one.
+    pub photo: Option<String>,
+}
+
+impl User {
+    fn new(id: u64, name: &str, role: &str) -> Self {
+        Self {
+            id,
+            name: name.into(),
+            role: role.into(),
+            email: format!(
+                "{}@example.com",
+                name.to_ascii_lowercase().replace(' ', ".")
+            ),
+            active: true,
+            photo: None,
+        }
+    }
+}
 
 /// The account the emulator plays.
 #[derive(Clone, Debug)]
@@ -38,6 +84,12 @@ pub struct ZendeskConfig {
     pub webhook_secret: String,
     /// Where webhooks go.
     pub webhook_url: Option<String>,
+    /// The account's users.
+    pub users: Vec<User>,
+    /// The sidebar app's installation id (its signed-URL tokens' `aud`).
+    pub app_installation_id: u64,
+    /// The sidebar app's page (its `ticket_sidebar` location URL).
+    pub app_url: Option<String>,
 }
 
 impl Default for ZendeskConfig {
@@ -49,6 +101,21 @@ impl Default for ZendeskConfig {
             api_token: "zendesk-emulator-api-token".into(),
             webhook_secret: "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ==".into(),
             webhook_url: None,
+            users: vec![
+                User {
+                    photo: Some("https://emulator.zendesk.invalid/photos/7001.png".into()),
+                    ..User::new(7001, "Ada Lovelace", "agent")
+                },
+                User::new(7002, "Grace Hopper", "agent"),
+                User::new(7003, "Alan Turing", "admin"),
+                User::new(7100, "Eve Customer", "end-user"),
+                User {
+                    active: false,
+                    ..User::new(7004, "Mallory Former", "agent")
+                },
+            ],
+            app_installation_id: 9001,
+            app_url: None,
         }
     }
 }
@@ -127,6 +194,8 @@ struct Injected {
 }
 
 struct Shared {
+    /// `http://<addr>`, the account URL.
+    url: Mutex<String>,
     config: Mutex<ZendeskConfig>,
     state: Mutex<State>,
     injected: Mutex<Injected>,
@@ -162,6 +231,7 @@ impl ZendeskEmulator {
     /// Starts it on `listen` (port 0 for any free port).
     pub async fn start(config: ZendeskConfig, listen: SocketAddr) -> anyhow::Result<Self> {
         let shared = Arc::new(Shared {
+            url: Mutex::default(),
             config: Mutex::new(config),
             state: Mutex::new(State {
                 next_ticket: 5000,
@@ -178,6 +248,7 @@ impl ZendeskEmulator {
             async move { route(&shared, request).await }
         })
         .await?;
+        *shared.url.lock().unwrap_or_else(|e| e.into_inner()) = server.url();
         Ok(Self { server, shared })
     }
 
@@ -203,6 +274,21 @@ impl ZendeskEmulator {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .webhook_url = url;
+    }
+
+    /// Where the sidebar app's page is (the `ticket_sidebar` URL).
+    pub fn set_app_url(&self, url: Option<String>) {
+        self.shared
+            .config
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .app_url = url;
+    }
+
+    /// The signed-URL token Zendesk would post to the app's page for
+    /// `user_id`, valid for five minutes from `now`.
+    pub fn signed_url_token(&self, user_id: u64, now: u64) -> String {
+        self.shared.signed_url_token(user_id, now)
     }
 
     /// Revokes every OAuth token issued so far (the next call gets a 401).
@@ -261,6 +347,24 @@ impl ZendeskEmulator {
 }
 
 /// Ticket changes and their webhooks, shared by the Rust API and the
+impl Shared {
+    fn url(&self) -> String {
+        self.url.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn signed_url_token(&self, user_id: u64, now: u64) -> String {
+        zendesk::app::sign_signed_url(
+            ZAF_SIGNING_KEY,
+            &self.url(),
+            self.config().app_installation_id,
+            user_id,
+            now,
+            300,
+        )
+        .expect("the emulator's key is an RSA key")
+    }
+}
+
 /// `/emulator/tickets/...` control routes.
 impl Shared {
     /// An agent takes (or, with `None`, leaves) the ticket; delivers
@@ -430,6 +534,16 @@ fn reply(status: u16, body: Value, headers: &[(&str, String)]) -> Response<Full<
 async fn route(shared: &Shared, request: Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
     let method = request.method().to_string();
     let path = request.uri().path().to_string();
+    if method == "GET"
+        && let Some(ticket) = path.strip_prefix("/agent/tickets/")
+    {
+        let response = workspace::page(shared, ticket, request.uri().query().unwrap_or(""));
+        shared
+            .state()
+            .requests
+            .push((method, path, response.status().as_u16()));
+        return response;
+    }
     let auth = request
         .headers()
         .get("authorization")
@@ -508,6 +622,24 @@ async fn handle(
             json!({ "error": "invalid_token", "description": "The access token provided is expired, revoked, malformed or invalid for other reasons." }),
             &[],
         );
+    }
+    if method == "GET"
+        && let Some(id) = path
+            .strip_prefix("/api/v2/users/")
+            .and_then(|rest| rest.strip_suffix(".json"))
+    {
+        let user = id
+            .parse::<u64>()
+            .ok()
+            .and_then(|id| shared.config().users.into_iter().find(|u| u.id == id));
+        return match user {
+            Some(u) => reply(200, json!({ "user": user_json(&u) }), &[]),
+            None => reply(
+                404,
+                json!({ "error": "RecordNotFound", "description": "Not found" }),
+                &[],
+            ),
+        };
     }
     match (method, path) {
         ("POST", "/api/v2/tickets.json" | "/api/v2/tickets") => {
@@ -589,6 +721,15 @@ fn oauth(shared: &Shared, body: &[u8]) -> Response<Full<Bytes>> {
         json!({ "access_token": token, "token_type": "bearer", "scope": request["scope"].as_str().unwrap_or("read write") }),
         &[],
     )
+}
+
+fn user_json(u: &User) -> Value {
+    json!({
+        "id": u.id, "name": u.name, "role": u.role, "email": u.email, "active": u.active,
+        "suspended": !u.active, "locale": "en-US",
+        "photo": u.photo.as_ref().map(|url| json!({ "content_url": url, "content_type": "image/png" })),
+        "url": format!("/api/v2/users/{}.json", u.id),
+    })
 }
 
 fn ticket_json(t: &Ticket) -> Value {

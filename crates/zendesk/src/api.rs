@@ -177,6 +177,41 @@ pub struct Ticket {
     pub assignee_id: Option<u64>,
 }
 
+/// A user as shown by the API: enough to tell an agent and name them.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct User {
+    /// Id.
+    pub id: u64,
+    /// Display name.
+    #[serde(default)]
+    pub name: String,
+    /// `end-user`, `agent` or `admin`.
+    #[serde(default)]
+    pub role: String,
+    /// Suspended or deleted users are not active.
+    #[serde(default = "active_by_default")]
+    pub active: bool,
+    /// The user's photo, when they have one (`photo.content_url`).
+    #[serde(default, deserialize_with = "photo_url")]
+    pub photo: Option<String>,
+}
+
+fn active_by_default() -> bool {
+    true
+}
+
+fn photo_url<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let value = Value::deserialize(d)?;
+    Ok(value["content_url"].as_str().map(String::from))
+}
+
+impl User {
+    /// Whether the user works tickets (`agent` or `admin`) and may sign in.
+    pub fn is_active_agent(&self) -> bool {
+        self.active && (self.role == "agent" || self.role == "admin")
+    }
+}
+
 /// A Tickets API client.
 pub struct Client<T> {
     transport: T,
@@ -383,20 +418,27 @@ impl<T: Transport> Client<T> {
 
     /// Shows a ticket.
     pub async fn get_ticket(&mut self, id: u64) -> Result<Ticket, ZendeskError> {
-        let response = self
-            .send(
-                "GET",
-                &format!("/api/v2/tickets/{id}.json"),
-                Vec::new(),
-                Vec::new(),
-                true,
-            )
-            .await?;
+        self.show(&format!("/api/v2/tickets/{id}.json"), "ticket")
+            .await
+    }
+
+    /// Shows a user (`users:read` scope).
+    pub async fn get_user(&mut self, id: u64) -> Result<User, ZendeskError> {
+        self.show(&format!("/api/v2/users/{id}.json"), "user").await
+    }
+
+    /// `GET path` (retried when safe) and the record under `field`.
+    async fn show<R: serde::de::DeserializeOwned>(
+        &mut self,
+        path: &str,
+        field: &str,
+    ) -> Result<R, ZendeskError> {
+        let response = self.send("GET", path, Vec::new(), Vec::new(), true).await?;
         if response.status != 200 {
             return Err(answer_error(response.status, &response.body));
         }
         let value: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
-        serde_json::from_value(value["ticket"].clone()).map_err(|e| ZendeskError::Api {
+        serde_json::from_value(value[field].clone()).map_err(|e| ZendeskError::Api {
             status: 200,
             error: "BadResponse".into(),
             description: e.to_string(),
@@ -477,6 +519,50 @@ mod tests {
             external_id: "alice".into(),
             tags: vec!["switchboard".into()],
         }
+    }
+
+    #[test]
+    fn shows_a_user_and_tells_agents_from_the_rest() {
+        let t = Scripted::new(vec![
+            answer(
+                200,
+                &[],
+                serde_json::json!({"user": {"id": 7001, "name": "Ada", "role": "agent", "active": true,
+                    "photo": {"content_url": "https://z/photos/a.png"}}}),
+            ),
+            answer(
+                200,
+                &[],
+                serde_json::json!({"user": {"id": 7100, "name": "Eve", "role": "end-user"}}),
+            ),
+            answer(
+                200,
+                &[],
+                serde_json::json!({"user": {"id": 7004, "name": "Mal", "role": "admin", "active": false, "photo": null}}),
+            ),
+            answer(
+                404,
+                &[],
+                serde_json::json!({"error": "RecordNotFound", "description": "Not found"}),
+            ),
+        ]);
+        let mut c = signed_in(&t);
+        let ada = block_on(c.get_user(7001)).unwrap();
+        assert_eq!(
+            (
+                ada.name.as_str(),
+                ada.photo.as_deref(),
+                ada.is_active_agent()
+            ),
+            ("Ada", Some("https://z/photos/a.png"), true)
+        );
+        assert!(!block_on(c.get_user(7100)).unwrap().is_active_agent());
+        assert!(!block_on(c.get_user(7004)).unwrap().is_active_agent());
+        assert!(matches!(
+            block_on(c.get_user(1)),
+            Err(ZendeskError::Api { status: 404, .. })
+        ));
+        assert_eq!(t.sent()[0].url, "https://z/api/v2/users/7001.json");
     }
 
     #[test]

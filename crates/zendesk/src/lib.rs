@@ -5,17 +5,19 @@
 //!   read ticket events (event subscriptions and trigger bodies).
 //! - [`api`]: create tickets with OAuth `client_credentials` (API tokens as a
 //!   legacy option), idempotency keys and `Retry-After`.
-//! - [`app`]: verify the JWT a Zendesk sidebar app's requests carry.
+//! - [`app`]: verify the token Zendesk signs for a sidebar app's page (the
+//!   agent's identity), and the panel sessions the bridge starts from it.
 
 pub mod api;
 pub mod app;
 pub mod webhook;
 
 /// Outside input never panics a parser: webhook events, signature
-/// timestamps, sidebar-app JWTs. Run with every `cargo test`.
+/// timestamps, sidebar-app tokens and sessions. Run with every `cargo test`.
 #[cfg(test)]
 mod no_panic {
     use proptest::prelude::*;
+    const KEY: &str = include_str!("../../zendesk-emulator/testdata/zaf-signing-key.pub.pem");
 
     proptest! {
         #[test]
@@ -24,9 +26,8 @@ mod no_panic {
             let _ = crate::webhook::parse_event(text.as_bytes());
             let _ = crate::webhook::parse_timestamp(&text);
             let _ = crate::webhook::verify("secret", &text, &bytes, &text, now, window);
-            let header = format!("Bearer {text}");
-            let _ = crate::app::verify(Some(&header), "secret", "issuer", "audience");
-            let _ = crate::app::verify(Some(&text), "secret", "issuer", "audience");
+            let _ = crate::app::verify_signed_url(Some(&text), KEY, "https://a.zendesk.com", 1, now);
+            let _ = crate::app::PanelSession::verify(&text, "secret", now);
         }
     }
 }
