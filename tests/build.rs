@@ -15,6 +15,7 @@ fn main() {
     for watched in [
         "components",
         "crates",
+        "emulators",
         "wit",
         "tests/components",
         "lexicons",

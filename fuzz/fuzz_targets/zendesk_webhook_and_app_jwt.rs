@@ -6,7 +6,7 @@
 use fuzz::{number, parts, text};
 use libfuzzer_sys::fuzz_target;
 
-const KEY: &str = include_str!("../../crates/zendesk-emulator/testdata/zaf-signing-key.pub.pem");
+const KEY: &str = include_str!("../../emulators/zendesk/testdata/zaf-signing-key.pub.pem");
 
 fuzz_target!(|data: &[u8]| {
     let [timestamp, signature, body, now, header] = parts(data, 5)[..] else {

@@ -76,7 +76,7 @@ async fn engine_in_wasm(components: &Path, messages: usize, rounds: usize) {
     )
     .unwrap();
     let mut config = config(manifest, "bench-engine-wasm");
-    config.logger = switchboard::Logger::stderr();
+    config.logger = spin_local_host::Logger::stderr();
     let runner = Runner::start(&config).await.unwrap();
     println!(
         "\nengine inside wasm (wasmtime, WASI 0.2 component), {messages} messages per corpus, medians of {rounds} rounds"

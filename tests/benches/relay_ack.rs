@@ -23,7 +23,7 @@ fn main() {
         let mut p99s = Vec::new();
         for round in 0..rounds {
             let mut config = config(root().join("spin.toml"), &format!("bench-ack-{round}"));
-            config.logger = switchboard::Logger::stderr();
+            config.logger = spin_local_host::Logger::stderr();
             let backends = Backends::start(&mut config, EmulatorAddrs::any()).await.unwrap();
             backends.llm.as_ref().unwrap().set_latency(Duration::from_secs(2));
             let runner = Runner::start(&config).await.unwrap();

@@ -11,8 +11,8 @@
 //! the difference between the WASIp3 modes' median latencies, measured in the
 //! same run.
 
+use spin_local_host::{AppConfig, ReusePolicy, SpinTarget};
 use std::time::{Duration, Instant};
-use switchboard::{AppConfig, ReusePolicy, SpinTarget};
 use switchboard_tests::{Runner, bench_arg, config, fixture};
 
 struct Figures {
@@ -100,10 +100,10 @@ fn main() {
             .variables
             .add_command_line("api_token=bench")
             .unwrap();
-        wasip2.logger = switchboard::Logger::stderr();
+        wasip2.logger = spin_local_host::Logger::stderr();
         let mut reuse_on = config(fixture("runner-p3"), "bench-reuse");
         reuse_on.spin = SpinTarget::Main;
-        reuse_on.logger = switchboard::Logger::stderr();
+        reuse_on.logger = spin_local_host::Logger::stderr();
         let mut reuse_off = reuse_on.clone();
         reuse_off.reuse = ReusePolicy {
             max_instance_reuse_count: 1,

@@ -4,9 +4,9 @@
 
 use crate::{config, root, scratch_dir};
 use moderation::synthetic::{Generator, to_lexicon_file};
+use spin_local_host::AppConfig;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use switchboard::AppConfig;
 
 /// Builds the moderator with `terms` synthetic terms beside the shipped
 /// lexicons (compiled in through `SWITCHBOARD_LEXICONS`), together with

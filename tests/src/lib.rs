@@ -2,14 +2,16 @@
 //! against the real built components, plus small loopback servers that play
 //! upstream services.
 
+#![warn(missing_docs)]
+
 pub mod bench;
 pub mod node;
 
+use spin_local_host::{AppConfig, Logger, RunningServer};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use switchboard::{AppConfig, Logger, RunningServer};
 
 /// The workspace root.
 pub fn root() -> PathBuf {
@@ -304,7 +306,7 @@ impl Stack {
         for (name, value) in rewire {
             config
                 .variables
-                .emulator
+                .fallback
                 .insert(name.to_string(), value.clone());
         }
         let runner = Runner::start(&config).await.unwrap();
@@ -422,6 +424,35 @@ impl Stack {
             .json(body);
         self.runner.send(request).await
     }
+}
+
+/// Sends `attempts` messages one after another, `send(n)` sending the
+/// `n`th, as a client flooding an agent's chat would; returns how many were
+/// accepted (200). Every other answer must be the limit's 429 saying when to
+/// retry, and at least one must be: a flood that is never limited fails.
+pub async fn flood<F, Fut>(attempts: usize, mut send: F) -> usize
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = (u16, serde_json::Value)>,
+{
+    let mut accepted = 0;
+    let mut limited = None;
+    for n in 0..attempts {
+        let (status, answer) = send(n).await;
+        match status {
+            200 => accepted += 1,
+            429 => limited = Some(answer),
+            other => panic!("message {n} of the flood: {other}: {answer}"),
+        }
+    }
+    let limited = limited.expect("a flood is limited");
+    assert!(
+        limited["error"]
+            .as_str()
+            .is_some_and(|error| error.contains("retry in")),
+        "{limited}"
+    );
+    accepted
 }
 
 /// The session in a sidebar page (its `#panel-setup` JSON).

@@ -1,11 +1,11 @@
 //! The runner's Spin behaviour, through the `switchboard-probe` test
 //! component over real HTTP.
 
+use spin_local_host::SpinTarget;
 use std::time::{Duration, Instant};
-use switchboard::SpinTarget;
 use switchboard_tests::{Runner, Upstream, config, fixture};
 
-fn runner_config(label: &str) -> switchboard::AppConfig {
+fn runner_config(label: &str) -> spin_local_host::AppConfig {
     let mut config = config(fixture("runner"), label);
     config
         .variables
@@ -147,7 +147,7 @@ async fn secret_values_never_reach_the_log() {
         lines.iter().all(|l| !l.contains("s3cr3t-token-value")),
         "{lines:#?}"
     );
-    let app = switchboard::App::load(&runner_config("secret-debug")).unwrap();
+    let app = spin_local_host::App::load(&runner_config("secret-debug")).unwrap();
     assert!(!format!("{:?}", app.variables()).contains("s3cr3t-token-value"));
 }
 
@@ -304,7 +304,7 @@ async fn wasip2_components_get_a_fresh_instance_per_request() {
     }
 }
 
-fn p3_config(label: &str, spin: SpinTarget) -> switchboard::AppConfig {
+fn p3_config(label: &str, spin: SpinTarget) -> spin_local_host::AppConfig {
     let mut config = config(fixture("runner-p3"), label);
     config.spin = spin;
     config
@@ -468,7 +468,7 @@ async fn start_up_errors_say_what_to_do() {
     let app_config = runner_config("e3");
     let text = format!(
         "{:#}",
-        switchboard::start(&app_config, taken.local_addr().unwrap())
+        spin_local_host::start(&app_config, taken.local_addr().unwrap())
             .await
             .err()
             .unwrap()

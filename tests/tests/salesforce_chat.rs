@@ -394,28 +394,17 @@ async fn retried_and_raced_sends_go_out_once_and_a_flood_is_limited() {
     assert_eq!(c.sent_by(&account(ADA)), ["Once only.", "Raced."]);
 
     let before = c.message_count();
-    let mut accepted = 0;
-    let mut limited = None;
-    for n in 0..45 {
-        let (status, answer) = c
-            .send(
-                ADA,
-                AGENT_A,
-                &format!("flood {n}"),
-                &format!("flood-{n:08}"),
-            )
-            .await;
-        match status {
-            200 => accepted += 1,
-            429 => limited = Some(answer),
-            other => panic!("{other}: {answer}"),
-        }
-    }
-    let limited = limited.expect("a flood is limited");
-    assert!(
-        limited["error"].as_str().unwrap().contains("retry in"),
-        "{limited}"
-    );
+    let c = &c;
+    let accepted = switchboard_tests::flood(45, move |n| async move {
+        c.send(
+            ADA,
+            AGENT_A,
+            &format!("flood {n}"),
+            &format!("flood-{n:08}"),
+        )
+        .await
+    })
+    .await;
     // 20 a minute, and a burst may straddle two minutes.
     assert!(accepted <= 40, "{accepted} accepted");
     assert_eq!(c.message_count(), before + accepted);

@@ -151,7 +151,7 @@ async fn item1_an_unreachable_im_leaks_no_usersig_on_any_route() {
     let im_link = Forwarder::start(backends.im.as_ref().unwrap().url()).await;
     config
         .variables
-        .emulator
+        .fallback
         .insert("im_base_url".into(), im_link.url.clone());
     let runner = Runner::start(&config).await.unwrap();
     backends.connect(&runner.url, &config);
@@ -272,7 +272,7 @@ async fn item1_unreachable_zendesk_salesforce_and_llm_leak_no_credential() {
 
 /// The shipped manifest's configuration with `variables` (`name=value`)
 /// set on the command line, as an operator would.
-fn configured(label: &str, variables: &[&str]) -> switchboard::AppConfig {
+fn configured(label: &str, variables: &[&str]) -> spin_local_host::AppConfig {
     let mut config = switchboard_tests::config(root().join("spin.toml"), label);
     for variable in variables {
         config.variables.add_command_line(variable).unwrap();
@@ -300,7 +300,7 @@ async fn item5_a_real_credential_keeps_every_emulator_off() {
         assert!(error.contains(missing), "names {missing}: {error}");
     }
     assert!(!error.contains("real-key"), "{error}");
-    assert!(partial.variables.emulator.is_empty());
+    assert!(partial.variables.fallback.is_empty());
 
     // A secret alone counts as real: no public Apex secret beside it.
     let mut secret_only = configured("sec-secret", &["llm_openai_api_key=sk-real"]);
@@ -324,7 +324,7 @@ async fn item5_a_real_credential_keeps_every_emulator_off() {
         .await
         .unwrap();
     assert!(!backends.any());
-    assert!(real.variables.emulator.is_empty());
+    assert!(real.variables.fallback.is_empty());
 
     // Plain settings may sit beside the emulators.
     let mut settings = configured("sec-settings", &["salesforce_external_id_field="]);
@@ -487,11 +487,11 @@ async fn item3_a_bad_policy_is_refused_at_start_up_and_never_means_no_moderation
     assert!(error.contains("moderator_policy"), "{error}");
 
     // What Spin does: load and serve without asking.
-    let app = switchboard::App::load(&bad).unwrap();
-    let listener = switchboard::server::bind("127.0.0.1:0".parse().unwrap())
+    let app = spin_local_host::App::load(&bad).unwrap();
+    let listener = spin_local_host::server::bind("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
-    let server = switchboard::server::serve(app, listener).unwrap();
+    let server = spin_local_host::server::serve(app, listener).unwrap();
     backends.connect(&server.url(), &bad);
     let runner = Runner {
         url: server.url(),
@@ -919,13 +919,15 @@ async fn item2_the_host_refuses_huge_heads_and_drops_slow_clients() {
     let started = Instant::now();
     let mut rest = vec![0; 256];
     let closed = tokio::time::timeout(
-        switchboard::server::HEADER_READ_TIMEOUT + Duration::from_secs(5),
+        spin_local_host::server::HEADER_READ_TIMEOUT + Duration::from_secs(5),
         slow.read(&mut rest),
     )
     .await
     .expect("the host closes a connection whose head never completes");
     assert!(closed.is_ok());
-    assert!(started.elapsed() >= switchboard::server::HEADER_READ_TIMEOUT - Duration::from_secs(1));
+    assert!(
+        started.elapsed() >= spin_local_host::server::HEADER_READ_TIMEOUT - Duration::from_secs(1)
+    );
 }
 
 /// Files alice's request at `path`: status, answer and how long it took.

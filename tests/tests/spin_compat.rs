@@ -5,8 +5,8 @@
 //! component that one of them would not load fails here, naming the
 //! interface — independently of what our own host happens to link.
 
-use switchboard::manifest::LoadedManifest;
-use switchboard::spin_compat::{Handler, Interfaces, SpinTarget};
+use spin_local_host::manifest::LoadedManifest;
+use spin_local_host::spin_compat::{Handler, Interfaces, SpinTarget};
 use switchboard_tests::root;
 
 fn shipped_components() -> Vec<(String, Interfaces)> {

@@ -8,8 +8,8 @@
 //! `llm_<kind>_path`, `llm_<kind>_api_key`), so `allowed_outbound_hosts`
 //! can name them and keys stay secret variables.
 
+use connector::config::optional_variable as optional;
 use connector::im::ImSettings;
-use connector::reply::optional_variable as optional;
 use llm::{Provider, ProviderKind};
 use serde::Deserialize;
 

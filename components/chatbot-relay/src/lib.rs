@@ -62,7 +62,7 @@ async fn relay_webhook(req: Request) -> JsonResponse {
         for message in incoming {
             relay::handle(&config, message).await;
         }
-        if let Err(e) = records.sweep_claims(reply::unix_now(), 3600) {
+        if let Err(e) = records.sweep_claims(connector::config::unix_now(), 3600) {
             eprintln!("chatbot: sweeping ended claims: {e}");
         }
     });

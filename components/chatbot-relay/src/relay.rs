@@ -39,7 +39,7 @@ struct Memory {
 }
 
 fn now() -> u64 {
-    connector::reply::unix_now()
+    connector::config::unix_now()
 }
 
 fn memory_key(robot: &Robot, incoming: &Incoming) -> String {

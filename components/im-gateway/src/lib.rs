@@ -23,18 +23,10 @@ struct Settings {
 }
 
 fn settings() -> Result<Settings, String> {
-    let app_id = reply::variable("im_sdk_app_id")?;
-    let app_id: u64 = app_id
-        .trim()
-        .parse()
-        .map_err(|_| format!("configuration: im_sdk_app_id `{app_id}` is not a number"))?;
-    let token = reply::variable("im_callback_token")?;
-    let window = reply::variable("im_webhook_window_secs")?;
-    let window: u64 = window
-        .trim()
-        .parse()
-        .map_err(|_| format!("configuration: im_webhook_window_secs `{window}` is not a number"))?;
-    let routes = reply::optional_variable("im_gateway_routes");
+    let app_id: u64 = connector::config::number("im_sdk_app_id", None)?;
+    let token = connector::config::variable("im_callback_token")?;
+    let window: u64 = connector::config::number("im_webhook_window_secs", None)?;
+    let routes = connector::config::optional_variable("im_gateway_routes");
     let table = DispatchTable::parse(&routes)
         .map_err(|e| format!("configuration: im_gateway_routes: {e}"))?;
     Ok(Settings {
@@ -78,7 +70,10 @@ async fn webhook(req: Request) -> JsonResponse {
         Ok(query) => query,
         Err(e) => return unauthorized(&e.to_string()),
     };
-    if let Err(e) = settings.verifier.verify(&query, reply::unix_now()) {
+    if let Err(e) = settings
+        .verifier
+        .verify(&query, connector::config::unix_now())
+    {
         return unauthorized(&e.to_string());
     }
     let (parts, body) = req.into_parts();

@@ -63,7 +63,7 @@ async fn admin(req: Request) -> JsonResponse {
              /moderation/review/<id> and /moderation/review/<id>/false-positive",
         );
     };
-    let token = reply::optional_variable("moderation_admin_token");
+    let token = connector::config::optional_variable("moderation_admin_token");
     if let Err(response) = connector::auth::bearer(req.headers(), &token, "moderation_admin_token")
     {
         return response;

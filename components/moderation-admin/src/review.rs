@@ -169,7 +169,7 @@ pub fn false_positive(
         }
     }
     reviewed.false_positive = Some(FalsePositive {
-        at: reply::unix_now(),
+        at: connector::config::unix_now(),
         allow,
     });
     records.put(&key, &reviewed)?;

@@ -2,7 +2,7 @@
 //! the external moderation service it names.
 
 use crate::external::External;
-use connector::reply::optional_variable;
+use connector::config::optional_variable;
 use llm::moderations::ModerationApi;
 use screening::policy::{Policy, Provider};
 use tencent_cloud::TencentModeration;

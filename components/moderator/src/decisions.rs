@@ -8,8 +8,8 @@
 //! IM may deliver a callback twice; the decision's id is the same both
 //! times and is claimed first, so it is kept and announced once.
 
+use connector::config::{optional_variable, unix_now};
 use connector::outbound::SpinHttp;
-use connector::reply::{optional_variable, unix_now};
 use connector::state::{Claim, Records};
 use screening::policy::Policy;
 use screening::review::{self, Decision, Delivery, Origin, Reviewed};

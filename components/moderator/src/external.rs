@@ -48,7 +48,7 @@ impl External {
                 }))
             }
             External::Tencent(service) => {
-                let now = connector::reply::unix_now();
+                let now = connector::config::unix_now();
                 // Each input is its own call; they run side by side, so the
                 // deadline bounds them all.
                 let calls = inputs.iter().map(|input| async {

@@ -404,7 +404,7 @@ async fn before_send(
         None => Place::C2c,
     };
     if let Some(strike) = Strike::of(&policy, &sent.key, sent.sender, place, verdict.outcome) {
-        connector::edge::after_response(strike.record(connector::reply::unix_now()));
+        connector::edge::after_response(strike.record(connector::config::unix_now()));
     }
     answer_for(&policy, verdict.outcome, sent.scope, verdict.masked)
 }
@@ -414,7 +414,7 @@ async fn before_send(
 fn exempt(policy: &Policy, sender: &str) -> bool {
     let admin = if policy.exempt.admins {
         // Only the name: the IM credentials are not needed to judge.
-        match reply::variable("im_admin") {
+        match connector::config::variable("im_admin") {
             Ok(admin) => admin,
             Err(e) => {
                 eprintln!("moderator: cannot tell the IM administrator: {e}");

@@ -1,7 +1,7 @@
 //! The bridge's configuration, from Spin variables.
 
+use connector::config::{number, optional_variable as optional, variable};
 use connector::im::ImSettings;
-use connector::reply::{optional_variable as optional, variable};
 use salesforce::api::Auth;
 
 /// How Apex's calls are authenticated.
@@ -99,14 +99,7 @@ impl Config {
                 ));
             }
         };
-        let window = optional("salesforce_inbound_window_secs");
-        let inbound_window = if window.is_empty() {
-            300
-        } else {
-            window.parse().map_err(|_| {
-                format!("configuration: salesforce_inbound_window_secs `{window}` is not a number")
-            })?
-        };
+        let inbound_window = number("salesforce_inbound_window_secs", Some(300))?;
         let chat_unassigned_may_read = match optional("salesforce_chat_unassigned").as_str() {
             "" | "read" => true,
             "none" => false,

@@ -55,7 +55,7 @@ async fn run(
             "sf",
             user,
             &request_id,
-            connector::reply::unix_now(),
+            connector::config::unix_now(),
         )?;
         record.fingerprint = request.fingerprint();
         records.put(&key, &record).map_err(internal)?;

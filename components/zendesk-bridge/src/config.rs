@@ -2,8 +2,8 @@
 //! (instances are reused, but variables are the deployment's, not the
 //! request's, so nothing here is per-request state).
 
+use connector::config::{number, optional_variable as optional, variable};
 use connector::im::ImSettings;
-use connector::reply::{optional_variable as optional, variable};
 use std::time::Duration;
 use zendesk::api::Auth;
 
@@ -30,10 +30,7 @@ impl PanelSettings {
                     .into(),
             );
         }
-        let installation = variable("zendesk_app_installation_id")?;
-        let installation_id = installation.trim().parse().map_err(|_| {
-            format!("configuration: zendesk_app_installation_id `{installation}` is not a number")
-        })?;
+        let installation_id = number("zendesk_app_installation_id", None)?;
         let session_secret = variable("zendesk_app_secret")?;
         if session_secret.len() < 32 {
             return Err(
@@ -108,14 +105,7 @@ impl Config {
         let zendesk_base_url = variable("zendesk_base_url")?
             .trim_end_matches('/')
             .to_string();
-        let window = optional("zendesk_webhook_window_secs");
-        let webhook_window = if window.is_empty() {
-            300
-        } else {
-            window.parse().map_err(|_| {
-                format!("configuration: zendesk_webhook_window_secs `{window}` is not a number")
-            })?
-        };
+        let webhook_window = number("zendesk_webhook_window_secs", Some(300))?;
         let dissolve_on: Vec<String> = optional("zendesk_dissolve_on")
             .split(',')
             .map(|s| s.trim().to_ascii_lowercase())

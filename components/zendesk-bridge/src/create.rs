@@ -60,7 +60,7 @@ async fn run(
             "zd",
             user,
             idempotency_key,
-            connector::reply::unix_now(),
+            connector::config::unix_now(),
         )?;
         record.fingerprint = fingerprint;
         records.put(&key, &record).map_err(internal)?;

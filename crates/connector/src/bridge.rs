@@ -67,7 +67,7 @@ pub async fn prepare<C>(
         eprintln!("{message}");
         with_origin(reply::error(StatusCode::INTERNAL_SERVER_ERROR, message))
     })?;
-    let now = reply::unix_now();
+    let now = crate::config::unix_now();
     let headers = req.headers().clone();
     let user = if user_route {
         Some(crate::auth::end_user(&headers, signer(&config), now).map_err(with_origin)?)
@@ -98,7 +98,7 @@ fn browser_origin(req: &Request) -> Result<Option<http::HeaderValue>, JsonRespon
     if origin.is_none() && req.method() != Method::OPTIONS {
         return Ok(None);
     }
-    let allowed = AllowedOrigins::parse(&reply::optional_variable("cors_allowed_origins"))
+    let allowed = AllowedOrigins::parse(&crate::config::optional_variable("cors_allowed_origins"))
         .map_err(|message| reply::error(StatusCode::INTERNAL_SERVER_ERROR, message))?;
     let origin_value = req.headers().get("origin").cloned();
     if req.method() == Method::OPTIONS {
@@ -167,17 +167,8 @@ pub fn admit_new_request(
     request: &str,
     now: u64,
 ) -> Result<(), JsonResponse> {
-    let raw = reply::optional_variable("requests_per_user_per_hour");
-    let per_hour: u32 = if raw.is_empty() {
-        10
-    } else {
-        raw.parse().map_err(|_| {
-            reply::error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("configuration: requests_per_user_per_hour `{raw}` is not a whole number"),
-            )
-        })?
-    };
+    let per_hour: u32 = crate::config::number("requests_per_user_per_hour", Some(10))
+        .map_err(|e| reply::error(StatusCode::INTERNAL_SERVER_ERROR, e))?;
     if per_hour == 0 {
         return Ok(());
     }

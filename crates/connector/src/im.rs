@@ -1,8 +1,8 @@
 //! The IM side every bridge shares: settings from the `im_*` variables, the
 //! REST client, and opening a group with its requester in it.
 
+use crate::config::{number, variable};
 use crate::outbound::SpinHttp;
-use crate::reply::variable;
 use tim::rest::{Client, CreateGroup, ImConfig, ImError, MemberAccount, Outcome, RetryPolicy};
 use tim::usersig::Signer;
 
@@ -23,11 +23,7 @@ pub struct ImSettings {
 impl ImSettings {
     /// Reads the variables; the error names the one at fault.
     pub fn load() -> Result<Self, String> {
-        let app_id = variable("im_sdk_app_id")?;
-        let app_id: u64 = app_id
-            .trim()
-            .parse()
-            .map_err(|_| format!("configuration: im_sdk_app_id `{app_id}` is not a number"))?;
+        let app_id: u64 = number("im_sdk_app_id", None)?;
         Ok(Self {
             signer: Signer::new(app_id, &variable("im_secret_key")?),
             admin: variable("im_admin")?,

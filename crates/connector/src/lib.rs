@@ -4,6 +4,7 @@
 //!   checks on what an agent sends.
 //! - [`agent_panel`] (feature `spin`): the agent chat calls both bridges
 //!   answer: history pages, sending once as the agent, per-agent limits.
+//! - [`config`]: Spin variables, the whole numbers in them, and the clock.
 //! - [`cors`]: which browser origins may call the end users' routes.
 //! - [`dispatch`]: the IM gateway's command → component table.
 //! - [`auth`] (feature `spin`): end users authenticated by their IM UserSig.
@@ -20,6 +21,7 @@
 //! - [`url`]: what an error may say about a URL, and which URLs may carry
 //!   credentials.
 
+#![warn(missing_docs)]
 #![allow(
     clippy::result_large_err,
     reason = "handlers return a ready HTTP response as their error; it is built once per request, not on a hot path"
@@ -32,6 +34,7 @@ pub mod agent_panel;
 pub mod auth;
 #[cfg(feature = "spin")]
 pub mod bridge;
+pub mod config;
 pub mod cors;
 pub mod dispatch;
 #[cfg(feature = "spin")]

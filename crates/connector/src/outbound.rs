@@ -38,7 +38,7 @@ pub async fn send(
     headers: &[(String, String)],
     body: Vec<u8>,
 ) -> Result<Streamed, String> {
-    let allow_http = crate::reply::optional_variable("allow_insecure_http") == "true";
+    let allow_http = crate::config::optional_variable("allow_insecure_http") == "true";
     check_scheme(url, allow_http).map_err(|e| format!("{method_name} {e}"))?;
     let mut builder = spin_sdk::http::Request::builder();
     builder.method(method(method_name)).uri(url).body(body);

@@ -103,31 +103,3 @@ pub fn upstream(what: &str, failure: impl std::fmt::Display) -> JsonResponse {
 pub fn field_error(error: &crate::request::FieldError) -> JsonResponse {
     bad_field(error.field, &error.message)
 }
-
-/// Reads a Spin variable, empty allowed.
-pub fn optional_variable(name: &str) -> String {
-    spin_sdk::variables::get(name)
-        .unwrap_or_default()
-        .trim()
-        .to_string()
-}
-
-/// Reads a required Spin variable, explaining how to set it when missing.
-pub fn variable(name: &str) -> Result<String, String> {
-    match spin_sdk::variables::get(name) {
-        Ok(value) if !value.trim().is_empty() => Ok(value),
-        Ok(_) => Err(format!(
-            "configuration: variable `{name}` is empty (set SPIN_VARIABLE_{})",
-            name.to_ascii_uppercase()
-        )),
-        Err(e) => Err(format!("configuration: variable `{name}`: {e:?}")),
-    }
-}
-
-/// Current Unix time in seconds.
-pub fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}

@@ -15,6 +15,8 @@
 //! billing) never is. [`complete_with_fallback`] walks an ordered provider
 //! list.
 
+#![warn(missing_docs)]
+
 pub mod moderations;
 mod providers;
 

@@ -18,6 +18,8 @@
 //! assert_eq!(moderation::mask(text, &hits), "what the *******, i love shitake");
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod lexicon_file;
 pub mod normalize;
 pub mod overlay;

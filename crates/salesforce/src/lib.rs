@@ -7,6 +7,8 @@
 //! - [`inbound`]: verifying the calls Apex makes to the bridge (HMAC over
 //!   timestamp, nonce and raw body, or a bearer secret).
 
+#![warn(missing_docs)]
+
 pub mod api;
 pub mod events;
 pub mod inbound;

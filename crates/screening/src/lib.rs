@@ -30,6 +30,8 @@
 //! assert_eq!(layers.message(&policy, &body).outcome, Outcome::Reject);
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod policy;
 pub mod review;
 pub mod scopes;

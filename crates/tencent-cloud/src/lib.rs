@@ -6,6 +6,8 @@
 //! compile for `wasm32-wasip2` components and run in native tests; the
 //! emulator verifies what they sign with the same [`tc3`] code.
 
+#![warn(missing_docs)]
+
 pub mod moderation;
 pub mod tc3;
 

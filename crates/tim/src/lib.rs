@@ -10,6 +10,8 @@
 //! - [`webhook`]: verify that a webhook call comes from IM (`Sign`,
 //!   `RequestTime`, `SdkAppid`).
 
+#![warn(missing_docs)]
+
 pub mod events;
 pub mod message;
 pub mod rest;

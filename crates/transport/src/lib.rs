@@ -3,6 +3,8 @@
 //! tools over any native client; unit tests over a script. The clients stay
 //! free of I/O and compile for both native and `wasm32-wasip2`.
 
+#![warn(missing_docs)]
+
 use std::time::Duration;
 
 /// One HTTP request.

@@ -9,6 +9,8 @@
 //! assert!(!webhook_signature::verify("secret", &[b"1700000000", b"{ }"], &signature));
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod switchboard;
 
 use base64::Engine as _;

@@ -274,8 +274,9 @@ impl PanelSession {
 mod tests {
     use super::*;
 
-    const PRIVATE: &str = include_str!("../../zendesk-emulator/testdata/zaf-signing-key.pem");
-    const PUBLIC: &str = include_str!("../../zendesk-emulator/testdata/zaf-signing-key.pub.pem");
+    const PRIVATE: &str = include_str!("../../../emulators/zendesk/testdata/zaf-signing-key.pem");
+    const PUBLIC: &str =
+        include_str!("../../../emulators/zendesk/testdata/zaf-signing-key.pub.pem");
     const OTHER_PUBLIC: &str = include_str!("../../salesforce/testdata/jwt-test-key.pub.pem");
     const OTHER_PRIVATE: &str = include_str!("../../salesforce/testdata/jwt-test-key.pem");
     const ACCOUNT: &str = "https://acme.zendesk.com";

@@ -8,6 +8,8 @@
 //! - [`app`]: verify the token Zendesk signs for a sidebar app's page (the
 //!   agent's identity), and the panel sessions the bridge starts from it.
 
+#![warn(missing_docs)]
+
 pub mod api;
 pub mod app;
 pub mod webhook;
@@ -17,7 +19,7 @@ pub mod webhook;
 #[cfg(test)]
 mod no_panic {
     use proptest::prelude::*;
-    const KEY: &str = include_str!("../../zendesk-emulator/testdata/zaf-signing-key.pub.pem");
+    const KEY: &str = include_str!("../../../emulators/zendesk/testdata/zaf-signing-key.pub.pem");
 
     proptest! {
         #[test]
