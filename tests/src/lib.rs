@@ -122,36 +122,40 @@ impl Upstream {
     }
 }
 
-/// `tim`'s REST client over reqwest, for driving the IM emulator natively.
+/// The upstream clients' [`transport::Transport`] over reqwest, for driving
+/// the emulators natively with the same clients the components use.
 pub struct ReqwestTransport(pub reqwest::Client);
 
-impl tim::rest::Transport for ReqwestTransport {
-    async fn post_json(
+impl transport::Transport for ReqwestTransport {
+    async fn send(
         &self,
-        url: &str,
-        body: Vec<u8>,
-        timeout: std::time::Duration,
-    ) -> Result<Vec<u8>, tim::rest::TransportError> {
-        let response = self
-            .0
-            .post(url)
-            .header("content-type", "application/json")
-            .body(body)
-            .timeout(timeout)
-            .send()
-            .await
-            .map_err(|e| tim::rest::TransportError(e.to_string()))?;
-        if !response.status().is_success() {
-            return Err(tim::rest::TransportError(format!(
-                "HTTP {}",
-                response.status()
-            )));
+        request: transport::HttpRequest,
+    ) -> Result<transport::HttpResponse, String> {
+        let method = reqwest::Method::from_bytes(request.method.as_bytes())
+            .map_err(|e| format!("{}: {e}", request.method))?;
+        let mut builder = self.0.request(method, &request.url).body(request.body);
+        for (name, value) in &request.headers {
+            builder = builder.header(name, value);
         }
-        Ok(response
-            .bytes()
-            .await
-            .map_err(|e| tim::rest::TransportError(e.to_string()))?
-            .to_vec())
+        if let Some(timeout) = request.timeout {
+            builder = builder.timeout(timeout);
+        }
+        let response = builder.send().await.map_err(|e| e.to_string())?;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(name, value)| {
+                let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+                (name.to_string(), value)
+            })
+            .collect();
+        let body = response.bytes().await.map_err(|e| e.to_string())?.to_vec();
+        Ok(transport::HttpResponse {
+            status,
+            headers,
+            body,
+        })
     }
 
     async fn sleep(&self, duration: std::time::Duration) {

@@ -1,5 +1,5 @@
-//! Spin's outbound HTTP (`wasi:http/outgoing-handler` 0.2) behind the
-//! transports the `tim`, Zendesk, Salesforce and LLM clients are written
+//! Spin's outbound HTTP (`wasi:http/outgoing-handler` 0.2) behind the one
+//! [`transport::Transport`] the `tim`, Zendesk, Salesforce and LLM clients are written
 //! against, plus [`send`] for callers that stream the answer.
 
 use crate::edge::{self, Body};
@@ -132,43 +132,22 @@ impl SpinHttp {
     }
 }
 
-impl tim::rest::Transport for SpinHttp {
-    async fn post_json(
-        &self,
-        url: &str,
-        body: Vec<u8>,
-        timeout: Duration,
-    ) -> Result<Vec<u8>, tim::rest::TransportError> {
-        let headers = [("content-type".to_string(), "application/json".to_string())];
-        let (status, _, body) = self
-            .exchange("POST", url, &headers, body, timeout.min(self.remaining()))
-            .await
-            .map_err(tim::rest::TransportError)?;
-        if !(200..300).contains(&status) {
-            return Err(tim::rest::TransportError(format!(
-                "IM answered HTTP {status}"
-            )));
-        }
-        Ok(body)
-    }
-
-    async fn sleep(&self, duration: Duration) {
-        edge::sleep(duration).await;
-    }
-}
-
 impl transport::Transport for SpinHttp {
     async fn send(
         &self,
         request: transport::HttpRequest,
     ) -> Result<transport::HttpResponse, String> {
+        // The exchange's own limit, inside the request's whole budget.
+        let timeout = request
+            .timeout
+            .map_or(self.remaining(), |limit| limit.min(self.remaining()));
         let (status, headers, body) = self
             .exchange(
                 request.method,
                 &request.url,
                 &request.headers,
                 request.body,
-                self.remaining(),
+                timeout,
             )
             .await?;
         Ok(transport::HttpResponse {

@@ -90,6 +90,7 @@ pub async fn moderate<T: Transport>(
         body: json!({ "model": api.model, "input": input })
             .to_string()
             .into_bytes(),
+        timeout: None,
     };
     let send = std::pin::pin!(transport.send(request));
     let expire = std::pin::pin!(transport.sleep(deadline));

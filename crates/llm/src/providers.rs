@@ -93,6 +93,7 @@ pub(crate) fn build(provider: &Provider, request: &ChatRequest, stream: bool) ->
         url,
         headers,
         body: body.to_string().into_bytes(),
+        timeout: None,
     }
 }
 

@@ -264,6 +264,7 @@ impl<T: Transport> Client<T> {
                     "application/x-www-form-urlencoded".into(),
                 )],
                 body: form.finish().into_bytes(),
+                timeout: None,
             })
             .await
             .map_err(SalesforceError::Transport)?;
@@ -333,6 +334,7 @@ impl<T: Transport> Client<T> {
                     ),
                     headers,
                     body: body.map(|b| b.to_string().into_bytes()).unwrap_or_default(),
+                    timeout: None,
                 })
                 .await;
             match outcome {

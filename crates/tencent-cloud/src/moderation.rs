@@ -227,6 +227,7 @@ impl TencentModeration {
                 ("x-tc-timestamp".into(), now.to_string()),
             ],
             body: payload,
+            timeout: None,
         }
     }
 

@@ -5,7 +5,7 @@
 //! - [`events`]: typed webhook bodies and the answers IM expects.
 //! - [`message`]: message bodies (`MsgBody`) and splitting long text.
 //! - [`shown`]: every text a client shows for a message body, for screening.
-//! - [`rest`]: the REST API client, over any HTTP transport.
+//! - [`rest`]: the REST API client, over any [`transport::Transport`].
 //! - [`usersig`]: generate and verify UserSigs (TLS sig API v2).
 //! - [`webhook`]: verify that a webhook call comes from IM (`Sign`,
 //!   `RequestTime`, `SdkAppid`).

@@ -1,5 +1,5 @@
-//! One HTTP exchange, as the upstream API clients (Zendesk, Salesforce) see
-//! it. Components implement [`Transport`] over Spin's outbound HTTP; tests and
+//! One HTTP exchange, as every upstream API client (IM, Zendesk,
+//! Salesforce, the LLM providers, Tencent Cloud, decision events) sees it. Components implement [`Transport`] over Spin's outbound HTTP; tests and
 //! tools over any native client; unit tests over a script. The clients stay
 //! free of I/O and compile for both native and `wasm32-wasip2`.
 
@@ -18,6 +18,11 @@ pub struct HttpRequest {
     pub headers: Vec<(String, String)>,
     /// Body.
     pub body: Vec<u8>,
+    /// How long this exchange may take at most, within whatever deadline
+    /// the transport already has (a component's whole-request budget);
+    /// `None`: that deadline alone. An exchange past it fails as if no
+    /// answer arrived.
+    pub timeout: Option<Duration>,
 }
 
 /// One HTTP response.

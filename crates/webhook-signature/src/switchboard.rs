@@ -100,6 +100,7 @@ pub async fn post_signed<T: transport::Transport>(
             url: url.to_string(),
             headers,
             body: body.to_vec(),
+            timeout: None,
         };
         let via = transport();
         let failure = match via.send(request).await {

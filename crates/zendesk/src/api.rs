@@ -267,6 +267,7 @@ impl<T: Transport> Client<T> {
                 url: format!("{}/oauth/tokens", self.base_url),
                 headers: vec![("content-type".into(), "application/json".into())],
                 body: body.to_string().into_bytes(),
+                timeout: None,
             })
             .await
             .map_err(ZendeskError::Transport)?;
@@ -329,6 +330,7 @@ impl<T: Transport> Client<T> {
                     url: format!("{}{path}", self.base_url),
                     headers,
                     body: body.clone(),
+                    timeout: None,
                 })
                 .await;
             let wait = match &outcome {

@@ -5,9 +5,11 @@
 //! `{ActionStatus, ErrorCode, ErrorInfo, ..}`. Non-zero codes become
 //! [`ImError::Api`] with the code and text kept.
 //!
-//! The client does no I/O itself: it runs over a [`Transport`], so the same
-//! code works over Spin's outbound HTTP in components and over any native
-//! HTTP client in tests and tools.
+//! The client does no I/O itself: it runs over a [`transport::Transport`],
+//! the one every upstream client of the components uses, so the same code
+//! works over Spin's outbound HTTP in components and over any native HTTP
+//! client in tests and tools. Each call asks the transport for at most
+//! [`ImConfig::timeout`].
 //!
 //! Retries are bounded and only where safe: rate-limit rejections
 //! (60007/60018/60019: the request was not executed) are retried for every
@@ -23,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::Mutex;
 use std::time::Duration;
+use transport::{HttpRequest, Transport};
 
 mod accounts;
 mod groups;
@@ -38,27 +41,11 @@ pub use messages::{
 /// IM's backend gives up after 3 s; the client waits longer than that.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// A failed transport-level exchange (no envelope was received).
+/// A failed transport-level exchange: no answer, or an HTTP status other
+/// than 2xx, so no envelope was received.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct TransportError(pub String);
-
-/// How the client reaches IM: one JSON POST, and a way to wait between
-/// retries.
-///
-/// Futures need not be `Send`: components run single-threaded.
-#[allow(async_fn_in_trait)]
-pub trait Transport {
-    /// POSTs `body` to `url` and returns the response body of a 2xx answer.
-    async fn post_json(
-        &self,
-        url: &str,
-        body: Vec<u8>,
-        timeout: Duration,
-    ) -> Result<Vec<u8>, TransportError>;
-    /// Waits before a retry.
-    async fn sleep(&self, duration: Duration);
-}
 
 /// IM data-center regions and their REST domains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -329,14 +316,29 @@ impl<T: Transport> Client<T> {
         command: Command,
         body: Vec<u8>,
     ) -> Result<Resp, ImError> {
-        let response = self
+        let request = HttpRequest {
+            method: "POST",
+            url: self.url(command),
+            headers: vec![("content-type".into(), "application/json".into())],
+            body,
+            timeout: Some(self.config.timeout),
+        };
+        let transport_error = |error: String| ImError::Transport {
+            command: command.path,
+            error: TransportError(error),
+        };
+        let answer = self
             .transport
-            .post_json(&self.url(command), body, self.config.timeout)
+            .send(request)
             .await
-            .map_err(|error| ImError::Transport {
-                command: command.path,
-                error,
-            })?;
+            .map_err(transport_error)?;
+        if !(200..300).contains(&answer.status) {
+            return Err(transport_error(format!(
+                "IM answered HTTP {}",
+                answer.status
+            )));
+        }
+        let response = answer.body;
         let envelope: Envelope =
             serde_json::from_slice(&response).map_err(|e| ImError::Decode {
                 command: command.path,
@@ -396,21 +398,26 @@ mod tests {
     }
 
     impl Transport for &Scripted {
-        async fn post_json(
+        async fn send(
             &self,
-            url: &str,
-            body: Vec<u8>,
-            _: Duration,
-        ) -> Result<Vec<u8>, TransportError> {
+            request: transport::HttpRequest,
+        ) -> Result<transport::HttpResponse, String> {
+            assert_eq!(request.method, "POST");
+            assert_eq!(request.timeout, Some(DEFAULT_TIMEOUT));
             self.sent
                 .borrow_mut()
-                .push((url.to_string(), serde_json::from_slice(&body).unwrap()));
+                .push((request.url, serde_json::from_slice(&request.body).unwrap()));
             let answer = self
                 .answers
                 .borrow_mut()
                 .pop_front()
-                .expect("no scripted answer left")?;
-            Ok(serde_json::to_vec(&answer).unwrap())
+                .expect("no scripted answer left")
+                .map_err(|TransportError(error)| error)?;
+            Ok(transport::HttpResponse {
+                status: 200,
+                headers: Vec::new(),
+                body: serde_json::to_vec(&answer).unwrap(),
+            })
         }
         async fn sleep(&self, duration: Duration) {
             self.slept.borrow_mut().push(duration);
