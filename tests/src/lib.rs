@@ -140,7 +140,11 @@ impl transport::Transport for ReqwestTransport {
         if let Some(timeout) = request.timeout {
             builder = builder.timeout(timeout);
         }
-        let response = builder.send().await.map_err(|e| e.to_string())?;
+        // IM's URLs carry the admin UserSig: errors never quote the URL.
+        let response = builder
+            .send()
+            .await
+            .map_err(|e| e.without_url().to_string())?;
         let status = response.status().as_u16();
         let headers = response
             .headers()
@@ -150,7 +154,11 @@ impl transport::Transport for ReqwestTransport {
                 (name.to_string(), value)
             })
             .collect();
-        let body = response.bytes().await.map_err(|e| e.to_string())?.to_vec();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| e.without_url().to_string())?
+            .to_vec();
         Ok(transport::HttpResponse {
             status,
             headers,
