@@ -224,7 +224,9 @@ impl Demo {
 
     /// Imports an account through IM's REST API, as the app backend does.
     async fn import_account(&self, user: &str) -> Result<()> {
-        let usersig = self.signer.generate(&self.admin, unix_now(), 600);
+        let usersig = self
+            .signer
+            .generate(&self.admin, transport::unix_now(), 600);
         let url = format!(
             "{}/v4/im_open_login_svc/account_import?sdkappid={}&identifier={}&usersig={usersig}&random={}&contenttype=json",
             self.targets.im,
@@ -247,7 +249,7 @@ impl Demo {
     /// An end user's request to a bridge, authenticated with the user's
     /// own UserSig.
     async fn user_request(&self, path: &str, key: &str) -> Result<(u16, Value)> {
-        let usersig = self.signer.generate("alice", unix_now(), 3600);
+        let usersig = self.signer.generate("alice", transport::unix_now(), 3600);
         self.post(
             &format!("{}{path}", self.targets.app),
             &json!({
@@ -327,7 +329,7 @@ impl Demo {
         let nonce = format!("{}{call:08x}", self.run);
         let headers = salesforce::inbound::signed_headers(
             EMULATOR_SALESFORCE_INBOUND_SECRET,
-            unix_now(),
+            transport::unix_now(),
             &nonce,
             body.to_string().as_bytes(),
         );
@@ -667,11 +669,4 @@ fn robot_messages(state: &Value, user: &str, group: Option<&str>) -> Vec<String>
             })
             .unwrap_or_default(),
     }
-}
-
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }

@@ -52,14 +52,6 @@ impl KeyArgs {
     }
 }
 
-/// Current Unix time in seconds.
-pub fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
 /// Prints a fresh UserSig (alone, for scripts).
 pub fn generate(keys: &KeyArgs, user: &str, expire: u64) -> Result<()> {
     if user.is_empty() {
@@ -68,7 +60,10 @@ pub fn generate(keys: &KeyArgs, user: &str, expire: u64) -> Result<()> {
     if expire == 0 {
         bail!("--expire must be at least 1 second");
     }
-    println!("{}", keys.signer()?.generate(user, now(), expire));
+    println!(
+        "{}",
+        keys.signer()?.generate(user, transport::unix_now(), expire)
+    );
     Ok(())
 }
 
@@ -89,7 +84,7 @@ pub fn verify(keys: &KeyArgs, user: &str, usersig: &str) -> Result<()> {
         }
         Err(e) => bail!("invalid: {e}"),
     }
-    match signer.verify(user, usersig, now()) {
+    match signer.verify(user, usersig, transport::unix_now()) {
         Ok(_) => {
             println!("valid");
             Ok(())

@@ -21,6 +21,7 @@ pub mod routes;
 pub mod server;
 pub mod spin_compat;
 pub mod spin_host;
+pub mod template;
 pub mod variables;
 
 pub use app::{App, AppConfig};

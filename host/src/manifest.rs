@@ -4,6 +4,7 @@
 //! an error that names the key and where it is, so that a typo never turns
 //! into a silently ignored setting.
 
+use crate::template::{Template, check_variable_name};
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -269,7 +270,7 @@ impl Manifest {
             for (name, template) in &component.variables {
                 check_variable_name(name)
                     .with_context(|| format!("`component.{id}.variables.{name}`"))?;
-                crate::variables::Template::parse(template)
+                Template::parse(template)
                     .with_context(|| format!("`component.{id}.variables.{name}`"))?;
             }
             let unsupported = [
@@ -316,24 +317,6 @@ impl Manifest {
         }
         Ok(())
     }
-}
-
-/// Spin variable names: lowercase ASCII letters, digits and single
-/// underscores, starting with a letter.
-pub fn check_variable_name(name: &str) -> Result<()> {
-    let ok = name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        && !name.contains("__")
-        && !name.ends_with('_');
-    if !ok {
-        bail!(
-            "invalid variable name `{name}`: use lowercase letters, digits and single underscores, \
-             starting with a letter"
-        );
-    }
-    Ok(())
 }
 
 fn check_component_id(id: &str) -> Result<()> {

@@ -118,7 +118,7 @@ impl SpinCtx {
     /// A variable's value; `Err(true)` for an invalid name, `Err(false)`
     /// for an undeclared one.
     fn variable(&self, name: &str) -> Result<String, (bool, String)> {
-        if crate::manifest::check_variable_name(name).is_err() {
+        if crate::template::check_variable_name(name).is_err() {
             return Err((true, format!("`{name}` is not a valid variable name")));
         }
         self.variables.get(name).cloned().ok_or_else(|| {

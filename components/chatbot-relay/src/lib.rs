@@ -11,10 +11,10 @@ mod config;
 mod relay;
 mod stream;
 
+use chatbot::conversation::Incoming;
 use connector::edge::Request;
 use connector::reply::{self, JsonResponse};
 use http::StatusCode;
-use relay::Incoming;
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use tim::events::{Answer, Event};
 use tim::message::{MsgElement, joined_text};

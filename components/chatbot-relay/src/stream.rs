@@ -1,25 +1,13 @@
 //! Streaming answers to one-to-one chats: the LLM's SSE deltas go to IM with
-//! `send_stream_msg` as they arrive (flushed at word boundaries), the last
-//! with `Finish: 1`.
-//!
-//! Each piece is screened as part of everything sent before it, not alone:
-//! a term split across two pieces ("go kill " then "yourself") is found in
-//! the joined text and masked in the piece still to be sent, and an answer
-//! that turns out to be blocked ends the stream with the robot's
-//! `blocked_reply` instead of its next piece.
+//! `send_stream_msg` as they arrive, the last with `Finish: 1`. How the
+//! answer is cut into pieces and each piece screened is
+//! [`chatbot::stream`]; this module reads the provider's stream and sends.
 
 use crate::config::Config;
-use crate::config::Robot;
-use crate::relay::{Incoming, Judge, Screened};
+use chatbot::conversation::Incoming;
+use chatbot::settings::Robot;
+use chatbot::stream::{MAX_STREAM_BYTES, Pieces};
 use llm::ChatRequest;
-
-/// Flush once this many characters are buffered (at a word boundary).
-const FLUSH_CHARS: usize = 48;
-
-/// The most of an answer a stream may bring; past it the stream is ended
-/// (the robot's message finished with what came), so a runaway or hostile
-/// provider cannot grow the instance's memory without bound.
-const MAX_STREAM_BYTES: usize = 64 * 1024;
 
 /// Waits for `future` until `deadline`; `None` when it passed first.
 async fn before<F: std::future::Future>(
@@ -82,13 +70,9 @@ pub async fn answer(
     // Bytes not yet decoded: a chunk may end inside a UTF-8 character.
     let mut undecoded = Vec::new();
     let mut sse = String::new();
-    let mut pending = String::new();
-    let mut full = String::new();
-    // How much of `full` has gone to IM (bytes), always `full` minus
-    // `pending`.
-    let mut sent = 0;
+    let judge = config.judge(robot);
+    let mut pieces = Pieces::new(&judge, &robot.blocked_reply);
     let mut key: Option<String> = None;
-    let judge = Judge::new(config, robot);
     loop {
         let next = match before(deadline, body.chunk()).await {
             Some(next) => next,
@@ -120,53 +104,35 @@ pub async fn answer(
             None => (Vec::new(), true),
         };
         for delta in deltas {
-            pending.push_str(&delta);
-            full.push_str(&delta);
+            pieces.push(&delta);
         }
-        if full.len() > MAX_STREAM_BYTES && !done {
+        if pieces.overflowed() && !done {
             eprintln!(
                 "chatbot: {} stream over {MAX_STREAM_BYTES} bytes; ended there",
                 robot.id
             );
             done = true;
         }
-        let cut = if done {
-            pending.len()
-        } else if pending.chars().count() >= FLUSH_CHARS {
-            pending
-                .rfind(char::is_whitespace)
-                .map(|i| i + 1)
-                .unwrap_or(0)
-        } else {
-            0
-        };
-        if cut > 0 || (done && key.is_some()) {
-            let raw: String = pending.drain(..cut).collect();
-            let (chunk, blocked) = match judge.judge(&full[..sent + raw.len()]) {
-                Screened::Clean => (raw, false),
-                // The masked copy has the same characters at the same
-                // places: this piece is its part after what was sent.
-                Screened::Masked(masked) => {
-                    let skip = full[..sent].chars().count();
-                    (masked.chars().skip(skip).collect(), false)
-                }
-                Screened::Blocked if sent == 0 => (robot.blocked_reply.clone(), true),
-                Screened::Blocked => (format!("\n{}", robot.blocked_reply), true),
-            };
-            sent += cut;
-            done |= blocked;
+        if let Some(piece) = pieces.next(done, key.is_some()) {
+            done |= piece.last;
             // A client per piece: each send gets its own IM budget, however
             // long the stream has run.
             match config
                 .im
                 .client()
-                .send_stream_msg(&robot.id, &incoming.user, &chunk, key.as_deref(), done)
+                .send_stream_msg(
+                    &robot.id,
+                    &incoming.user,
+                    &piece.text,
+                    key.as_deref(),
+                    piece.last,
+                )
                 .await
             {
                 Ok(msg_key) => key = Some(msg_key),
                 Err(e) => {
                     eprintln!("chatbot: {} stream to IM failed: {e}", robot.id);
-                    return key.map(|_| full);
+                    return key.map(|_| pieces.full().to_string());
                 }
             }
         }
@@ -175,5 +141,5 @@ pub async fn answer(
         }
     }
     // No chunk reached IM: let the caller answer the ordinary way.
-    key.map(|_| full)
+    key.map(|_| pieces.full().to_string())
 }

@@ -44,10 +44,10 @@ use connector::edge::Request;
 use connector::reply::{self, JsonResponse};
 use http::StatusCode;
 use llm::moderations::Input;
-use screening::policy::{Outcome, Policy, TextCheck};
+use screening::policy::{ExternalAnswer, Outcome, Policy, TextCheck};
 use screening::review::Origin;
 use screening::scopes::{Conversation, Kind};
-use screening::verdict::{Finding, Layers, Verdict};
+use screening::verdict::{Layers, Verdict};
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use std::time::Duration;
 use strikes::{Place, Strike};
@@ -59,22 +59,12 @@ async fn handle(req: IncomingRequest, out: ResponseOutparam) {
     connector::edge::serve(req, out, moderate).await
 }
 
-/// The scope of a callback whose answer is a decision, `None` for the
-/// callbacks whose answer IM ignores.
-fn deciding_scope(command: &str) -> Option<Scope> {
-    match command {
-        "Group.CallbackBeforeSendMsg" | "Group.CallbackBeforeCreateGroup" => Some(Scope::Group),
-        "C2C.CallbackBeforeSendMsg" => Some(Scope::C2c),
-        _ => None,
-    }
-}
-
 async fn moderate(req: Request) -> JsonResponse {
     let query = req.uri().query().unwrap_or("").to_string();
     let command = tim::webhook::WebhookQuery::parse(&query)
         .map(|q| q.callback_command)
         .unwrap_or_default();
-    let scope = deciding_scope(&command);
+    let scope = Scope::deciding(&command);
     let config = match Config::load() {
         Ok(config) => config,
         Err(message) => {
@@ -178,7 +168,7 @@ async fn moderate(req: Request) -> JsonResponse {
                 scope: None,
             };
             decisions::record(&config.policy, origin, &verdict, None);
-            answer_for(&config.policy, verdict.outcome, Scope::Group, None)
+            config.policy.answer(verdict.outcome, Scope::Group, None)
         }
         Event::GroupInfoChanged(c) if config.policy.group_names => {
             info_changed(&config, &layers, &c);
@@ -305,25 +295,10 @@ fn unscreened(command: &str, scope: Option<Scope>, policy: &Policy, why: &str) -
         scope: None,
     });
     let answer = match scope {
-        Some(scope) => answer_for(policy, policy.on_error, scope, None),
+        Some(scope) => policy.answer(policy.on_error, scope, None),
         None => Answer::ok(),
     };
     reply::raw_json(StatusCode::OK, answer.to_json())
-}
-
-/// IM's answer for `outcome`; `masked` is the replacement body of `Mask`.
-fn answer_for(
-    policy: &Policy,
-    outcome: Outcome,
-    scope: Scope,
-    masked: Option<Vec<MsgElement>>,
-) -> Answer {
-    match outcome {
-        Outcome::Allow | Outcome::Flag => Answer::ok(),
-        Outcome::Mask => masked.map_or_else(|| policy.reject_answer(scope), Answer::replace),
-        Outcome::Drop => Answer::silent_drop(),
-        Outcome::Reject => policy.reject_answer(scope),
-    }
 }
 
 /// A message on its way, as the before-send callbacks describe it.
@@ -361,31 +336,33 @@ async fn before_send(
     }
     let mut verdict = layers.message(&policy, sent.body);
     let text = joined_text(sent.body);
-    let external = policy.external.text;
-    if external != TextCheck::Off
-        && verdict.outcome < Outcome::Drop
-        && !text.trim().is_empty()
+    if policy.asks_external(verdict.outcome, &text)
         && let Some(api) = &config.api
     {
         let budget = Duration::from_millis(policy.external.budget_ms);
-        match api
+        let answer = api
             .judge(
                 &[Input::Text(text)],
                 &sent.key,
                 &policy.external.thresholds,
                 budget,
             )
-            .await
-        {
-            Ok(Some(flagged)) => {
-                verdict.add(Finding::external(&flagged.category, Outcome::Reject));
+            .await;
+        let said = match &answer {
+            Ok(Some(flagged)) => ExternalAnswer::Flagged(&flagged.category),
+            Ok(None) => ExternalAnswer::Passed,
+            Err(e) => {
+                let how = if policy.external.text == TextCheck::FailClosed {
+                    "closed"
+                } else {
+                    "open"
+                };
+                eprintln!("moderator: {}: {e}; failing {how}", sent.key);
+                ExternalAnswer::Unavailable
             }
-            Ok(None) => {}
-            Err(e) if external == TextCheck::FailClosed => {
-                eprintln!("moderator: {}: {e}; failing closed", sent.key);
-                verdict.add(Finding::external("unavailable", Outcome::Reject));
-            }
-            Err(e) => eprintln!("moderator: {}: {e}; failing open", sent.key),
+        };
+        if let Some(finding) = policy.external_finding(said) {
+            verdict.add(finding);
         }
     }
     log_verdict(&policy, command, &sent.key, &verdict);
@@ -406,7 +383,7 @@ async fn before_send(
     if let Some(strike) = Strike::of(&policy, &sent.key, sent.sender, place, verdict.outcome) {
         connector::edge::after_response(strike.record(connector::config::unix_now()));
     }
-    answer_for(&policy, verdict.outcome, sent.scope, verdict.masked)
+    policy.answer(verdict.outcome, sent.scope, verdict.masked)
 }
 
 /// Whether the policy exempts `sender`; the IM administrator's name is

@@ -45,7 +45,7 @@ impl Config {
     /// Reads and checks every variable; the error names the one at fault.
     pub fn load() -> Result<Self, String> {
         let auth = match optional("salesforce_auth").as_str() {
-            "" | "client_credentials" => Auth::ClientCredentials {
+            "client_credentials" => Auth::ClientCredentials {
                 client_id: variable("salesforce_client_id")?,
                 client_secret: variable("salesforce_client_secret")?,
             },
@@ -82,7 +82,7 @@ impl Config {
             ));
         }
         let close_action = match optional("salesforce_close_action").as_str() {
-            "" | "dissolve" => CloseAction::Dissolve,
+            "dissolve" => CloseAction::Dissolve,
             "notify_then_dissolve" => CloseAction::NotifyThenDissolve,
             other => {
                 return Err(format!(
@@ -91,7 +91,7 @@ impl Config {
             }
         };
         let inbound = match optional("salesforce_inbound_auth").as_str() {
-            "" | "hmac" => Inbound::Hmac(variable("salesforce_inbound_secret")?),
+            "hmac" => Inbound::Hmac(variable("salesforce_inbound_secret")?),
             "bearer" => Inbound::Bearer(variable("salesforce_inbound_secret")?),
             other => {
                 return Err(format!(
@@ -99,9 +99,9 @@ impl Config {
                 ));
             }
         };
-        let inbound_window = number("salesforce_inbound_window_secs", Some(300))?;
+        let inbound_window = number("salesforce_inbound_window_secs", None)?;
         let chat_unassigned_may_read = match optional("salesforce_chat_unassigned").as_str() {
-            "" | "read" => true,
+            "read" => true,
             "none" => false,
             other => {
                 return Err(format!(

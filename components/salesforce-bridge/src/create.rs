@@ -1,9 +1,10 @@
 //! `POST /salesforce/requests`: an end user asks for help from the chat app.
 
 use crate::config::Config;
-use crate::records::{CaseRecord, RequestRecord, SESSION_KEY, case_key, latest_key, request_key};
+use crate::records::{CaseRecord, RequestRecord, SESSION_KEY, case_key, latest_key};
 use connector::reply::{self, JsonResponse};
 use connector::request::SupportRequest;
+use connector::request_flow;
 use connector::state::Records;
 use http::StatusCode;
 use salesforce::api::{NewCase, Session};
@@ -45,30 +46,13 @@ async fn run(
     request: &SupportRequest,
 ) -> Result<JsonResponse, JsonResponse> {
     let internal = |e: String| reply::error(StatusCode::INTERNAL_SERVER_ERROR, e);
-    let request_id = request.request_id(user);
-    let key = request_key(&request_id);
-    let mut record: RequestRecord = records.get(&key).map_err(internal)?.unwrap_or_default();
-    let replay = record.group_ready;
-    if record.fingerprint.is_empty() {
-        connector::bridge::admit_new_request(
-            records,
-            "sf",
-            user,
-            &request_id,
-            connector::config::unix_now(),
-        )?;
-        record.fingerprint = request.fingerprint();
-        records.put(&key, &record).map_err(internal)?;
-    } else if record.fingerprint != request.fingerprint() {
-        return Err(reply::json(
-            StatusCode::CONFLICT,
-            &serde_json::json!({"error": "idempotency_key was already used for a different request", "field": "idempotency_key"}),
-        ));
-    }
+    let mut admitted = request_flow::admit::<RequestRecord>(records, "sf", user, request)?;
+    let replay = admitted.progress.group_ready;
+    let request_id = admitted.request_id.clone();
 
     // 1. The Case: upserted by External ID when configured, so even a Case
     //    created before a lost answer is found again rather than duplicated.
-    let case_id = match record.case_id.clone() {
+    let case_id = match admitted.progress.case_id.clone() {
         Some(id) => id,
         None => {
             let session: Option<Session> = records.get(SESSION_KEY).map_err(internal)?;
@@ -90,14 +74,17 @@ async fn run(
                     .map(|(id, _)| id),
                 None => salesforce.create_case(&case).await,
             };
-            if salesforce.session() != session.as_ref()
-                && let Some(new_session) = salesforce.session()
-            {
-                records.put(SESSION_KEY, new_session).map_err(internal)?;
-            }
+            request_flow::keep_refreshed(
+                records,
+                SESSION_KEY,
+                session.as_ref(),
+                salesforce.session(),
+            )?;
             let id = created.map_err(|e| reply::upstream("Salesforce Case creation failed", e))?;
-            record.case_id = Some(id.clone());
-            records.put(&key, &record).map_err(internal)?;
+            admitted.progress.case_id = Some(id.clone());
+            records
+                .put(&admitted.key, &admitted.progress)
+                .map_err(internal)?;
             let case = CaseRecord {
                 group_id: config.group_id(&id),
                 requester: user.to_string(),
@@ -117,21 +104,19 @@ async fn run(
         .map_or_else(|| config.group_id(&case_id), |case| case.group_id);
 
     // 2. The group, with the requester in it.
-    if !record.group_ready {
-        let im = config.im.client();
-        connector::im::open_group(
-            &im,
-            &group_id,
-            &format!("Case {case_id}"),
-            user,
-            &request.name,
-        )
-        .await
-        .map_err(|e| reply::upstream("IM group creation failed", e))?;
-        record.group_ready = true;
-        records.put(&key, &record).map_err(internal)?;
-        records.put(&latest_key(user), &case_id).map_err(internal)?;
-    }
+    request_flow::open_group(
+        records,
+        &mut admitted,
+        &config.im.client(),
+        user,
+        request_flow::Group {
+            id: &group_id,
+            name: &format!("Case {case_id}"),
+            nickname: &request.name,
+        },
+        (&latest_key(user), &case_id),
+    )
+    .await?;
     Ok(reply::created(
         replay,
         &serde_json::json!({ "case_id": case_id, "group_id": group_id, "user_id": user }),

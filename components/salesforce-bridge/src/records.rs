@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Progress of one support request (`sf:request:<request id>`).
+/// Progress of one support request (`sf:request:<request id>`, see [`connector::request_flow`]).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RequestRecord {
     /// The request's fields, to refuse reuse of a key for another request.
@@ -11,6 +11,21 @@ pub struct RequestRecord {
     pub case_id: Option<String>,
     /// The group exists with the requester in it.
     pub group_ready: bool,
+}
+
+impl connector::request_flow::Progress for RequestRecord {
+    fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+    fn set_fingerprint(&mut self, fingerprint: String) {
+        self.fingerprint = fingerprint;
+    }
+    fn group_ready(&self) -> bool {
+        self.group_ready
+    }
+    fn set_group_ready(&mut self) {
+        self.group_ready = true;
+    }
 }
 
 /// A Case the bridge created (`sf:case:<case id>`).
@@ -32,10 +47,6 @@ pub struct CaseRecord {
     /// promise that a dissolved group's id can be used again.
     #[serde(default)]
     pub reopened: u32,
-}
-
-pub fn request_key(request_id: &str) -> String {
-    format!("sf:request:{request_id}")
 }
 
 /// The latest Case `user` opened from chat (its id), for "my open request".

@@ -40,7 +40,7 @@ impl PanelSettings {
         }
         let unassigned = optional("zendesk_panel_unassigned");
         let unassigned_may_read = match unassigned.as_str() {
-            "" | "read" => true,
+            "read" => true,
             "none" => false,
             other => {
                 return Err(format!(
@@ -81,7 +81,7 @@ impl Config {
     pub fn load() -> Result<Self, String> {
         let auth_mode = optional("zendesk_auth");
         let zendesk_auth = match auth_mode.as_str() {
-            "" | "oauth" => Auth::OAuth {
+            "oauth" => Auth::OAuth {
                 client_id: variable("zendesk_client_id")?,
                 client_secret: variable("zendesk_client_secret")?,
                 scope: optional("zendesk_oauth_scope"),
@@ -105,7 +105,7 @@ impl Config {
         let zendesk_base_url = variable("zendesk_base_url")?
             .trim_end_matches('/')
             .to_string();
-        let webhook_window = number("zendesk_webhook_window_secs", Some(300))?;
+        let webhook_window = number("zendesk_webhook_window_secs", None)?;
         let dissolve_on: Vec<String> = optional("zendesk_dissolve_on")
             .split(',')
             .map(|s| s.trim().to_ascii_lowercase())

@@ -1,9 +1,10 @@
 //! `POST /zendesk/requests`: an end user asks for help from the chat app.
 
 use crate::config::Config;
-use crate::records::{RequestRecord, TOKEN_KEY, TicketRecord, latest_key, request_key, ticket_key};
+use crate::records::{RequestRecord, TOKEN_KEY, TicketRecord, latest_key, ticket_key};
 use connector::reply::{self, JsonResponse};
 use connector::request::SupportRequest;
+use connector::request_flow;
 use connector::state::{Claim, Records};
 use http::StatusCode;
 use zendesk::api::{NewTicket, Requester, ZendeskError};
@@ -26,7 +27,7 @@ pub fn open_request(user: &str) -> JsonResponse {
 }
 
 /// Creates the ticket, the group and the greeting, resuming any earlier
-/// attempt with the same idempotency key.
+/// attempt of the same request (see [`connector::request_flow`]).
 pub async fn handle(config: &Config, user: &str, body: &[u8]) -> JsonResponse {
     let request = match SupportRequest::parse(body, true) {
         Ok(request) => request,
@@ -50,33 +51,12 @@ async fn run(
 ) -> Result<JsonResponse, JsonResponse> {
     let internal = |e: String| reply::error(StatusCode::INTERNAL_SERVER_ERROR, e);
     let idempotency_key = request.idempotency_key.as_deref().unwrap_or_default();
-    let key = request_key(user, idempotency_key);
-    let fingerprint = request.fingerprint();
-    let mut record: RequestRecord = records.get(&key).map_err(internal)?.unwrap_or_default();
-    let replay = record.greeted;
-    if record.fingerprint.is_empty() {
-        connector::bridge::admit_new_request(
-            records,
-            "zd",
-            user,
-            idempotency_key,
-            connector::config::unix_now(),
-        )?;
-        record.fingerprint = fingerprint;
-        records.put(&key, &record).map_err(internal)?;
-    } else if record.fingerprint != fingerprint {
-        return Err(reply::json(
-            StatusCode::CONFLICT,
-            &serde_json::json!({
-                "error": "idempotency_key was already used for a different request",
-                "field": "idempotency_key",
-            }),
-        ));
-    }
+    let mut admitted = request_flow::admit::<RequestRecord>(records, "zd", user, request)?;
+    let replay = admitted.progress.greeted;
 
     // 1. The ticket (Zendesk's Idempotency-Key makes a retry safe even if we
     //    never learned the id of a ticket created before a failure).
-    let ticket_id = match record.ticket_id {
+    let ticket_id = match admitted.progress.ticket_id {
         Some(id) => id,
         None => {
             let token: Option<String> = records.get(TOKEN_KEY).map_err(internal)?;
@@ -98,11 +78,7 @@ async fn run(
                     &format!("switchboard:{user}:{idempotency_key}"),
                 )
                 .await;
-            if zendesk.token().map(String::from) != token
-                && let Some(new_token) = zendesk.token()
-            {
-                records.put(TOKEN_KEY, &new_token).map_err(internal)?;
-            }
+            request_flow::keep_refreshed(records, TOKEN_KEY, token.as_deref(), zendesk.token())?;
             let created = created.map_err(|e| match e {
                 ZendeskError::RateLimited { retry_after } => {
                     let mut response = reply::error(
@@ -118,8 +94,10 @@ async fn run(
                 ),
                 other => reply::upstream("Zendesk ticket creation failed", other),
             })?;
-            record.ticket_id = Some(created.ticket_id);
-            records.put(&key, &record).map_err(internal)?;
+            admitted.progress.ticket_id = Some(created.ticket_id);
+            records
+                .put(&admitted.key, &admitted.progress)
+                .map_err(internal)?;
             let ticket = TicketRecord {
                 group_id: config.group_id(created.ticket_id),
                 requester: user.to_string(),
@@ -137,21 +115,23 @@ async fn run(
     let im = config.im.client();
 
     // 2. The group, with the requester in it.
-    if !record.group_ready {
-        let name = format!("Ticket #{ticket_id}");
-        connector::im::open_group(&im, &group_id, &name, user, &request.name)
-            .await
-            .map_err(|e| reply::upstream("IM group creation failed", e))?;
-        record.group_ready = true;
-        records.put(&key, &record).map_err(internal)?;
-        records
-            .put(&latest_key(user), &ticket_id)
-            .map_err(internal)?;
-    }
+    request_flow::open_group(
+        records,
+        &mut admitted,
+        &im,
+        user,
+        request_flow::Group {
+            id: &group_id,
+            name: &format!("Ticket #{ticket_id}"),
+            nickname: &request.name,
+        },
+        (&latest_key(user), &ticket_id),
+    )
+    .await?;
 
     // 3. The greeting, once however many copies of the request race here
     //    (the claim is the ticket's for good, or given back if IM fails).
-    if !record.greeted {
+    if !admitted.progress.greeted {
         let greeting = format!("zd:greeting:{ticket_id}");
         if records.claim(&greeting, FOREVER).map_err(internal)? == Claim::Won {
             let sent = im
@@ -162,8 +142,10 @@ async fn run(
                 return Err(reply::upstream("IM greeting failed", e));
             }
         }
-        record.greeted = true;
-        records.put(&key, &record).map_err(internal)?;
+        admitted.progress.greeted = true;
+        records
+            .put(&admitted.key, &admitted.progress)
+            .map_err(internal)?;
     }
 
     Ok(reply::created(

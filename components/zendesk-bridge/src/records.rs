@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Progress of one support request (`zd:request:<user>:<key>`): each step is
+/// Progress of one support request (`zd:request:<request id>`, see [`connector::request_flow`]): each step is
 /// recorded as soon as it is done, so a retry resumes after the last one.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RequestRecord {
@@ -14,6 +14,21 @@ pub struct RequestRecord {
     pub group_ready: bool,
     /// The greeting was posted.
     pub greeted: bool,
+}
+
+impl connector::request_flow::Progress for RequestRecord {
+    fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+    fn set_fingerprint(&mut self, fingerprint: String) {
+        self.fingerprint = fingerprint;
+    }
+    fn group_ready(&self) -> bool {
+        self.group_ready
+    }
+    fn set_group_ready(&mut self) {
+        self.group_ready = true;
+    }
 }
 
 /// A ticket the bridge created (`zd:ticket:<id>`).
@@ -31,10 +46,6 @@ pub struct TicketRecord {
     /// one, retried late, is ignored rather than rolling the ticket back.
     #[serde(default)]
     pub last_event_time: Option<u64>,
-}
-
-pub fn request_key(user: &str, idempotency_key: &str) -> String {
-    format!("zd:request:{user}:{idempotency_key}")
 }
 
 /// The latest ticket `user` opened from chat (its id), for "my open request".

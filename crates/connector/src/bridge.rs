@@ -157,7 +157,8 @@ pub fn with_cors(mut response: JsonResponse, origin: Option<&http::HeaderValue>)
 /// Admits a new support request from `user`, or answers 429 with
 /// `retry-after`: a user cannot flood the help desk (or, through it,
 /// anyone's mailbox) with tickets. The limit is the variable
-/// `requests_per_user_per_hour` (default 10; `0` turns it off): that many in
+/// `requests_per_user_per_hour` (`0` turns it off; its default is
+/// spin.toml's, like every default of a variable): that many in
 /// each clock hour (UTC). Repeating a request (`request` names it: its
 /// idempotency key or content) is not a new one and is never limited.
 pub fn admit_new_request(
@@ -167,7 +168,7 @@ pub fn admit_new_request(
     request: &str,
     now: u64,
 ) -> Result<(), JsonResponse> {
-    let per_hour: u32 = crate::config::number("requests_per_user_per_hour", Some(10))
+    let per_hour: u32 = crate::config::number("requests_per_user_per_hour", None)
         .map_err(|e| reply::error(StatusCode::INTERNAL_SERVER_ERROR, e))?;
     if per_hour == 0 {
         return Ok(());

@@ -16,14 +16,7 @@
 
 use std::str::FromStr;
 
-/// Current Unix time in seconds: the one clock of webhook windows, token
-/// expiries, rate-limit hours and retention.
-pub fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
+pub use transport::unix_now;
 
 /// `raw`, the value of variable `name`, as a whole number; an empty value is
 /// `default`, or an error naming the variable when there is none.

@@ -17,7 +17,9 @@
 //! - [`state`] (feature `spin`): JSON records in the key-value store.
 //! - [`im`] (feature `spin`): IM settings, client, and opening a group.
 //! - [`request`]: the support request end users send to a bridge.
-//! - [`screen`]: a word-list screen for outgoing text.
+//! - [`request_flow`] (feature `spin`): the steps both bridges take from a
+//!   support request to a ticket or Case and its group, with one
+//!   idempotency rule.
 //! - [`url`]: what an error may say about a URL, and which URLs may carry
 //!   credentials.
 
@@ -46,7 +48,8 @@ pub mod outbound;
 #[cfg(feature = "spin")]
 pub mod reply;
 pub mod request;
-pub mod screen;
+#[cfg(feature = "spin")]
+pub mod request_flow;
 #[cfg(feature = "spin")]
 pub mod state;
 pub mod url;

@@ -185,7 +185,7 @@ impl Records {
     }
 
     /// Encodes and writes `key`.
-    pub fn put<T: Serialize>(&self, key: &str, value: &T) -> Result<(), String> {
+    pub fn put<T: Serialize + ?Sized>(&self, key: &str, value: &T) -> Result<(), String> {
         let bytes = serde_json::to_vec(value).map_err(|e| format!("encoding `{key}`: {e}"))?;
         self.store
             .set(key, &bytes)

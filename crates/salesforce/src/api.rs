@@ -15,6 +15,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::time::Duration;
+use transport::unix_now as now;
 use transport::{HttpRequest, HttpResponse, Transport};
 
 /// How to log in.
@@ -130,13 +131,6 @@ pub struct Client<T> {
     api_version: String,
     auto_assign: String,
     session: Option<Session>,
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 fn error_of(status: u16, body: &[u8]) -> SalesforceError {

@@ -200,6 +200,127 @@ pub fn parse(body: &[u8]) -> Result<Vec<Event>, BatchError> {
         .collect()
 }
 
+/// What the bridge knows of the Case an event is about: what a decision
+/// depends on.
+#[derive(Debug, Clone, Copy)]
+pub struct CaseState<'a> {
+    /// Its group was dissolved.
+    pub dissolved: bool,
+    /// The Salesforce users (005…) the bridge has seen join its group.
+    pub agents: &'a [String],
+    /// Whether closing the Case tells the group before dissolving it.
+    pub notify_on_close: bool,
+}
+
+/// One change to make for an event, in IM and in the bridge's record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Add this agent (005…) to the group.
+    Join(String),
+    /// Remove this user (005…) from the group.
+    Leave(String),
+    /// Tell the group the Case is closed.
+    Notify,
+    /// Dissolve the group.
+    Dissolve,
+    /// Start a new group for the Case, with the requester.
+    Reopen,
+    /// Nothing to do for this part of the event; why (for the result).
+    Note(String),
+}
+
+impl Step {
+    /// Whether the step changes anything.
+    pub fn changes(&self) -> bool {
+        !matches!(self, Step::Note(_))
+    }
+}
+
+/// What to do about one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Nothing concerns the bridge; why.
+    Ignore(&'static str),
+    /// These steps, in order. None of them changes anything when they are
+    /// all [`Step::Note`]s: the event is `unchanged`.
+    Apply(Vec<Step>),
+}
+
+/// Decides what `event` does to a Case the bridge opened. Every decision is
+/// idempotent: the Case trigger and the AgentWork trigger both report an
+/// Omni-Channel acceptance, and Apex may send a batch again.
+///
+/// ```
+/// use salesforce::events::{CaseState, Decision, Event, Step, decide};
+///
+/// let agents = vec!["005A".to_string()];
+/// let case = CaseState { dissolved: false, agents: &agents, notify_on_close: true };
+/// let moved = Event::OwnerChanged {
+///     case_id: "500X".into(),
+///     old_owner: Some("005A".into()),
+///     new_owner: Some("00GQUEUE".into()),
+/// };
+/// // A queue does not join; the agent who owned the Case leaves.
+/// assert_eq!(decide(&moved, &case), Decision::Apply(vec![Step::Leave("005A".into())]));
+/// ```
+pub fn decide(event: &Event, case: &CaseState<'_>) -> Decision {
+    let join = |user: &str| {
+        if case.agents.iter().any(|a| a == user) {
+            // The record may miss an agent a concurrent batch added (its
+            // write lost), never list one IM lacks (it is written after IM
+            // agreed): a listed agent needs no call.
+            Step::Note(format!("{user} is already in the group"))
+        } else {
+            Step::Join(user.to_string())
+        }
+    };
+    let is_user = |id: &&str| id.starts_with("005");
+    match event {
+        // The one change that concerns a dissolved group: it starts a new one.
+        Event::CaseReopened { owner, .. } if case.dissolved => {
+            let mut steps = vec![Step::Reopen];
+            // The new group has no agents yet.
+            steps.extend(owner.iter().map(|owner| Step::Join(owner.clone())));
+            Decision::Apply(steps)
+        }
+        Event::CaseReopened { owner, .. } => Decision::Apply(vec![match owner {
+            Some(owner) => join(owner),
+            None => Step::Note("the Case's group was never dissolved".into()),
+        }]),
+        _ if case.dissolved => Decision::Ignore("the Case's group is already dissolved"),
+        Event::AgentAssigned { user_id, .. } => Decision::Apply(vec![join(user_id)]),
+        Event::OwnerChanged {
+            old_owner,
+            new_owner,
+            ..
+        } => {
+            let mut steps = Vec::new();
+            if let Some(new) = new_owner.as_deref().filter(is_user) {
+                steps.push(join(new));
+            }
+            // Removed whether or not the record lists them: a concurrent
+            // batch may have added them without this record seeing it, and
+            // IM's removal of a non-member succeeds.
+            if let Some(old) = old_owner
+                .as_deref()
+                .filter(|id| is_user(id) && Some(*id) != new_owner.as_deref())
+            {
+                steps.push(Step::Leave(old.to_string()));
+            }
+            if steps.is_empty() {
+                steps.push(Step::Note("queue owners do not join".into()));
+            }
+            Decision::Apply(steps)
+        }
+        Event::CaseClosed { .. } if case.notify_on_close => {
+            Decision::Apply(vec![Step::Notify, Step::Dissolve])
+        }
+        Event::CaseClosed { .. } | Event::CaseDeleted { .. } => {
+            Decision::Apply(vec![Step::Dissolve])
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,5 +395,132 @@ mod tests {
                 new_owner: Some("005000000000001AAA".into()),
             }]
         );
+    }
+
+    mod decisions {
+        use super::super::*;
+
+        fn case(dissolved: bool, agents: &[&str]) -> (bool, Vec<String>) {
+            (dissolved, agents.iter().map(|a| a.to_string()).collect())
+        }
+
+        fn decided(event: Event, dissolved: bool, agents: &[&str], notify: bool) -> Decision {
+            let (dissolved, agents) = case(dissolved, agents);
+            decide(
+                &event,
+                &CaseState {
+                    dissolved,
+                    agents: &agents,
+                    notify_on_close: notify,
+                },
+            )
+        }
+
+        fn assigned(user: &str) -> Event {
+            Event::AgentAssigned {
+                case_id: "500X".into(),
+                user_id: user.into(),
+            }
+        }
+
+        fn owner(old: Option<&str>, new: Option<&str>) -> Event {
+            Event::OwnerChanged {
+                case_id: "500X".into(),
+                old_owner: old.map(str::to_string),
+                new_owner: new.map(str::to_string),
+            }
+        }
+
+        #[test]
+        fn an_assignment_joins_once() {
+            assert_eq!(
+                decided(assigned("005A"), false, &[], false),
+                Decision::Apply(vec![Step::Join("005A".into())])
+            );
+            let again = decided(assigned("005A"), false, &["005A"], false);
+            assert_eq!(
+                again,
+                Decision::Apply(vec![Step::Note("005A is already in the group".into())])
+            );
+        }
+
+        #[test]
+        fn owners_that_are_users_join_and_leave_and_queues_do_not() {
+            assert_eq!(
+                decided(owner(Some("005A"), Some("005B")), false, &["005A"], false),
+                Decision::Apply(vec![Step::Join("005B".into()), Step::Leave("005A".into())])
+            );
+            // The old owner leaves even if the record never saw them join.
+            assert_eq!(
+                decided(owner(Some("005A"), Some("00GQ")), false, &[], false),
+                Decision::Apply(vec![Step::Leave("005A".into())])
+            );
+            assert_eq!(
+                decided(owner(Some("00GQ"), Some("00GR")), false, &[], false),
+                Decision::Apply(vec![Step::Note("queue owners do not join".into())])
+            );
+            // The same owner on both sides does not leave.
+            assert_eq!(
+                decided(owner(Some("005A"), Some("005A")), false, &["005A"], false),
+                Decision::Apply(vec![Step::Note("005A is already in the group".into())])
+            );
+        }
+
+        #[test]
+        fn closing_notifies_when_configured_and_deleting_never_does() {
+            let closed = Event::CaseClosed {
+                case_id: "500X".into(),
+            };
+            let deleted = Event::CaseDeleted {
+                case_id: "500X".into(),
+            };
+            assert_eq!(
+                decided(closed.clone(), false, &[], true),
+                Decision::Apply(vec![Step::Notify, Step::Dissolve])
+            );
+            assert_eq!(
+                decided(closed, false, &[], false),
+                Decision::Apply(vec![Step::Dissolve])
+            );
+            assert_eq!(
+                decided(deleted, false, &[], true),
+                Decision::Apply(vec![Step::Dissolve])
+            );
+        }
+
+        #[test]
+        fn a_dissolved_group_only_reopens() {
+            for event in [
+                assigned("005A"),
+                owner(None, Some("005A")),
+                Event::CaseClosed {
+                    case_id: "500X".into(),
+                },
+            ] {
+                assert_eq!(
+                    decided(event, true, &["005A"], true),
+                    Decision::Ignore("the Case's group is already dissolved")
+                );
+            }
+            let reopened = |owner: Option<&str>| Event::CaseReopened {
+                case_id: "500X".into(),
+                owner: owner.map(str::to_string),
+            };
+            // The new group has no agents: the owner joins even if listed before.
+            assert_eq!(
+                decided(reopened(Some("005A")), true, &["005A"], false),
+                Decision::Apply(vec![Step::Reopen, Step::Join("005A".into())])
+            );
+            assert_eq!(
+                decided(reopened(None), false, &[], false),
+                Decision::Apply(vec![Step::Note(
+                    "the Case's group was never dissolved".into()
+                )])
+            );
+            assert_eq!(
+                decided(reopened(Some("005A")), false, &["005A"], false),
+                Decision::Apply(vec![Step::Note("005A is already in the group".into())])
+            );
+        }
     }
 }

@@ -121,6 +121,17 @@ pub enum TextCheck {
     FailClosed,
 }
 
+/// What the external moderation service said of a text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExternalAnswer<'a> {
+    /// It flagged the text in this category.
+    Flagged(&'a str),
+    /// It found nothing.
+    Passed,
+    /// It did not answer within the budget, or failed.
+    Unavailable,
+}
+
 /// Which external moderation service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -290,6 +301,48 @@ impl Policy {
             .unwrap_or_else(tim::events::Answer::reject)
     }
 
+    /// IM's answer to a before-callback for `outcome`; `masked` is the
+    /// replacement body of a `Mask` (without one, a mask refuses: a message
+    /// that cannot be masked is not delivered as it is).
+    pub fn answer(
+        &self,
+        outcome: Outcome,
+        scope: Scope,
+        masked: Option<Vec<tim::message::MsgElement>>,
+    ) -> tim::events::Answer {
+        match outcome {
+            Outcome::Allow | Outcome::Flag => tim::events::Answer::ok(),
+            Outcome::Mask => {
+                masked.map_or_else(|| self.reject_answer(scope), tim::events::Answer::replace)
+            }
+            Outcome::Drop => tim::events::Answer::silent_drop(),
+            Outcome::Reject => self.reject_answer(scope),
+        }
+    }
+
+    /// Whether a message with this verdict so far and this text goes to the
+    /// external service too: only when the policy asks, there is text, and
+    /// the lexicons do not already stop it.
+    pub fn asks_external(&self, so_far: Outcome, text: &str) -> bool {
+        self.external.text != TextCheck::Off && so_far < Outcome::Drop && !text.trim().is_empty()
+    }
+
+    /// What the external service's answer adds to a verdict: a flagged
+    /// category rejects; a service that failed rejects only when the
+    /// policy fails closed.
+    pub fn external_finding(&self, answer: ExternalAnswer<'_>) -> Option<crate::verdict::Finding> {
+        match answer {
+            ExternalAnswer::Flagged(category) => {
+                Some(crate::verdict::Finding::external(category, Outcome::Reject))
+            }
+            ExternalAnswer::Passed => None,
+            ExternalAnswer::Unavailable if self.external.text == TextCheck::FailClosed => Some(
+                crate::verdict::Finding::external("unavailable", Outcome::Reject),
+            ),
+            ExternalAnswer::Unavailable => None,
+        }
+    }
+
     /// Parses `moderator_policy` (empty: the defaults) and checks it; the
     /// error names the field at fault.
     pub fn parse(raw: &str) -> Result<Self, String> {
@@ -442,5 +495,62 @@ mod tests {
             let error = Policy::parse(raw).unwrap_err();
             assert!(error.contains(says), "{raw}: {error}");
         }
+    }
+
+    #[test]
+    fn each_outcome_gets_its_answer_and_a_mask_without_a_body_refuses() {
+        let policy = Policy::parse(r#"{"reject": {"group_code": 10150, "info": "no"}}"#).unwrap();
+        let body = vec![tim::message::MsgElement::text("**")];
+        let json = |outcome, scope, masked| policy.answer(outcome, scope, masked).to_json();
+        assert_eq!(
+            json(Outcome::Allow, Scope::Group, None),
+            tim::events::Answer::ok().to_json()
+        );
+        assert_eq!(
+            json(Outcome::Flag, Scope::C2c, None),
+            tim::events::Answer::ok().to_json()
+        );
+        assert_eq!(
+            json(Outcome::Drop, Scope::Group, None),
+            tim::events::Answer::silent_drop().to_json()
+        );
+        assert_eq!(
+            json(Outcome::Mask, Scope::Group, Some(body.clone())),
+            tim::events::Answer::replace(body).to_json()
+        );
+        let refusal = policy.reject_answer(Scope::Group).to_json();
+        assert!(String::from_utf8_lossy(&refusal).contains("10150"));
+        assert_eq!(json(Outcome::Reject, Scope::Group, None), refusal);
+        assert_eq!(json(Outcome::Mask, Scope::Group, None), refusal);
+    }
+
+    #[test]
+    fn the_external_service_is_asked_only_when_it_can_change_the_answer() {
+        let off = Policy::parse("").unwrap();
+        let open = Policy::parse(r#"{"external": {"text": "fail-open"}}"#).unwrap();
+        let closed = Policy::parse(r#"{"external": {"text": "fail-closed"}}"#).unwrap();
+        assert!(!off.asks_external(Outcome::Allow, "hello"));
+        assert!(open.asks_external(Outcome::Mask, "hello"));
+        assert!(
+            !open.asks_external(Outcome::Drop, "hello"),
+            "already stopped"
+        );
+        assert!(!open.asks_external(Outcome::Allow, "  "), "no text");
+        let flagged = open
+            .external_finding(ExternalAnswer::Flagged("violence"))
+            .unwrap();
+        assert_eq!(
+            (flagged.outcome, flagged.rule.as_str()),
+            (Outcome::Reject, "moderations:violence")
+        );
+        assert!(open.external_finding(ExternalAnswer::Passed).is_none());
+        assert!(
+            open.external_finding(ExternalAnswer::Unavailable).is_none(),
+            "fail-open delivers"
+        );
+        let failed = closed
+            .external_finding(ExternalAnswer::Unavailable)
+            .unwrap();
+        assert_eq!(failed.category, "unavailable");
     }
 }

@@ -378,6 +378,22 @@ pub enum Scope {
 }
 
 impl Scope {
+    /// The scope of a callback whose answer is a decision (the
+    /// before-callbacks), `None` for the callbacks whose answer IM ignores.
+    ///
+    /// ```
+    /// use tim::events::Scope;
+    /// assert_eq!(Scope::deciding("C2C.CallbackBeforeSendMsg"), Some(Scope::C2c));
+    /// assert_eq!(Scope::deciding("Group.CallbackAfterSendMsg"), None);
+    /// ```
+    pub fn deciding(command: &str) -> Option<Self> {
+        match command {
+            "Group.CallbackBeforeSendMsg" | "Group.CallbackBeforeCreateGroup" => Some(Scope::Group),
+            "C2C.CallbackBeforeSendMsg" => Some(Scope::C2c),
+            _ => None,
+        }
+    }
+
     /// The range of custom codes IM passes to the client.
     pub fn custom_codes(self) -> std::ops::RangeInclusive<i64> {
         match self {

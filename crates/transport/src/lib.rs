@@ -7,6 +7,16 @@
 
 use std::time::Duration;
 
+/// Current Unix time in seconds: the one clock every client and component
+/// stamps and checks with (UserSigs, token expiries, webhook windows,
+/// rate-limit hours, retention). A clock before 1970 reads as 0.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
 /// One HTTP request.
 #[derive(Debug, Clone)]
 pub struct HttpRequest {

@@ -2,18 +2,11 @@
 //! error codes.
 
 use crate::Shared;
-use crate::state::{C2cMessage, Group, GroupMessage};
+use crate::state::{C2cMessage, Group, GroupMessage, now};
 use crate::webhooks::{self, Verdict};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-
-pub(crate) fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
 
 fn ok(extra: Value) -> Value {
     let mut answer = json!({ "ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "" });

@@ -1,6 +1,7 @@
 //! What the emulator remembers: accounts, robots, groups with their members
 //! and messages, one-to-one messages, and every webhook it delivered.
 
+pub(crate) use loopback::unix_now as now;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};

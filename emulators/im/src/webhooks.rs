@@ -35,7 +35,7 @@ pub(crate) async fn deliver(
             .append_pair("ClientIP", "127.0.0.1")
             .append_pair("OptPlatform", platform);
         if let Some(token) = &config.callback_token {
-            let time = crate::commands::now().to_string();
+            let time = crate::state::now().to_string();
             query
                 .append_pair("Sign", &tim::webhook::sign(token, &time))
                 .append_pair("RequestTime", &time);

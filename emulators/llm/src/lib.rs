@@ -323,9 +323,7 @@ async fn tencent_call(shared: &Shared, request: Request<hyper::body::Incoming>) 
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let now = loopback::unix_now();
     let (status, answer) = match failure {
         Some(Failure::ServerError) => (500, json!({"message": "internal error"})),
         Some(Failure::RateLimited { .. }) => (

@@ -10,6 +10,15 @@ mod faults;
 
 pub use faults::Faults;
 
+/// Current Unix time in seconds: the clock behind every time an emulator
+/// stamps or checks (UserSigs, mutes, message and webhook times).
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
 use hyper::body::{Body, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;

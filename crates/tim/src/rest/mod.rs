@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::Mutex;
 use std::time::Duration;
+use transport::unix_now as now;
 use transport::{HttpRequest, Transport};
 
 mod accounts;
@@ -219,13 +220,6 @@ struct Envelope {
     error_code: i64,
     #[serde(rename = "ErrorInfo", default)]
     error_info: String,
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 /// A random `u32` (IM's `random`, `Random` and `MsgRandom`).
