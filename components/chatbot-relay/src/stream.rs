@@ -7,21 +7,8 @@ use crate::config::Config;
 use chatbot::conversation::Incoming;
 use chatbot::settings::Robot;
 use chatbot::stream::{MAX_STREAM_BYTES, Pieces};
+use connector::outbound::{Chunk, SpinHttp};
 use llm::ChatRequest;
-
-/// Waits for `future` until `deadline`; `None` when it passed first.
-async fn before<F: std::future::Future>(
-    deadline: std::time::Instant,
-    future: F,
-) -> Option<F::Output> {
-    let remaining = deadline.saturating_duration_since(std::time::Instant::now());
-    let future = std::pin::pin!(future);
-    let expire = std::pin::pin!(connector::edge::sleep(remaining));
-    match futures::future::select(future, expire).await {
-        futures::future::Either::Left((output, _)) => Some(output),
-        futures::future::Either::Right(_) => None,
-    }
-}
 
 /// Streams the answer of the first provider. `None` when streaming did not
 /// start (not OpenAI-compatible, or the request failed before any text):
@@ -33,20 +20,10 @@ pub async fn answer(
     request: &ChatRequest,
 ) -> Option<String> {
     let provider = robot.providers.first()?;
-    let http = llm::stream_request(provider, request)?;
+    let request = llm::stream_request(provider, request)?;
     // The whole answer, first byte to last, within the robot's timeout.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(robot.timeout_secs);
-    let sent = connector::outbound::send(http.method, &http.url, &http.headers, http.body);
-    let Some(sent) = before(deadline, sent).await else {
-        eprintln!(
-            "chatbot: {} stream from {} did not start within {} s",
-            robot.id,
-            provider.label(),
-            robot.timeout_secs
-        );
-        return None;
-    };
-    let response = match sent {
+    let http = SpinHttp::within(std::time::Duration::from_secs(robot.timeout_secs));
+    let mut response = match http.open(request).await {
         Ok(response) if (200..300).contains(&response.status) => response,
         Ok(response) => {
             eprintln!(
@@ -59,14 +36,13 @@ pub async fn answer(
         }
         Err(e) => {
             eprintln!(
-                "chatbot: {} stream from {} failed: {e}",
+                "chatbot: {} stream from {} did not start: {e}",
                 robot.id,
                 provider.label()
             );
             return None;
         }
     };
-    let mut body = response.body;
     // Bytes not yet decoded: a chunk may end inside a UTF-8 character.
     let mut undecoded = Vec::new();
     let mut sse = String::new();
@@ -74,18 +50,8 @@ pub async fn answer(
     let mut pieces = Pieces::new(&judge, &robot.blocked_reply);
     let mut key: Option<String> = None;
     loop {
-        let next = match before(deadline, body.chunk()).await {
-            Some(next) => next,
-            None => {
-                eprintln!(
-                    "chatbot: {} stream ended at the {} s timeout",
-                    robot.id, robot.timeout_secs
-                );
-                None
-            }
-        };
-        let (deltas, mut done) = match next {
-            Some(Ok(data)) => {
+        let (deltas, mut done) = match response.chunk().await {
+            Chunk::Data(data) => {
                 undecoded.extend_from_slice(&data);
                 let valid = match std::str::from_utf8(&undecoded) {
                     Ok(text) => text.len(),
@@ -97,11 +63,18 @@ pub async fn answer(
                 undecoded.drain(..valid);
                 llm::parse_sse_text(&mut sse)
             }
-            Some(Err(e)) => {
+            Chunk::Failed(e) => {
                 eprintln!("chatbot: {} stream interrupted: {e}", robot.id);
                 (Vec::new(), true)
             }
-            None => (Vec::new(), true),
+            Chunk::Expired => {
+                eprintln!(
+                    "chatbot: {} stream ended at the {} s timeout",
+                    robot.id, robot.timeout_secs
+                );
+                (Vec::new(), true)
+            }
+            Chunk::End => (Vec::new(), true),
         };
         for delta in deltas {
             pieces.push(&delta);

@@ -101,13 +101,21 @@ async fn webhook(req: Request) -> JsonResponse {
         }
         return reply::raw_json(StatusCode::OK, Answer::ok().to_json());
     };
-    let headers = [("content-type".to_string(), "application/json".to_string())];
-    let url = target.url(&raw_query);
-    let answer = match connector::outbound::send("POST", &url, &headers, body.to_vec()).await {
-        Ok(response) => match response.body.read(connector::im::MAX_WEBHOOK_BODY).await {
-            Ok(body) => Ok((response.status, body)),
-            Err(e) => Err(e.to_string()),
-        },
+    let request = connector::outbound::HttpRequest {
+        method: "POST",
+        url: target.url(&raw_query),
+        headers: vec![("content-type".to_string(), "application/json".to_string())],
+        body: body.to_vec(),
+        timeout: None,
+    };
+    let answer = match connector::outbound::SpinHttp::default().open(request).await {
+        Ok(response) => {
+            let status = response.status;
+            response
+                .read(connector::im::MAX_WEBHOOK_BODY)
+                .await
+                .map(|body| (status, body))
+        }
         Err(e) => Err(e),
     };
     match answer {

@@ -1,7 +1,7 @@
 //! `POST /salesforce/requests`: an end user asks for help from the chat app.
 
 use crate::config::Config;
-use crate::records::{CaseRecord, RequestRecord, SESSION_KEY, case_key, latest_key};
+use crate::records::{CaseRecord, CaseSteps, SESSION_KEY, case_key, latest_key};
 use connector::reply::{self, JsonResponse};
 use connector::request::SupportRequest;
 use connector::request_flow;
@@ -46,13 +46,13 @@ async fn run(
     request: &SupportRequest,
 ) -> Result<JsonResponse, JsonResponse> {
     let internal = |e: String| reply::error(StatusCode::INTERNAL_SERVER_ERROR, e);
-    let mut admitted = request_flow::admit::<RequestRecord>(records, "sf", user, request)?;
+    let mut admitted = request_flow::admit::<CaseSteps>(records, "sf", user, request)?;
     let replay = admitted.progress.group_ready;
     let request_id = admitted.request_id.clone();
 
     // 1. The Case: upserted by External ID when configured, so even a Case
     //    created before a lost answer is found again rather than duplicated.
-    let case_id = match admitted.progress.case_id.clone() {
+    let case_id = match admitted.progress.steps.case_id.clone() {
         Some(id) => id,
         None => {
             let session: Option<Session> = records.get(SESSION_KEY).map_err(internal)?;
@@ -81,7 +81,7 @@ async fn run(
                 salesforce.session(),
             )?;
             let id = created.map_err(|e| reply::upstream("Salesforce Case creation failed", e))?;
-            admitted.progress.case_id = Some(id.clone());
+            admitted.progress.steps.case_id = Some(id.clone());
             records
                 .put(&admitted.key, &admitted.progress)
                 .map_err(internal)?;

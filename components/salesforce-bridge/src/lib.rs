@@ -51,15 +51,15 @@ async fn bridge(req: Request) -> JsonResponse {
         "/chat/history",
         "/chat/send",
     ];
-    let prepared = connector::bridge::prepare(
-        req,
-        "/salesforce",
-        &routes,
-        &["/requests", "/requests/open"],
-        MAX_BODY,
-        Config::load,
-        |config: &Config| &config.im.signer,
-    )
+    let routes = connector::bridge::Routes {
+        prefix: "/salesforce",
+        all: &routes,
+        end_user: &["/requests", "/requests/open"],
+        max_body: MAX_BODY,
+    };
+    let prepared = connector::bridge::prepare(req, &routes, Config::load, |config: &Config| {
+        &config.im.signer
+    })
     .await;
     let p = match prepared {
         Ok(p) => p,

@@ -2,30 +2,14 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Progress of one support request (`sf:request:<request id>`, see [`connector::request_flow`]).
+/// What a support request needs from Salesforce, beside the steps both
+/// bridges share (`sf:request:<request id>`, see
+/// [`connector::request_flow::Progress`]).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct RequestRecord {
-    /// The request's fields, to refuse reuse of a key for another request.
-    pub fingerprint: String,
+#[serde(default)]
+pub struct CaseSteps {
     /// Set once Salesforce created the Case.
     pub case_id: Option<String>,
-    /// The group exists with the requester in it.
-    pub group_ready: bool,
-}
-
-impl connector::request_flow::Progress for RequestRecord {
-    fn fingerprint(&self) -> &str {
-        &self.fingerprint
-    }
-    fn set_fingerprint(&mut self, fingerprint: String) {
-        self.fingerprint = fingerprint;
-    }
-    fn group_ready(&self) -> bool {
-        self.group_ready
-    }
-    fn set_group_ready(&mut self) {
-        self.group_ready = true;
-    }
 }
 
 /// A Case the bridge created (`sf:case:<case id>`).

@@ -1,7 +1,7 @@
 //! `POST /zendesk/requests`: an end user asks for help from the chat app.
 
 use crate::config::Config;
-use crate::records::{RequestRecord, TOKEN_KEY, TicketRecord, latest_key, ticket_key};
+use crate::records::{TOKEN_KEY, TicketRecord, TicketSteps, latest_key, ticket_key};
 use connector::reply::{self, JsonResponse};
 use connector::request::SupportRequest;
 use connector::request_flow;
@@ -51,12 +51,12 @@ async fn run(
 ) -> Result<JsonResponse, JsonResponse> {
     let internal = |e: String| reply::error(StatusCode::INTERNAL_SERVER_ERROR, e);
     let idempotency_key = request.idempotency_key.as_deref().unwrap_or_default();
-    let mut admitted = request_flow::admit::<RequestRecord>(records, "zd", user, request)?;
-    let replay = admitted.progress.greeted;
+    let mut admitted = request_flow::admit::<TicketSteps>(records, "zd", user, request)?;
+    let replay = admitted.progress.steps.greeted;
 
     // 1. The ticket (Zendesk's Idempotency-Key makes a retry safe even if we
     //    never learned the id of a ticket created before a failure).
-    let ticket_id = match admitted.progress.ticket_id {
+    let ticket_id = match admitted.progress.steps.ticket_id {
         Some(id) => id,
         None => {
             let token: Option<String> = records.get(TOKEN_KEY).map_err(internal)?;
@@ -94,7 +94,7 @@ async fn run(
                 ),
                 other => reply::upstream("Zendesk ticket creation failed", other),
             })?;
-            admitted.progress.ticket_id = Some(created.ticket_id);
+            admitted.progress.steps.ticket_id = Some(created.ticket_id);
             records
                 .put(&admitted.key, &admitted.progress)
                 .map_err(internal)?;
@@ -131,7 +131,7 @@ async fn run(
 
     // 3. The greeting, once however many copies of the request race here
     //    (the claim is the ticket's for good, or given back if IM fails).
-    if !admitted.progress.greeted {
+    if !admitted.progress.steps.greeted {
         let greeting = format!("zd:greeting:{ticket_id}");
         if records.claim(&greeting, FOREVER).map_err(internal)? == Claim::Won {
             let sent = im
@@ -142,7 +142,7 @@ async fn run(
                 return Err(reply::upstream("IM greeting failed", e));
             }
         }
-        admitted.progress.greeted = true;
+        admitted.progress.steps.greeted = true;
         records
             .put(&admitted.key, &admitted.progress)
             .map_err(internal)?;

@@ -45,12 +45,15 @@ async fn bridge(req: Request) -> JsonResponse {
         "/app/history",
         "/app/send",
     ];
+    let routes = connector::bridge::Routes {
+        prefix: "/zendesk",
+        all: &routes,
+        end_user: &["/requests", "/requests/open"],
+        max_body: MAX_BODY,
+    };
     let prepared = connector::bridge::prepare(
         req,
-        "/zendesk",
         &routes,
-        &["/requests", "/requests/open"],
-        MAX_BODY,
         config::Config::load,
         |config: &config::Config| &config.im.signer,
     )

@@ -2,33 +2,17 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Progress of one support request (`zd:request:<request id>`, see [`connector::request_flow`]): each step is
-/// recorded as soon as it is done, so a retry resumes after the last one.
+/// What a support request needs from Zendesk, beside the steps both
+/// bridges share (`zd:request:<request id>`, see
+/// [`connector::request_flow::Progress`]): each is recorded as soon as it
+/// is done, so a retry resumes after the last one.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct RequestRecord {
-    /// The request's fields, to refuse reuse of a key for another request.
-    pub fingerprint: String,
+#[serde(default)]
+pub struct TicketSteps {
     /// Set once Zendesk created the ticket.
     pub ticket_id: Option<u64>,
-    /// The group exists with the requester in it.
-    pub group_ready: bool,
     /// The greeting was posted.
     pub greeted: bool,
-}
-
-impl connector::request_flow::Progress for RequestRecord {
-    fn fingerprint(&self) -> &str {
-        &self.fingerprint
-    }
-    fn set_fingerprint(&mut self, fingerprint: String) {
-        self.fingerprint = fingerprint;
-    }
-    fn group_ready(&self) -> bool {
-        self.group_ready
-    }
-    fn set_group_ready(&mut self) {
-        self.group_ready = true;
-    }
 }
 
 /// A ticket the bridge created (`zd:ticket:<id>`).

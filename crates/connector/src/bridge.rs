@@ -29,15 +29,26 @@ pub struct Prepared<C> {
     pub now: u64,
 }
 
-/// Runs the shared checks. `routes` lists the routes served, `user_routes`
-/// those whose caller is an end user (UserSig, and browsers' preflights
-/// and origins checked), `prefix` is for messages.
+/// The routes a bridge serves and the limit they share: what [`prepare`]
+/// checks a request against.
+pub struct Routes<'a> {
+    /// Where the bridge is mounted (`/zendesk`), for messages.
+    pub prefix: &'a str,
+    /// Every route it serves, below the prefix.
+    pub all: &'a [&'a str],
+    /// Those whose caller is an end user: UserSig-authenticated, and
+    /// browsers' preflights and origins checked.
+    pub end_user: &'a [&'a str],
+    /// The largest request body, in bytes.
+    pub max_body: usize,
+}
+
+/// Runs the shared checks: a route of `routes`, the configuration `load`ed,
+/// the end user authenticated on their routes with the IM `signer` of the
+/// configuration, the body read within the limit.
 pub async fn prepare<C>(
     req: Request,
-    prefix: &str,
-    routes: &[&str],
-    user_routes: &[&str],
-    max_body: usize,
+    routes: &Routes<'_>,
     load: impl FnOnce() -> Result<C, String>,
     signer: impl Fn(&C) -> &Signer,
 ) -> Result<Prepared<C>, JsonResponse> {
@@ -47,7 +58,7 @@ pub async fn prepare<C>(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    let user_route = user_routes.contains(&route.as_str());
+    let user_route = routes.end_user.contains(&route.as_str());
     let cors_origin = if user_route {
         browser_origin(&req)?
     } else {
@@ -57,10 +68,10 @@ pub async fn prepare<C>(
     if req.method() != Method::POST {
         return Err(reply::error(StatusCode::METHOD_NOT_ALLOWED, "use POST"));
     }
-    if !routes.contains(&route.as_str()) {
+    if !routes.all.contains(&route.as_str()) {
         return Err(reply::error(
             StatusCode::NOT_FOUND,
-            format!("no route {prefix}{route}"),
+            format!("no route {}{route}", routes.prefix),
         ));
     }
     let config = load().map_err(|message| {
@@ -74,7 +85,7 @@ pub async fn prepare<C>(
     } else {
         None
     };
-    let body = reply::read_body(&headers, req.into_body(), max_body)
+    let body = reply::read_body(&headers, req.into_body(), routes.max_body)
         .await
         .map_err(with_origin)?;
     Ok(Prepared {

@@ -1,20 +1,86 @@
 //! Spin's outbound HTTP (`wasi:http/outgoing-handler` 0.2) behind the one
-//! [`transport::Transport`] the `tim`, Zendesk, Salesforce and LLM clients are written
-//! against, plus [`send`] for callers that stream the answer.
+//! [`transport::Transport`] the `tim`, Zendesk, Salesforce and LLM clients are
+//! written against, plus [`SpinHttp::open`] for callers that read the answer
+//! as it arrives (an LLM's stream, a component's answer relayed as it is):
+//! every exchange, streamed or not, ends when its [`SpinHttp`]'s budget does.
 
 use crate::edge::{self, Body};
 use crate::url::{check_scheme, redacted};
 use spin_sdk::http::{IncomingResponse, Method};
 use std::time::Duration;
 
+/// The request every exchange is made of (see [`transport`]).
+pub use transport::HttpRequest;
+
 /// A response whose body has not been read yet.
-pub struct Streamed {
+struct Streamed {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Body,
+}
+
+/// A response read as it arrives, every read within the budget of the
+/// [`SpinHttp`] that opened it.
+pub struct Streaming {
     /// Status code.
     pub status: u16,
     /// Headers, in the order received.
     pub headers: Vec<(String, String)>,
-    /// The body, read on demand.
-    pub body: Body,
+    body: Body,
+    deadline: std::time::Instant,
+    /// For errors: the method and the URL without its query.
+    what: String,
+}
+
+/// What the next read of a [`Streaming`] body brought.
+#[derive(Debug)]
+pub enum Chunk {
+    /// More of the body.
+    Data(Vec<u8>),
+    /// The body is complete.
+    End,
+    /// The exchange failed; why.
+    Failed(String),
+    /// The budget ran out first.
+    Expired,
+}
+
+impl Streaming {
+    /// The next piece of the body.
+    pub async fn chunk(&mut self) -> Chunk {
+        let remaining = self
+            .deadline
+            .saturating_duration_since(std::time::Instant::now());
+        match within(remaining, self.body.chunk()).await {
+            None => Chunk::Expired,
+            Some(None) => Chunk::End,
+            Some(Some(Ok(data))) => Chunk::Data(data),
+            Some(Some(Err(e))) => Chunk::Failed(format!("{}: {e}", self.what)),
+        }
+    }
+
+    /// The whole body, at most `max` bytes, within the budget.
+    pub async fn read(self, max: usize) -> Result<bytes::Bytes, String> {
+        let remaining = self
+            .deadline
+            .saturating_duration_since(std::time::Instant::now());
+        match within(remaining, self.body.read(max)).await {
+            None => Err(format!("{}: the answer did not end in time", self.what)),
+            Some(Ok(body)) => Ok(body),
+            Some(Err(e)) => Err(format!("{}: {e}", self.what)),
+        }
+    }
+}
+
+/// `future`'s output, or `None` when `limit` passed first (the future is
+/// dropped: its exchange abandoned).
+async fn within<F: std::future::Future>(limit: Duration, future: F) -> Option<F::Output> {
+    let future = std::pin::pin!(future);
+    let expire = std::pin::pin!(edge::sleep(limit));
+    match futures::future::select(future, expire).await {
+        futures::future::Either::Left((output, _)) => Some(output),
+        futures::future::Either::Right(_) => None,
+    }
 }
 
 fn method(name: &str) -> Method {
@@ -32,7 +98,7 @@ fn method(name: &str) -> Method {
 
 /// Sends one request and returns as soon as the response head arrived.
 /// The error says which request failed and why (never the query string).
-pub async fn send(
+async fn send(
     method_name: &str,
     url: &str,
     headers: &[(String, String)],
@@ -102,6 +168,34 @@ impl SpinHttp {
             .saturating_duration_since(std::time::Instant::now())
     }
 
+    /// The timeout of one exchange: its own limit, if it has one, inside
+    /// what is left of the budget.
+    fn limit(&self, request: &transport::HttpRequest) -> Duration {
+        request
+            .timeout
+            .map_or(self.remaining(), |limit| limit.min(self.remaining()))
+    }
+
+    /// Sends `request` and returns when the response head arrived (within
+    /// the request's own timeout and the budget), for a body read as it
+    /// comes ([`Streaming::chunk`]), each read within the budget.
+    pub async fn open(&self, request: transport::HttpRequest) -> Result<Streaming, String> {
+        let limit = self.limit(&request);
+        let what = format!("{} {}", request.method, redacted(&request.url));
+        let sent = send(request.method, &request.url, &request.headers, request.body);
+        match within(limit, sent).await {
+            None => Err(format!("{what}: no answer within {} ms", limit.as_millis())),
+            Some(Err(e)) => Err(e),
+            Some(Ok(response)) => Ok(Streaming {
+                status: response.status,
+                headers: response.headers,
+                body: response.body,
+                deadline: self.deadline,
+                what,
+            }),
+        }
+    }
+
     async fn exchange(
         &self,
         method_name: &str,
@@ -119,16 +213,13 @@ impl SpinHttp {
                 .map_err(|e| format!("{method_name} {}: {e}", redacted(url)))?;
             Ok((response.status, response.headers, body.to_vec()))
         };
-        let attempt = std::pin::pin!(attempt);
-        let expire = std::pin::pin!(edge::sleep(timeout));
-        match futures::future::select(attempt, expire).await {
-            futures::future::Either::Left((result, _)) => result,
-            futures::future::Either::Right(_) => Err(format!(
+        within(timeout, attempt).await.unwrap_or_else(|| {
+            Err(format!(
                 "{method_name} {}: no answer within {} ms",
                 redacted(url),
                 timeout.as_millis()
-            )),
-        }
+            ))
+        })
     }
 }
 
@@ -137,10 +228,7 @@ impl transport::Transport for SpinHttp {
         &self,
         request: transport::HttpRequest,
     ) -> Result<transport::HttpResponse, String> {
-        // The exchange's own limit, inside the request's whole budget.
-        let timeout = request
-            .timeout
-            .map_or(self.remaining(), |limit| limit.min(self.remaining()));
+        let timeout = self.limit(&request);
         let (status, headers, body) = self
             .exchange(
                 request.method,

@@ -1,7 +1,7 @@
 //! The support request an end user's chat app sends to a bridge: the same
 //! shape for Salesforce and Zendesk, checked the same way.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// A checked request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,6 +172,21 @@ impl SupportRequest {
     }
 }
 
+/// A request's progress, as stored: the steps both bridges share, and the
+/// bridge's own `steps` (the ticket or Case id, a greeting), stored beside
+/// them in one JSON object.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Progress<S> {
+    /// The request's content as first seen ([`SupportRequest::fingerprint`]),
+    /// to refuse a name reused for another request; empty until then.
+    pub fingerprint: String,
+    /// The group exists with the requester in it.
+    pub group_ready: bool,
+    /// The bridge's own steps.
+    #[serde(flatten)]
+    pub steps: S,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,5 +254,33 @@ mod tests {
         let a = SupportRequest::parse(br#"{"subject":"s","description":"d","name":"n","email":"a@b.co","idempotency_key":"1"}"#, true).unwrap();
         let b = SupportRequest::parse(br#"{"subject":"s","description":"d","name":"n","email":"a@b.co","idempotency_key":"2"}"#, true).unwrap();
         assert_eq!(a.fingerprint(), b.fingerprint());
+    }
+
+    #[test]
+    fn progress_is_one_json_object_with_the_bridge_steps_beside_the_shared_ones() {
+        #[derive(Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+        #[serde(default)]
+        struct Steps {
+            ticket_id: Option<u64>,
+            greeted: bool,
+        }
+        let progress = Progress {
+            fingerprint: "f".into(),
+            group_ready: true,
+            steps: Steps {
+                ticket_id: Some(42),
+                greeted: false,
+            },
+        };
+        let json = serde_json::to_value(&progress).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"fingerprint": "f", "group_ready": true, "ticket_id": 42, "greeted": false})
+        );
+        // A record written before a step existed still reads.
+        let old: Progress<Steps> =
+            serde_json::from_value(serde_json::json!({"fingerprint": "f", "group_ready": false}))
+                .unwrap();
+        assert_eq!(old.steps, Steps::default());
     }
 }

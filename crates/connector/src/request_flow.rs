@@ -9,33 +9,21 @@
 //! [`admit`] and [`open_group`] is each bridge's own.
 
 use crate::reply::{self, JsonResponse};
+pub use crate::request::Progress;
 use crate::request::SupportRequest;
 use crate::state::Records;
 use http::StatusCode;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-/// A request's progress record, as each bridge stores it.
-pub trait Progress: Default + Serialize + DeserializeOwned {
-    /// The request's content as first seen ([`SupportRequest::fingerprint`]);
-    /// empty until then.
-    fn fingerprint(&self) -> &str;
-    /// Records the content.
-    fn set_fingerprint(&mut self, fingerprint: String);
-    /// Whether the group exists with the requester in it.
-    fn group_ready(&self) -> bool;
-    /// Records that it does.
-    fn set_group_ready(&mut self);
-}
-
 /// A request admitted to the flow.
-pub struct Admitted<P> {
+pub struct Admitted<S> {
     /// Its name ([`SupportRequest::request_id`]).
     pub request_id: String,
     /// Where its progress is stored.
     pub key: String,
     /// Its progress so far.
-    pub progress: P,
+    pub progress: Progress<S>,
 }
 
 fn internal(e: String) -> JsonResponse {
@@ -48,17 +36,17 @@ fn internal(e: String) -> JsonResponse {
 /// ([`crate::bridge::admit_new_request`]) and its content recorded; a
 /// request whose name was first used for other content is 409 naming
 /// `idempotency_key`, and changes nothing.
-pub fn admit<P: Progress>(
+pub fn admit<S: Default + Serialize + DeserializeOwned>(
     records: &Records,
     bridge: &str,
     user: &str,
     request: &SupportRequest,
-) -> Result<Admitted<P>, JsonResponse> {
+) -> Result<Admitted<S>, JsonResponse> {
     let request_id = request.request_id(user);
     let key = format!("{bridge}:request:{request_id}");
-    let mut progress: P = records.get(&key).map_err(internal)?.unwrap_or_default();
+    let mut progress: Progress<S> = records.get(&key).map_err(internal)?.unwrap_or_default();
     let fingerprint = request.fingerprint();
-    if progress.fingerprint().is_empty() {
+    if progress.fingerprint.is_empty() {
         crate::bridge::admit_new_request(
             records,
             bridge,
@@ -66,9 +54,9 @@ pub fn admit<P: Progress>(
             &request_id,
             crate::config::unix_now(),
         )?;
-        progress.set_fingerprint(fingerprint);
+        progress.fingerprint = fingerprint;
         records.put(&key, &progress).map_err(internal)?;
-    } else if progress.fingerprint() != fingerprint {
+    } else if progress.fingerprint != fingerprint {
         return Err(reply::json(
             StatusCode::CONFLICT,
             &serde_json::json!({
@@ -112,21 +100,21 @@ pub struct Group<'a> {
 /// Opens the request's group with the requester in it, unless a previous
 /// attempt did, then records that, and the ticket or Case (`latest`) as the
 /// user's latest under `latest_key` (for "my open request").
-pub async fn open_group<P: Progress, L: Serialize + ?Sized>(
+pub async fn open_group<S: Serialize, L: Serialize + ?Sized>(
     records: &Records,
-    admitted: &mut Admitted<P>,
+    admitted: &mut Admitted<S>,
     im: &tim::rest::Client<crate::outbound::SpinHttp>,
     user: &str,
     group: Group<'_>,
     latest: (&str, &L),
 ) -> Result<(), JsonResponse> {
-    if admitted.progress.group_ready() {
+    if admitted.progress.group_ready {
         return Ok(());
     }
     crate::im::open_group(im, group.id, group.name, user, group.nickname)
         .await
         .map_err(|e| reply::upstream("IM group creation failed", e))?;
-    admitted.progress.set_group_ready();
+    admitted.progress.group_ready = true;
     records
         .put(&admitted.key, &admitted.progress)
         .map_err(internal)?;

@@ -87,10 +87,18 @@ async fn probe(req: Request) -> anyhow::Result<Response> {
         "kv" => kv(req, &arg).await,
         "fetch" => {
             let url = query_param(&req, "url").unwrap_or_default();
-            match connector::outbound::send("GET", &url, &[], Vec::new()).await {
+            let request = connector::outbound::HttpRequest {
+                method: "GET",
+                url,
+                headers: Vec::new(),
+                body: Vec::new(),
+                timeout: None,
+            };
+            match connector::outbound::SpinHttp::default().open(request).await {
                 Ok(resp) => {
                     let status = resp.status;
-                    let body = String::from_utf8_lossy(&read_body(resp.body).await?).into_owned();
+                    let body = resp.read(16 << 20).await.map_err(anyhow::Error::msg)?;
+                    let body = String::from_utf8_lossy(&body).into_owned();
                     Ok(json(
                         StatusCode::OK,
                         serde_json::json!({ "status": status, "body": body }),
