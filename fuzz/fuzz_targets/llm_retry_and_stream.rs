@@ -22,4 +22,9 @@ fuzz_target!(|data: &[u8]| {
     }
     let mut buffer = text(sse);
     let _ = llm::parse_sse_text(&mut buffer);
+    // The raw bytes, in reads cut anywhere (inside characters and lines).
+    let mut stream = llm::SseText::default();
+    for read in sse.chunks(7) {
+        let _ = stream.push(read);
+    }
 });

@@ -43,26 +43,13 @@ pub async fn answer(
             return None;
         }
     };
-    // Bytes not yet decoded: a chunk may end inside a UTF-8 character.
-    let mut undecoded = Vec::new();
-    let mut sse = String::new();
+    let mut sse = llm::SseText::default();
     let judge = config.judge(robot);
     let mut pieces = Pieces::new(&judge, &robot.blocked_reply);
     let mut key: Option<String> = None;
     loop {
         let (deltas, mut done) = match response.chunk().await {
-            Chunk::Data(data) => {
-                undecoded.extend_from_slice(&data);
-                let valid = match std::str::from_utf8(&undecoded) {
-                    Ok(text) => text.len(),
-                    Err(e) if e.error_len().is_none() => e.valid_up_to(),
-                    // Not UTF-8 at all: decode lossily rather than stall.
-                    Err(_) => undecoded.len(),
-                };
-                sse.push_str(&String::from_utf8_lossy(&undecoded[..valid]));
-                undecoded.drain(..valid);
-                llm::parse_sse_text(&mut sse)
-            }
+            Chunk::Data(data) => sse.push(&data),
             Chunk::Failed(e) => {
                 eprintln!("chatbot: {} stream interrupted: {e}", robot.id);
                 (Vec::new(), true)

@@ -20,7 +20,7 @@
 pub mod moderations;
 mod providers;
 
-pub use providers::{ProviderKind, parse_sse_text};
+pub use providers::{ProviderKind, SseText, parse_sse_text};
 
 use serde::{Deserialize, Serialize};
 use std::time::Duration;

@@ -256,6 +256,45 @@ pub fn parse_sse_text(buffer: &mut String) -> (Vec<String>, bool) {
     (deltas, done)
 }
 
+/// An OpenAI-compatible SSE stream decoded as its bytes arrive. A read may
+/// end inside a UTF-8 character or a line; what is not complete yet waits
+/// for the next read.
+///
+/// ```
+/// let mut stream = llm::SseText::default();
+/// let bytes = "data: {\"choices\":[{\"delta\":{\"content\":\"héllo\"}}]}\n\ndata: [DONE]\n".as_bytes();
+/// // Split inside the two bytes of `é`.
+/// let at = bytes.iter().position(|&b| b == 0xC3).unwrap() + 1;
+/// assert_eq!(stream.push(&bytes[..at]), (vec![], false));
+/// assert_eq!(stream.push(&bytes[at..]), (vec!["héllo".to_string()], true));
+/// ```
+#[derive(Debug, Default)]
+pub struct SseText {
+    /// Bytes of a character not complete yet.
+    undecoded: Vec<u8>,
+    /// Text of a line not complete yet.
+    buffer: String,
+}
+
+impl SseText {
+    /// Adds `bytes` read from the stream: the text deltas of the lines they
+    /// complete, and whether `[DONE]` was seen. Bytes that are not UTF-8 at
+    /// all are decoded lossily rather than stall the stream.
+    pub fn push(&mut self, bytes: &[u8]) -> (Vec<String>, bool) {
+        self.undecoded.extend_from_slice(bytes);
+        let valid = match std::str::from_utf8(&self.undecoded) {
+            Ok(text) => text.len(),
+            // Only the end is cut short: keep it for the next read.
+            Err(e) if e.error_len().is_none() => e.valid_up_to(),
+            Err(_) => self.undecoded.len(),
+        };
+        self.buffer
+            .push_str(&String::from_utf8_lossy(&self.undecoded[..valid]));
+        self.undecoded.drain(..valid);
+        parse_sse_text(&mut self.buffer)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -487,5 +526,21 @@ mod tests {
         buffer.push_str("ces\":[{\"delta\":{\"content\":\"!\"}}]}\n\ndata: [DONE]\n\n");
         let (deltas, done) = parse_sse_text(&mut buffer);
         assert_eq!((deltas, done), (vec!["!".to_string()], true));
+    }
+
+    #[test]
+    fn a_stream_decodes_across_reads_and_never_stalls_on_bad_bytes() {
+        let mut stream = SseText::default();
+        let line = "data: {\"choices\":[{\"delta\":{\"content\":\"日本\"}}]}\n";
+        // One byte a read: every cut inside a character and a line.
+        let mut deltas = Vec::new();
+        for byte in line.as_bytes() {
+            deltas.extend(stream.push(std::slice::from_ref(byte)).0);
+        }
+        assert_eq!(deltas, ["日本"]);
+        // Invalid UTF-8 inside a line is replaced, not waited on forever.
+        let (bad, _) = stream.push(b"data: {\"choices\":[{\"delta\":{\"content\":\"a\xFFb\"}}]}\n");
+        assert_eq!(bad, ["a\u{FFFD}b"]);
+        assert_eq!(stream.push(b"data: [DONE]\n"), (vec![], true));
     }
 }

@@ -25,7 +25,7 @@ pub use state::{C2cMessage, Delivery, Group, GroupMessage, State, text_of};
 
 use anyhow::{Context, Result};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::{Request, Response, StatusCode};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
@@ -195,17 +195,18 @@ async fn route(
     shared: Arc<Shared>,
     request: Request<hyper::body::Incoming>,
 ) -> Response<Full<Bytes>> {
-    let path = request.uri().path().to_string();
-    let query = request.uri().query().unwrap_or("").to_string();
-    let method = request.method().clone();
-    let body = match request.into_body().collect().await {
-        Ok(body) => body.to_bytes(),
-        Err(_) => {
-            return json_response(
-                StatusCode::BAD_REQUEST,
-                json!({ "error": "cannot read body" }),
-            );
-        }
+    let Ok(loopback::Received {
+        method,
+        path,
+        query,
+        body,
+        ..
+    }) = loopback::Received::read(request).await
+    else {
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            json!({ "error": "cannot read body" }),
+        );
     };
     if let Some(command) = path.strip_prefix("/v4/") {
         if method != hyper::Method::POST {

@@ -226,11 +226,18 @@ fn full(status: u16, headers: &[(&str, String)], body: Value) -> Response<Body> 
 }
 
 async fn route(shared: &Shared, request: Request<hyper::body::Incoming>) -> Response<Body> {
-    let path = request.uri().path().to_string();
-    if path == "/" && request.headers().contains_key("x-tc-action") {
+    let Ok(request) = loopback::Received::read(request).await else {
+        return full(
+            400,
+            &[],
+            json!({ "error": { "message": "the request body could not be read" } }),
+        );
+    };
+    let path = request.path.as_str();
+    if path == "/" && request.headers.contains_key("x-tc-action") {
         return tencent_call(shared, request).await;
     }
-    let api = match path.as_str() {
+    let api = match path {
         "/v1/chat/completions" | "/chat/completions" => Api::OpenAi,
         "/v1/messages" => Api::Anthropic,
         "/v1/text/chatcompletion_v2" => Api::MiniMax,
@@ -243,19 +250,14 @@ async fn route(shared: &Shared, request: Request<hyper::body::Incoming>) -> Resp
             );
         }
     };
-    let key_ok = key_accepted(api, request.headers());
+    let key_ok = key_accepted(api, &request.headers);
     // Anthropic refuses a call that does not say which API version it is
     // written for.
     let version_missing = api == Api::Anthropic
         && request
-            .headers()
-            .get("anthropic-version")
-            .and_then(|v| v.to_str().ok())
+            .header("anthropic-version")
             .is_none_or(|v| !is_api_version(v));
-    let body: Value = match request.into_body().collect().await {
-        Ok(b) => serde_json::from_slice(&b.to_bytes()).unwrap_or(Value::Null),
-        Err(_) => Value::Null,
-    };
+    let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
     let (latency, failure, chunk_delay) = {
         let mut knobs = shared.knobs.lock().unwrap();
         let failure = knobs.failures.get_mut(&api).and_then(VecDeque::pop_front);
@@ -305,13 +307,7 @@ fn is_api_version(value: &str) -> bool {
         })
 }
 
-async fn tencent_call(shared: &Shared, request: Request<hyper::body::Incoming>) -> Response<Body> {
-    let (parts, body) = request.into_parts();
-    let body = body
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
+async fn tencent_call(shared: &Shared, request: loopback::Received) -> Response<Body> {
     let (latency, failure) = {
         let mut knobs = shared.knobs.lock().unwrap();
         let failure = knobs
@@ -336,11 +332,11 @@ async fn tencent_call(shared: &Shared, request: Request<hyper::body::Incoming>) 
             json!({"Response": {"Error": {"Code": "UnauthorizedOperation.Unauthorized", "Message": "service not opened or in arrears"},
                                 "RequestId": "emulated-request"}}),
         ),
-        None => (200, tencent::answer(&parts.headers, &body, now)),
+        None => (200, tencent::answer(&request.headers, &request.body, now)),
     };
     shared.recorded.lock().unwrap().push(Recorded {
         api: Api::TencentModeration,
-        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+        body: serde_json::from_slice(&request.body).unwrap_or(Value::Null),
         status,
     });
     full(status, &[], answer)

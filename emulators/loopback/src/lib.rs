@@ -1,23 +1,21 @@
 //! The server loop every emulator and test server shares: bind a loopback
 //! address, serve each connection with one request handler (HTTP/1,
 //! `TCP_NODELAY` so small answers are not held back by Nagle's algorithm),
-//! and stop when the returned [`Server`] is dropped; and the faults a test
-//! injects into an emulator's answers ([`Faults`]).
+//! and stop when the returned [`Server`] is dropped; a request as the
+//! emulators' routes read it ([`Received`]); the faults a test injects into
+//! an emulator's answers ([`Faults`]); and the clock ([`unix_now`]).
 
 #![warn(missing_docs)]
 
 mod faults;
+mod received;
 
 pub use faults::Faults;
+pub use received::Received;
 
-/// Current Unix time in seconds: the clock behind every time an emulator
-/// stamps or checks (UserSigs, mutes, message and webhook times).
-pub fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
+/// The clock behind every time an emulator stamps or checks (UserSigs,
+/// mutes, message and webhook times): the components' own.
+pub use transport::unix_now;
 
 use hyper::body::{Body, Incoming};
 use hyper::server::conn::http1;

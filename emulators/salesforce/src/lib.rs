@@ -12,7 +12,7 @@
 #![warn(missing_docs)]
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::{Request, Response, StatusCode};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -183,28 +183,25 @@ fn sf_error(status: u16, code: &str, message: &str, fields: &[&str]) -> Response
 }
 
 async fn route(shared: &Shared, request: Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
-    let method = request.method().to_string();
-    let path = request.uri().path().to_string();
-    let auth = request
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .map(String::from);
-    let body = request
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
+    let Ok(request) = loopback::Received::read(request).await else {
+        return sf_error(
+            400,
+            "JSON_PARSER_ERROR",
+            "The request body could not be read",
+            &[],
+        );
+    };
+    let method = request.method.to_string();
+    let path = request.path.clone();
+    let auth = request.header("authorization");
+    let body = &request.body;
     let response = match (method.as_str(), path.as_str()) {
         ("GET", "/emulator/state") => reply(
             200,
             serde_json::to_value(&*shared.state()).unwrap_or(Value::Null),
         ),
-        ("POST", "/services/oauth2/token") => token(shared, &body),
-        _ if path.starts_with("/services/data/") => {
-            rest(shared, &method, &path, auth.as_deref(), &body).await
-        }
+        ("POST", "/services/oauth2/token") => token(shared, body),
+        _ if path.starts_with("/services/data/") => rest(shared, &method, &path, auth, body).await,
         _ => sf_error(
             404,
             "NOT_FOUND",

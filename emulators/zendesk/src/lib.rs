@@ -21,7 +21,7 @@
 
 use base64::Engine as _;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::{Request, Response, StatusCode};
 use loopback::unix_now as now;
 use serde::Serialize;
@@ -530,23 +530,23 @@ async fn route(shared: &Shared, request: Request<hyper::body::Incoming>) -> Resp
             .push((method, path, response.status().as_u16()));
         return response;
     }
-    let auth = request
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .map(String::from);
-    let idempotency = request
-        .headers()
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .map(String::from);
-    let body = request
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
-    let response = handle(shared, &method, &path, auth.as_deref(), idempotency, &body).await;
+    let Ok(request) = loopback::Received::read(request).await else {
+        return reply(
+            400,
+            json!({ "error": "the request body could not be read" }),
+            &[],
+        );
+    };
+    let idempotency = request.header("idempotency-key").map(String::from);
+    let response = handle(
+        shared,
+        &method,
+        &path,
+        request.header("authorization"),
+        idempotency,
+        &request.body,
+    )
+    .await;
     shared
         .state()
         .requests
