@@ -87,41 +87,6 @@ struct ProviderRef {
     model: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RobotInput {
-    id: String,
-    providers: Vec<ProviderRef>,
-    #[serde(default)]
-    system_prompt: Option<String>,
-    #[serde(default = "default_max_tokens")]
-    max_tokens: u32,
-    #[serde(default)]
-    temperature: Option<f32>,
-    #[serde(default = "default_timeout")]
-    timeout_secs: u64,
-    #[serde(default)]
-    memory: MemoryConfig,
-    #[serde(default)]
-    rate_limit: RateConfig,
-    #[serde(default = "default_clear")]
-    clear_command: String,
-    #[serde(default)]
-    stream: bool,
-    #[serde(default = "default_screening")]
-    screening: Screening,
-    #[serde(default = "default_hint")]
-    non_text_hint: String,
-    #[serde(default = "default_apology")]
-    apology: String,
-    #[serde(default = "default_rate_reply")]
-    rate_limited_reply: String,
-    #[serde(default = "default_cleared")]
-    cleared_reply: String,
-    #[serde(default = "default_blocked")]
-    blocked_reply: String,
-}
-
 fn default_max_tokens() -> u32 {
     1024
 }
@@ -150,40 +115,60 @@ fn default_blocked() -> String {
     "Sorry, I can't share that answer.".into()
 }
 
-/// One robot, ready to use.
-#[derive(Debug, Clone)]
+/// One robot, as `chatbot_robots` describes it, with its providers'
+/// endpoints resolved.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Robot {
     /// Its IM account (`@RBT#…`).
     pub id: String,
+    /// The providers as configured: a kind and a model each.
+    #[serde(rename = "providers")]
+    provider_refs: Vec<ProviderRef>,
     /// The providers to ask, in order: the next when one fails.
+    #[serde(skip)]
     pub providers: Vec<Provider>,
     /// The system prompt, if any.
+    #[serde(default)]
     pub system_prompt: Option<String>,
     /// The most tokens an answer may have.
+    #[serde(default = "default_max_tokens")]
     pub max_tokens: u32,
     /// Sampling temperature, when set.
+    #[serde(default)]
     pub temperature: Option<f32>,
     /// How long one provider attempt (or a whole stream) may take.
+    #[serde(default = "default_timeout")]
     pub timeout_secs: u64,
     /// What it remembers.
+    #[serde(default)]
     pub memory: MemoryConfig,
     /// How often one user may ask it.
+    #[serde(default)]
     pub rate_limit: RateConfig,
     /// The text that makes it forget the conversation.
+    #[serde(default = "default_clear")]
     pub clear_command: String,
     /// Stream answers in one-to-one chats.
+    #[serde(default)]
     pub stream: bool,
     /// What a finding in an answer leads to.
+    #[serde(default = "default_screening")]
     pub screening: Screening,
     /// The reply to a message with no text.
+    #[serde(default = "default_hint")]
     pub non_text_hint: String,
     /// The reply when no provider could answer.
+    #[serde(default = "default_apology")]
     pub apology: String,
     /// The reply to a user over the rate limit.
+    #[serde(default = "default_rate_reply")]
     pub rate_limited_reply: String,
     /// The reply to `clear_command`.
+    #[serde(default = "default_cleared")]
     pub cleared_reply: String,
     /// What is sent instead of a blocked answer.
+    #[serde(default = "default_blocked")]
     pub blocked_reply: String,
 }
 
@@ -235,14 +220,14 @@ impl Settings {
     /// empty when unset); the error names what is wrong.
     pub fn from_variables(variable: impl Fn(&str) -> String) -> Result<Self, SettingsError> {
         let raw = variable("chatbot_robots");
-        let inputs: Vec<RobotInput> = if raw.is_empty() {
+        let inputs: Vec<Robot> = if raw.is_empty() {
             Vec::new()
         } else {
             serde_json::from_str(&raw)
                 .map_err(|e| SettingsError(format!("chatbot_robots is not valid: {e}")))?
         };
         let mut robots: Vec<Robot> = Vec::new();
-        for input in inputs {
+        for mut input in inputs {
             let fail =
                 |what: &str| SettingsError(format!("chatbot_robots: robot `{}`{what}", input.id));
             if !input.id.starts_with("@RBT#") {
@@ -254,7 +239,7 @@ impl Settings {
             if robots.iter().any(|r| r.id == input.id) {
                 return Err(fail(" is listed twice"));
             }
-            if input.providers.is_empty() {
+            if input.provider_refs.is_empty() {
                 return Err(fail(" has no providers"));
             }
             if input.memory.max_messages == 0
@@ -266,7 +251,7 @@ impl Settings {
                 ));
             }
             let mut providers = Vec::new();
-            for p in &input.providers {
+            for p in &input.provider_refs {
                 let (kind, base_url, api_key) = endpoint(&p.kind, &variable)?;
                 providers.push(Provider {
                     kind,
@@ -275,24 +260,8 @@ impl Settings {
                     model: p.model.clone(),
                 });
             }
-            robots.push(Robot {
-                id: input.id,
-                providers,
-                system_prompt: input.system_prompt,
-                max_tokens: input.max_tokens,
-                temperature: input.temperature,
-                timeout_secs: input.timeout_secs,
-                memory: input.memory,
-                rate_limit: input.rate_limit,
-                clear_command: input.clear_command,
-                stream: input.stream,
-                screening: input.screening,
-                non_text_hint: input.non_text_hint,
-                apology: input.apology,
-                rate_limited_reply: input.rate_limited_reply,
-                cleared_reply: input.cleared_reply,
-                blocked_reply: input.blocked_reply,
-            });
+            input.providers = providers;
+            robots.push(input);
         }
         let terms = variable("chatbot_blocked_words")
             .split([',', '\n'])

@@ -19,8 +19,8 @@ struct Streamed {
     body: Body,
 }
 
-/// A response read as it arrives, every read within the budget of the
-/// [`SpinHttp`] that opened it.
+/// A response read as it arrives, every read within the limit of the
+/// exchange that opened it ([`SpinHttp::open`]).
 pub struct Streaming {
     /// Status code.
     pub status: u16,
@@ -28,6 +28,8 @@ pub struct Streaming {
     pub headers: Vec<(String, String)>,
     body: Body,
     deadline: std::time::Instant,
+    /// The exchange's limit, for errors.
+    limit: Duration,
     /// For errors: the method and the URL without its query.
     what: String,
 }
@@ -41,7 +43,7 @@ pub enum Chunk {
     End,
     /// The exchange failed; why.
     Failed(String),
-    /// The budget ran out first.
+    /// The exchange's limit passed first.
     Expired,
 }
 
@@ -59,13 +61,17 @@ impl Streaming {
         }
     }
 
-    /// The whole body, at most `max` bytes, within the budget.
+    /// The whole body, at most `max` bytes, within the exchange's limit.
     pub async fn read(self, max: usize) -> Result<bytes::Bytes, String> {
         let remaining = self
             .deadline
             .saturating_duration_since(std::time::Instant::now());
         match within(remaining, self.body.read(max)).await {
-            None => Err(format!("{}: the answer did not end in time", self.what)),
+            None => Err(format!(
+                "{}: no answer within {} ms",
+                self.what,
+                self.limit.as_millis()
+            )),
             Some(Ok(body)) => Ok(body),
             Some(Err(e)) => Err(format!("{}: {e}", self.what)),
         }
@@ -176,11 +182,14 @@ impl SpinHttp {
             .map_or(self.remaining(), |limit| limit.min(self.remaining()))
     }
 
-    /// Sends `request` and returns when the response head arrived (within
-    /// the request's own timeout and the budget), for a body read as it
-    /// comes ([`Streaming::chunk`]), each read within the budget.
+    /// Sends `request` and returns when the response head arrived, for a
+    /// body read as it comes ([`Streaming::chunk`]) or whole
+    /// ([`Streaming::read`]). The whole exchange, head and body, ends within
+    /// its limit: the request's own timeout inside what is left of the
+    /// budget.
     pub async fn open(&self, request: transport::HttpRequest) -> Result<Streaming, String> {
         let limit = self.limit(&request);
+        let deadline = std::time::Instant::now() + limit;
         let what = format!("{} {}", request.method, redacted(&request.url));
         let sent = send(request.method, &request.url, &request.headers, request.body);
         match within(limit, sent).await {
@@ -190,36 +199,11 @@ impl SpinHttp {
                 status: response.status,
                 headers: response.headers,
                 body: response.body,
-                deadline: self.deadline,
+                deadline,
+                limit,
                 what,
             }),
         }
-    }
-
-    async fn exchange(
-        &self,
-        method_name: &str,
-        url: &str,
-        headers: &[(String, String)],
-        body: Vec<u8>,
-        timeout: Duration,
-    ) -> Result<(u16, Vec<(String, String)>, Vec<u8>), String> {
-        let attempt = async {
-            let response = send(method_name, url, headers, body).await?;
-            let body = response
-                .body
-                .read(MAX_ANSWER_BYTES)
-                .await
-                .map_err(|e| format!("{method_name} {}: {e}", redacted(url)))?;
-            Ok((response.status, response.headers, body.to_vec()))
-        };
-        within(timeout, attempt).await.unwrap_or_else(|| {
-            Err(format!(
-                "{method_name} {}: no answer within {} ms",
-                redacted(url),
-                timeout.as_millis()
-            ))
-        })
     }
 }
 
@@ -228,20 +212,14 @@ impl transport::Transport for SpinHttp {
         &self,
         request: transport::HttpRequest,
     ) -> Result<transport::HttpResponse, String> {
-        let timeout = self.limit(&request);
-        let (status, headers, body) = self
-            .exchange(
-                request.method,
-                &request.url,
-                &request.headers,
-                request.body,
-                timeout,
-            )
-            .await?;
+        let mut response = self.open(request).await?;
+        let status = response.status;
+        let headers = std::mem::take(&mut response.headers);
+        let body = response.read(MAX_ANSWER_BYTES).await?;
         Ok(transport::HttpResponse {
             status,
             headers,
-            body,
+            body: body.to_vec(),
         })
     }
 
