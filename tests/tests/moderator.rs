@@ -284,6 +284,114 @@ async fn the_admin_overlay_takes_effect_without_a_redeploy() {
     assert_eq!(answer["ErrorCode"], 0);
 }
 
+/// `external.media_action = notice`: a flagged message keeps its place,
+/// overwritten by the notice with `CloudCustomData` saying why; an
+/// AVChatRoom message, which IM cannot modify, is recalled instead.
+#[tokio::test]
+async fn flagged_media_can_be_overwritten_by_a_notice() {
+    let policy = r#"moderator_policy={"external": {"media_action": "notice", "notice": "Removed by moderation."}}"#;
+    let stack = stack("moderator-media-notice", &[policy]).await;
+    let im = stack.im();
+    let clean = say(&stack, image("https://cdn.example/cat.png")).await;
+    let flagged = say(&stack, image("https://cdn.example/unsafe-sexual.png")).await;
+    assert_eq!(
+        flagged["ErrorCode"], 0,
+        "media is delivered first: {flagged}"
+    );
+    let (clean_seq, flagged_seq) = (
+        clean["MsgSeq"].as_u64().unwrap(),
+        flagged["MsgSeq"].as_u64().unwrap(),
+    );
+    let notice = text("Removed by moderation.");
+    eventually("the flagged image to become the notice", || {
+        im.state().groups[GROUP]
+            .messages
+            .iter()
+            .any(|m| m.seq == flagged_seq && m.body == notice)
+    })
+    .await;
+    let c2c = im
+        .user_send_c2c(
+            "alice",
+            "bob",
+            image("https://cdn.example/unsafe-violence.jpg"),
+        )
+        .await;
+    let key = c2c["MsgKey"].as_str().unwrap().to_string();
+    eventually("the one-to-one image to become the notice", || {
+        im.state()
+            .c2c
+            .iter()
+            .any(|m| m.key == key && m.body == notice)
+    })
+    .await;
+
+    // A modification IM refuses is followed by a recall: flagged media
+    // never stays.
+    im.fail_next(10004);
+    let refused = im
+        .user_send_c2c(
+            "alice",
+            "bob",
+            image("https://cdn.example/unsafe-sexual.gif"),
+        )
+        .await;
+    let refused_key = refused["MsgKey"].as_str().unwrap().to_string();
+    eventually("the image IM would not modify to be withdrawn", || {
+        im.state()
+            .c2c
+            .iter()
+            .any(|m| m.key == refused_key && m.recalled)
+    })
+    .await;
+    assert!(stack.runner.logged("notice failed, recalling instead"));
+
+    let live = "live-room";
+    let created = im
+        .user_create_group("alice", Some(live), "Live", "AVChatRoom")
+        .await;
+    assert_eq!(created["ErrorCode"], 0, "{created}");
+    assert!(im.join_group(live, &["bob"]));
+    let sent = im
+        .user_send_group(
+            "bob",
+            live,
+            image("https://cdn.example/unsafe-sexual.png"),
+            vec![],
+        )
+        .await;
+    let live_seq = sent["MsgSeq"].as_u64().unwrap();
+    eventually("the AVChatRoom image to be recalled", || {
+        im.state().groups[live]
+            .messages
+            .iter()
+            .any(|m| m.seq == live_seq && m.recalled)
+    })
+    .await;
+
+    let state = im.state();
+    let messages = &state.groups[GROUP].messages;
+    let flagged = messages.iter().find(|m| m.seq == flagged_seq).unwrap();
+    assert!(!flagged.recalled, "a notice, not a recall");
+    let data: Value = serde_json::from_str(flagged.cloud_custom_data.as_deref().unwrap()).unwrap();
+    assert_eq!(
+        data,
+        json!({"switchboard": {"moderated": "media", "category": "sexual"}})
+    );
+    let clean = messages.iter().find(|m| m.seq == clean_seq).unwrap();
+    assert_eq!(
+        clean.body,
+        image("https://cdn.example/cat.png"),
+        "clean media untouched"
+    );
+    assert!(clean.cloud_custom_data.is_none());
+    assert!(stack.runner.logged(r#""moderation":"notice""#));
+    assert!(
+        stack.runner.logged(r#""moderation":"recall""#),
+        "the AVChatRoom one"
+    );
+}
+
 #[tokio::test]
 async fn flagged_media_is_recalled_after_delivery() {
     let stack = stack("moderator-media", &[]).await;

@@ -179,6 +179,8 @@ async fn moderate(req: Request) -> JsonResponse {
                 let delivered = media::Delivered::Group {
                     group_id: m.group_id.clone(),
                     seq,
+                    group_type: m.group_type.clone(),
+                    topic_id: m.topic_id.clone(),
                 };
                 after_send(config, delivered, m.body);
             }

@@ -144,6 +144,20 @@ pub enum Provider {
     Tencent,
 }
 
+/// What becomes of a delivered message whose media the service flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MediaAction {
+    /// Recall it: clients show that a message was recalled.
+    #[default]
+    Recall,
+    /// Overwrite it with [`ExternalConfig::notice`] (`modify_group_msg`,
+    /// `modify_c2c_msg`), its `CloudCustomData` saying why, so a
+    /// conversation keeps its place and says what happened. AVChatRoom
+    /// messages cannot be modified: they are recalled.
+    Notice,
+}
+
 /// The external moderation service's use.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -152,8 +166,14 @@ pub struct ExternalConfig {
     pub provider: Provider,
     /// Text checks inside the callback.
     pub text: TextCheck,
-    /// Check images and videos after delivery, recall what is flagged.
+    /// Check images and videos after delivery; what is flagged gets
+    /// [`ExternalConfig::media_action`].
     pub media: bool,
+    /// `recall` (default) or `notice`.
+    pub media_action: MediaAction,
+    /// The text a flagged message is overwritten with under
+    /// [`MediaAction::Notice`].
+    pub notice: String,
     /// Time allowed for a text check (IM waits 2 s in all).
     pub budget_ms: u64,
     /// Model.
@@ -171,6 +191,8 @@ impl Default for ExternalConfig {
             provider: Provider::OpenAi,
             text: TextCheck::Off,
             media: true,
+            media_action: MediaAction::Recall,
+            notice: "This message was removed: it breaks the rules.".into(),
             budget_ms: 1200,
             model: "omni-moderation-latest".into(),
             thresholds: BTreeMap::new(),
@@ -403,6 +425,12 @@ impl Policy {
                 self.external.budget_ms
             ));
         }
+        let notice = self.external.notice.trim().chars().count();
+        if self.external.media_action == MediaAction::Notice && !(1..=500).contains(&notice) {
+            return Err(format!(
+                "moderator_policy: external.notice has {notice} characters; a notice needs 1–500"
+            ));
+        }
         Ok(())
     }
 }
@@ -416,6 +444,25 @@ mod tests {
         let policy = Policy::parse("  ").unwrap();
         assert!(policy.custom_elems && policy.group_names);
         assert_eq!(policy.on_error, Outcome::Reject);
+    }
+
+    #[test]
+    fn a_notice_replaces_flagged_media_only_when_it_says_something() {
+        let policy = Policy::parse(r#"{"external": {"media_action": "notice"}}"#).unwrap();
+        assert_eq!(policy.external.media_action, MediaAction::Notice);
+        assert!(
+            policy.external.notice.contains("removed"),
+            "a default notice"
+        );
+        let empty = Policy::parse(r#"{"external": {"media_action": "notice", "notice": " "}}"#);
+        assert_eq!(
+            empty.unwrap_err(),
+            "moderator_policy: external.notice has 0 characters; a notice needs 1–500"
+        );
+        // A recall never shows the notice, so it is not checked.
+        assert!(Policy::parse(r#"{"external": {"notice": ""}}"#).is_ok());
+        let unknown = Policy::parse(r#"{"external": {"media_action": "hide"}}"#).unwrap_err();
+        assert!(unknown.contains("unknown variant `hide`"), "{unknown}");
     }
 
     #[test]

@@ -112,6 +112,8 @@ async fn dispatch(shared: &Arc<Shared>, command: &str, identifier: &str, req: Va
         "openconfigsvr/setnospeaking" => set_no_speaking(shared, &req),
         "openim/sendmsg" => sendmsg(shared, identifier, &req).await,
         "openim/admin_msgwithdraw" => admin_msgwithdraw(shared, &req),
+        "openim/modify_group_msg" => modify_group_msg(shared, &req),
+        "openim/modify_c2c_msg" => modify_c2c_msg(shared, &req),
         "im_open_login_svc/account_import" => account_import(shared, &req),
         "group_open_http_svc/group_msg_get_simple" => group_msg_get_simple(shared, &req),
         "profile/portrait_get" => portrait_get(shared, &req),
@@ -545,6 +547,7 @@ async fn group_send(shared: &Arc<Shared>, send: GroupSend) -> Value {
             time,
             recalled: false,
             at: send.at.clone(),
+            cloud_custom_data: None,
         });
         let text = crate::state::text_of(&body);
         let mentioned: Vec<String> = robots
@@ -796,6 +799,7 @@ async fn c2c_send(shared: &Arc<Shared>, send: C2cSend) -> Value {
         time,
         recalled: false,
         stream: None,
+        cloud_custom_data: None,
     });
     let mut after = event;
     after["MsgBody"] = body;
@@ -843,6 +847,7 @@ fn send_stream_msg(shared: &Shared, req: &Value) -> Value {
                 time,
                 recalled: false,
                 stream: Some((1, finish)),
+                cloud_custom_data: None,
             });
             ok(json!({ "MsgKey": key, "MsgTime": time }))
         }
@@ -887,6 +892,96 @@ fn admin_msgwithdraw(shared: &Shared, req: &Value) -> Value {
         Some(m) if m.recalled => fail(20023, "message already recalled"),
         Some(m) => {
             m.recalled = true;
+            ok(json!({}))
+        }
+    }
+}
+
+/// The `MsgBody` and `CloudCustomData` a modification writes; at least one
+/// of them, and a body that is a non-empty array.
+fn replacement(req: &Value) -> Result<(Option<Value>, Option<String>), Value> {
+    let body = match req.get("MsgBody") {
+        None => None,
+        Some(body) if body.as_array().is_some_and(|b| !b.is_empty()) => Some(body.clone()),
+        Some(_) => return Err(fail(90005, "MsgBody must be a non-empty array")),
+    };
+    let data = match req.get("CloudCustomData") {
+        None => None,
+        Some(Value::String(data)) => Some(data.clone()),
+        Some(_) => return Err(fail(90005, "CloudCustomData must be a string")),
+    };
+    if body.is_none() && data.is_none() {
+        return Err(fail(90008, "MsgBody or CloudCustomData is required"));
+    }
+    Ok((body, data))
+}
+
+/// `openim/modify_group_msg`: overwrites a group message's body and
+/// custom data; AVChatRoom messages and recalled ones cannot be modified.
+/// (The error codes for those two are the emulator's choice.)
+fn modify_group_msg(shared: &Shared, req: &Value) -> Value {
+    let id = str_field(req, "GroupId").unwrap_or("");
+    if let Err(e) = check_group_id(id) {
+        return e;
+    }
+    let Some(seq) = req["MsgSeq"].as_u64() else {
+        return fail(90008, "MsgSeq is required");
+    };
+    let (body, data) = match replacement(req) {
+        Ok(replacement) => replacement,
+        Err(e) => return e,
+    };
+    let mut state = shared.state();
+    let Some(group) = state.groups.get_mut(id) else {
+        return fail(10010, format!("group `{id}` does not exist"));
+    };
+    if group.group_type == "AVChatRoom" {
+        return fail(10004, "AVChatRoom messages cannot be modified");
+    }
+    match group.messages.iter_mut().find(|m| m.seq == seq) {
+        None => fail(10030, format!("group `{id}` has no message {seq}")),
+        Some(m) if m.recalled => fail(10030, format!("message {seq} was recalled")),
+        Some(m) => {
+            if let Some(body) = body {
+                m.body = body;
+            }
+            if data.is_some() {
+                m.cloud_custom_data = data;
+            }
+            ok(json!({}))
+        }
+    }
+}
+
+/// `openim/modify_c2c_msg`: overwrites a one-to-one message's body and
+/// custom data.
+fn modify_c2c_msg(shared: &Shared, req: &Value) -> Value {
+    let (Some(from), Some(to), Some(key)) = (
+        str_field(req, "From_Account"),
+        str_field(req, "To_Account"),
+        str_field(req, "MsgKey"),
+    ) else {
+        return fail(90008, "From_Account, To_Account and MsgKey are required");
+    };
+    let (body, data) = match replacement(req) {
+        Ok(replacement) => replacement,
+        Err(e) => return e,
+    };
+    let mut state = shared.state();
+    match state
+        .c2c
+        .iter_mut()
+        .find(|m| m.key == key && m.from == from && m.to == to)
+    {
+        None => fail(20022, "no such message"),
+        Some(m) if m.recalled => fail(20023, "message already recalled"),
+        Some(m) => {
+            if let Some(body) = body {
+                m.body = body;
+            }
+            if data.is_some() {
+                m.cloud_custom_data = data;
+            }
             ok(json!({}))
         }
     }

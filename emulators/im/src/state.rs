@@ -23,6 +23,9 @@ pub struct GroupMessage {
     pub recalled: bool,
     /// Mentioned accounts (`GroupAtInfo`).
     pub at: Vec<String>,
+    /// `CloudCustomData` written by `modify_group_msg` (the emulator keeps
+    /// no sender's own).
+    pub cloud_custom_data: Option<String>,
 }
 
 /// A group.
@@ -83,6 +86,9 @@ pub struct C2cMessage {
     /// For streamed messages (`send_stream_msg`): chunks received, and
     /// whether the last one (`Finish: 1`) came.
     pub stream: Option<(u32, bool)>,
+    /// `CloudCustomData` written by `modify_c2c_msg` (the emulator keeps
+    /// no sender's own).
+    pub cloud_custom_data: Option<String>,
 }
 
 /// One webhook delivery and what came of it.

@@ -29,10 +29,43 @@ const ADMIN_MSG_WITHDRAW: Command = Command {
     idempotent: true,
 };
 
+const MODIFY_GROUP_MSG: Command = Command {
+    path: "openim/modify_group_msg",
+    idempotent: true,
+};
+
+const MODIFY_C2C_MSG: Command = Command {
+    path: "openim/modify_c2c_msg",
+    idempotent: true,
+};
+
 const GROUP_MSG_GET_SIMPLE: Command = Command {
     path: "group_open_http_svc/group_msg_get_simple",
     idempotent: true,
 };
+
+/// What `modify_group_msg` and `modify_c2c_msg` write over a delivered
+/// message: a new body, new `CloudCustomData`, or both.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Replacement {
+    /// The new `MsgBody`, if it changes.
+    pub body: Option<Vec<MsgElement>>,
+    /// The new `CloudCustomData`, if it changes.
+    pub cloud_custom_data: Option<String>,
+}
+
+impl Replacement {
+    fn request(&self) -> Value {
+        let mut request = serde_json::json!({});
+        if let Some(body) = &self.body {
+            request["MsgBody"] = serde_json::json!(body);
+        }
+        if let Some(data) = &self.cloud_custom_data {
+            request["CloudCustomData"] = data.as_str().into();
+        }
+        request
+    }
+}
 
 /// `@` mention in a group message.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -261,6 +294,44 @@ impl<T: Transport> Client<T> {
                 &serde_json::json!({ "From_Account": from, "To_Account": to, "MsgKey": msg_key }),
             )
             .await?;
+        Ok(())
+    }
+
+    /// `openim/modify_group_msg`: overwrites a delivered group message's
+    /// body and `CloudCustomData` (IM keeps no copy of the old ones). Not for
+    /// AVChatRoom groups; `topic_id` names the topic of a community message.
+    pub async fn modify_group_msg(
+        &self,
+        group_id: &str,
+        seq: u64,
+        topic_id: Option<&str>,
+        replacement: &Replacement,
+    ) -> Result<(), ImError> {
+        validate_group_id_for_call(group_id)?;
+        let mut request = replacement.request();
+        request["GroupId"] = group_id.into();
+        request["MsgSeq"] = seq.into();
+        if let Some(topic) = topic_id {
+            request["TopicId"] = topic.into();
+        }
+        let _: Empty = self.call(MODIFY_GROUP_MSG, &request).await?;
+        Ok(())
+    }
+
+    /// `openim/modify_c2c_msg`: overwrites a delivered one-to-one message's
+    /// body and `CloudCustomData`.
+    pub async fn modify_c2c_msg(
+        &self,
+        from: &str,
+        to: &str,
+        msg_key: &str,
+        replacement: &Replacement,
+    ) -> Result<(), ImError> {
+        let mut request = replacement.request();
+        request["From_Account"] = from.into();
+        request["To_Account"] = to.into();
+        request["MsgKey"] = msg_key.into();
+        let _: Empty = self.call(MODIFY_C2C_MSG, &request).await?;
         Ok(())
     }
 

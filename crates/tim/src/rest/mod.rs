@@ -36,7 +36,7 @@ mod robots;
 pub use groups::{AddResult, CreateGroup, GroupInfo, GroupTexts, MemberAccount, validate_group_id};
 pub use messages::{
     C2cMsgSent, FORBID_SEND_CALLBACKS, GroupAt, GroupHistory, GroupMsgSent, HistoryMessage,
-    RecallResult, SendGroupMsg, SendMsg,
+    RecallResult, Replacement, SendGroupMsg, SendMsg,
 };
 
 /// IM's backend gives up after 3 s; the client waits longer than that.
@@ -451,6 +451,43 @@ mod tests {
             std::task::Poll::Ready(v) => v,
             std::task::Poll::Pending => panic!("pending"),
         }
+    }
+
+    #[test]
+    fn a_modification_sends_only_what_it_replaces() {
+        let t = Scripted::new(vec![ok(Value::Null), ok(Value::Null)]);
+        let c = client(&t);
+        let notice = Replacement {
+            body: Some(vec![crate::message::MsgElement::text("removed")]),
+            cloud_custom_data: None,
+        };
+        block_on(c.modify_group_msg("@TGS#1", 23, Some("@TGS#1@TOPIC#a"), &notice)).unwrap();
+        let data_only = Replacement {
+            body: None,
+            cloud_custom_data: Some("{}".into()),
+        };
+        block_on(c.modify_c2c_msg("alice", "bob", "1_2_3", &data_only)).unwrap();
+        let sent = t.sent.borrow();
+        assert!(
+            sent[0]
+                .0
+                .starts_with("http://im.test/v4/openim/modify_group_msg?")
+        );
+        assert_eq!(
+            sent[0].1,
+            serde_json::json!({"GroupId": "@TGS#1", "MsgSeq": 23, "TopicId": "@TGS#1@TOPIC#a",
+                "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "removed"}}]})
+        );
+        assert!(
+            sent[1]
+                .0
+                .starts_with("http://im.test/v4/openim/modify_c2c_msg?")
+        );
+        assert_eq!(
+            sent[1].1,
+            serde_json::json!({"From_Account": "alice", "To_Account": "bob", "MsgKey": "1_2_3",
+                "CloudCustomData": "{}"})
+        );
     }
 
     #[test]
