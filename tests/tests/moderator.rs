@@ -2,6 +2,7 @@
 //! the IM emulator, which runs the signed before-send callback and applies
 //! the answer; what IM delivered is read back from the emulator's state.
 
+use im_emulator::C2cMessage;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use switchboard::emulators::EMULATOR_MODERATION_ADMIN_TOKEN;
@@ -51,6 +52,26 @@ async fn eventually(what: &str, check: impl Fn() -> bool) {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// Alice sends Bob an image one to one; its `MsgKey`.
+async fn image_to_bob(stack: &Stack, url: &str) -> String {
+    let sent = stack.im().user_send_c2c("alice", "bob", image(url)).await;
+    assert_eq!(sent["ErrorCode"], 0, "media is delivered first: {sent}");
+    sent["MsgKey"].as_str().unwrap().to_string()
+}
+
+/// Waits until the one-to-one message `key` passes `check`.
+async fn eventually_c2c(stack: &Stack, what: &str, key: &str, check: impl Fn(&C2cMessage) -> bool) {
+    eventually(what, || {
+        stack
+            .im()
+            .state()
+            .c2c
+            .iter()
+            .any(|m| m.key == key && check(m))
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -310,39 +331,25 @@ async fn flagged_media_can_be_overwritten_by_a_notice() {
             .any(|m| m.seq == flagged_seq && m.body == notice)
     })
     .await;
-    let c2c = im
-        .user_send_c2c(
-            "alice",
-            "bob",
-            image("https://cdn.example/unsafe-violence.jpg"),
-        )
-        .await;
-    let key = c2c["MsgKey"].as_str().unwrap().to_string();
-    eventually("the one-to-one image to become the notice", || {
-        im.state()
-            .c2c
-            .iter()
-            .any(|m| m.key == key && m.body == notice)
-    })
+    let key = image_to_bob(&stack, "https://cdn.example/unsafe-violence.jpg").await;
+    eventually_c2c(
+        &stack,
+        "the one-to-one image to become the notice",
+        &key,
+        |m| m.body == notice,
+    )
     .await;
 
     // A modification IM refuses is followed by a recall: flagged media
     // never stays.
     im.fail_next(10004);
-    let refused = im
-        .user_send_c2c(
-            "alice",
-            "bob",
-            image("https://cdn.example/unsafe-sexual.gif"),
-        )
-        .await;
-    let refused_key = refused["MsgKey"].as_str().unwrap().to_string();
-    eventually("the image IM would not modify to be withdrawn", || {
-        im.state()
-            .c2c
-            .iter()
-            .any(|m| m.key == refused_key && m.recalled)
-    })
+    let key = image_to_bob(&stack, "https://cdn.example/unsafe-sexual.gif").await;
+    eventually_c2c(
+        &stack,
+        "the image IM would not modify to be withdrawn",
+        &key,
+        |m| m.recalled,
+    )
     .await;
     assert!(stack.runner.logged("notice failed, recalling instead"));
 
@@ -408,17 +415,9 @@ async fn flagged_media_is_recalled_after_delivery() {
             .any(|m| m.seq == flagged_seq && m.recalled)
     })
     .await;
-    let c2c = im
-        .user_send_c2c(
-            "alice",
-            "bob",
-            image("https://cdn.example/unsafe-violence.jpg"),
-        )
-        .await;
-    assert_eq!(c2c["ErrorCode"], 0);
-    let key = c2c["MsgKey"].as_str().unwrap().to_string();
-    eventually("the one-to-one image to be withdrawn", || {
-        im.state().c2c.iter().any(|m| m.key == key && m.recalled)
+    let key = image_to_bob(&stack, "https://cdn.example/unsafe-violence.jpg").await;
+    eventually_c2c(&stack, "the one-to-one image to be withdrawn", &key, |m| {
+        m.recalled
     })
     .await;
     // The clean image stays; the verdict was logged with the category.

@@ -110,7 +110,7 @@ impl Config {
             }
         };
         Ok(Self {
-            im: ImSettings::load()?.within(crate::CALLER_BUDGET),
+            im: ImSettings::load()?.within(connector::bridge::CALLER_BUDGET),
             login_url: variable("salesforce_login_url")?,
             auth,
             api_version: variable("salesforce_api_version")?,

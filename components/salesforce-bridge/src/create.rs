@@ -26,17 +26,10 @@ pub fn open_request(user: &str) -> JsonResponse {
 /// Creates the Case and the group, resuming an earlier attempt of the same
 /// request (same idempotency key, or same content without one).
 pub async fn handle(config: &Config, user: &str, body: &[u8]) -> JsonResponse {
-    let request = match SupportRequest::parse(body, false) {
-        Ok(request) => request,
-        Err(e) => return reply::field_error(&e),
-    };
-    let records = match Records::open() {
-        Ok(records) => records,
-        Err(e) => return reply::error(StatusCode::INTERNAL_SERVER_ERROR, e),
-    };
-    match run(config, &records, user, &request).await {
-        Ok(response) | Err(response) => response,
-    }
+    request_flow::handle(body, false, async |records, request| {
+        run(config, records, user, request).await
+    })
+    .await
 }
 
 async fn run(

@@ -30,9 +30,6 @@ use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 
 /// Bodies above this are refused.
 const MAX_BODY: usize = 512 * 1024;
-/// Every Zendesk or Salesforce call of one request ends within this: the
-/// caller (Zendesk's webhook, an Apex callout, the sidebar app) waits 10 s.
-pub(crate) const CALLER_BUDGET: std::time::Duration = std::time::Duration::from_secs(9);
 /// Lifetime of an agent UserSig.
 const AGENT_USERSIG_SECS: u64 = 86_400;
 

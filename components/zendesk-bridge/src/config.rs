@@ -140,7 +140,7 @@ impl Config {
         }
         Ok(Self {
             requester_domain: (!domain.is_empty()).then_some(domain),
-            im: ImSettings::load()?.within(crate::CALLER_BUDGET),
+            im: ImSettings::load()?.within(connector::bridge::CALLER_BUDGET),
             zendesk_base_url,
             zendesk_auth,
             webhook_secret: variable("zendesk_webhook_secret")?,

@@ -29,18 +29,10 @@ pub fn open_request(user: &str) -> JsonResponse {
 /// Creates the ticket, the group and the greeting, resuming any earlier
 /// attempt of the same request (see [`connector::request_flow`]).
 pub async fn handle(config: &Config, user: &str, body: &[u8]) -> JsonResponse {
-    let request = match SupportRequest::parse(body, true) {
-        Ok(request) => request,
-        Err(e) => return reply::field_error(&e),
-    };
-    let records = match Records::open() {
-        Ok(records) => records,
-        Err(e) => return reply::error(StatusCode::INTERNAL_SERVER_ERROR, e),
-    };
-    match run(config, &records, user, &request).await {
-        Ok(response) => response,
-        Err(response) => response,
-    }
+    request_flow::handle(body, true, async |records, request| {
+        run(config, records, user, request).await
+    })
+    .await
 }
 
 async fn run(

@@ -26,9 +26,6 @@ use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 
 /// Bodies above this are refused before parsing.
 const MAX_BODY: usize = 128 * 1024;
-/// Every Zendesk or Salesforce call of one request ends within this: the
-/// caller (Zendesk's webhook, an Apex callout, the sidebar app) waits 10 s.
-pub(crate) const CALLER_BUDGET: std::time::Duration = std::time::Duration::from_secs(9);
 
 #[spin_sdk::http_component]
 async fn handle(req: IncomingRequest, out: ResponseOutparam) {

@@ -29,6 +29,10 @@ pub struct Prepared<C> {
     pub now: u64,
 }
 
+/// Every upstream call of one bridge request ends within this: the caller
+/// (Zendesk's webhook, an Apex callout, the sidebar app) waits 10 s.
+pub const CALLER_BUDGET: std::time::Duration = std::time::Duration::from_secs(9);
+
 /// The routes a bridge serves and the limit they share: what [`prepare`]
 /// checks a request against.
 pub struct Routes<'a> {

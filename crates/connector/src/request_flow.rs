@@ -30,6 +30,27 @@ fn internal(e: String) -> JsonResponse {
     reply::error(StatusCode::INTERNAL_SERVER_ERROR, e)
 }
 
+/// The edge of `POST /<bridge>/requests`: the body parsed (a 400 naming the
+/// field when it is wrong, with nothing changed) and the records opened,
+/// then the bridge's `run`, whose early answers (`Err`) are responses too.
+pub async fn handle(
+    body: &[u8],
+    key_required: bool,
+    run: impl AsyncFnOnce(&Records, &SupportRequest) -> Result<JsonResponse, JsonResponse>,
+) -> JsonResponse {
+    let request = match SupportRequest::parse(body, key_required) {
+        Ok(request) => request,
+        Err(e) => return reply::field_error(&e),
+    };
+    let records = match Records::open() {
+        Ok(records) => records,
+        Err(e) => return internal(e),
+    };
+    match run(&records, &request).await {
+        Ok(response) | Err(response) => response,
+    }
+}
+
 /// Loads the progress of `user`'s `request`, stored by `bridge` (`zd`,
 /// `sf`) under `<bridge>:request:<request id>`. A request seen for the
 /// first time is counted against the user's hourly limit

@@ -10,14 +10,19 @@
 //!     [--terms 1000,10000,100000] [--messages 2000] [--rounds 5] [--peer python3] [--peer-terms 1000]
 //! ```
 //!
-//! Figures are medians over rounds; each round scans every message once.
+//! Figures are medians over rounds; each round scans every message once
+//! with each scanner, in turn, and the throughput ratio is the median of
+//! the rounds' own ratios.
 
-use moderation::synthetic::{Counting, Figures, Generator, measure, measure_load};
+use moderation::synthetic::{Counting, Figures, Generator, measure, measure_load, median};
 use moderation::{Lexicon, Options, Term};
 use std::time::Instant;
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
+
+/// One matcher under test: a message in, a hit count out.
+type Scanner<'a> = dyn Fn(&str) -> usize + 'a;
 
 fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
@@ -67,24 +72,51 @@ fn main() {
                 .collect();
             let avg = corpus.iter().map(String::len).sum::<usize>() / corpus.len();
             println!("  {label} messages (avg {avg} bytes):");
-            let rows: [(&str, Figures); 3] = [
+            // Rounds interleave the three scanners (in alternating order),
+            // so a slow spell of the machine hits them alike and each
+            // round gives a ratio of its own.
+            let mut scanners: [(&str, Box<Scanner>); 3] = [
                 (
                     "switchboard, all normalizations",
-                    measure(rounds, &corpus, |m| lexicon.scan(m).len()),
+                    Box::new(|m| lexicon.scan(m).len()),
                 ),
                 (
                     "switchboard, normalization off",
-                    measure(rounds, &corpus, |m| plain_off.scan(m).len()),
+                    Box::new(|m| plain_off.scan(m).len()),
                 ),
                 (
                     "aho-corasick crate, no normalization",
-                    measure(rounds, &corpus, |m| aho.find_overlapping_iter(m).count()),
+                    Box::new(|m| aho.find_overlapping_iter(m).count()),
                 ),
             ];
-            for (name, f) in rows {
-                let (p50, p99, rate) = (f.p50_us, f.p99_us, f.mb_per_s);
+            let mut figures: [Vec<Figures>; 3] = Default::default();
+            let mut ratios = Vec::new();
+            for round in 0..rounds.max(1) {
+                let mut order = [0, 1, 2];
+                if round % 2 == 1 {
+                    order.reverse();
+                }
+                for i in order {
+                    figures[i].push(measure(1, &corpus, &mut scanners[i].1));
+                }
+                ratios.push(figures[0][round].mb_per_s / figures[2][round].mb_per_s);
+            }
+            for ((name, _), f) in scanners.iter().zip(&figures) {
+                let of = |field: fn(&Figures) -> f64| median(f.iter().map(field).collect());
+                let (p50, p99, rate) = (of(|f| f.p50_us), of(|f| f.p99_us), of(|f| f.mb_per_s));
                 println!("    {name:<38} p50 {p50:>8.2} µs  p99 {p99:>8.2} µs  {rate:>8.1} MB/s");
             }
+            let spread = ratios
+                .iter()
+                .copied()
+                .fold((f64::MAX, 0.0f64), |(lo, hi), r| (lo.min(r), hi.max(r)));
+            println!(
+                "    all normalizations / aho-corasick throughput: {:.2}× (median of {} rounds' ratios, {:.2}–{:.2})",
+                median(ratios.clone()),
+                ratios.len(),
+                spread.0,
+                spread.1
+            );
             if let Some(python) = &peer
                 && size == peer_terms
             {

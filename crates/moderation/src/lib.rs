@@ -33,6 +33,7 @@ pub use variants::Homophones;
 pub use wire::WireError;
 
 use std::ops::Range;
+use std::sync::Arc;
 use variants::Anchor;
 
 /// What a match calls for (the moderator maps it to IM's answer).
@@ -117,8 +118,9 @@ pub struct Hit {
     pub layer: usize,
     /// Index of the term in that lexicon (a stable rule id for logs).
     pub term: usize,
-    /// Its category.
-    pub category: String,
+    /// Its category (shared with the lexicon: a hit allocates nothing for
+    /// it).
+    pub category: Arc<str>,
     /// Its severity.
     pub severity: u8,
     /// Its action.
@@ -148,7 +150,7 @@ pub struct Lexicon {
     blob: Blob,
     layout: wire::Layout,
     options: Options,
-    categories: Vec<String>,
+    categories: Vec<Arc<str>>,
     regexes: Vec<(usize, regex_lite::Regex)>,
 }
 
@@ -275,7 +277,7 @@ impl Lexicon {
         Ok(Self {
             layout: header.layout,
             options: header.options,
-            categories: header.categories,
+            categories: header.categories.into_iter().map(Arc::from).collect(),
             regexes,
             blob,
         })
@@ -301,6 +303,12 @@ impl Lexicon {
             whole_word: record.whole_word,
             regex: record.regex,
         }
+    }
+
+    /// The category of term `index`, shared.
+    fn category(&self, index: usize) -> Arc<str> {
+        let record = wire::record(&self.blob, &self.layout, index);
+        self.categories[record.category].clone()
     }
 
     /// The normalization this lexicon was compiled with.
@@ -366,8 +374,10 @@ impl Lexicon {
                         // Letters read off digits and symbols alone (`455`
                         // as `ass`) are a number, not a word: leetspeak
                         // needs a letter of its own in the span (`a55`).
-                        if normalized.text[start..end].chars().any(char::is_alphabetic)
-                            && text[span.clone()].chars().all(reads_as_number)
+                        // (The original is tested first: a letter there
+                        // ends the check at once, and most spans have one.)
+                        if text[span.clone()].chars().all(reads_as_number)
+                            && normalized.text[start..end].chars().any(char::is_alphabetic)
                         {
                             return;
                         }
@@ -377,6 +387,7 @@ impl Lexicon {
                                 span,
                                 layer,
                                 term,
+                                severity: lexicon.term(term).severity,
                                 anchor,
                                 censored: keep_censored,
                             }),
@@ -395,6 +406,7 @@ impl Lexicon {
                                 span,
                                 layer,
                                 term: *term,
+                                severity: lexicon.term(*term).severity,
                                 anchor: Anchor::AsTerm,
                                 censored: false,
                             });
@@ -408,12 +420,15 @@ impl Lexicon {
         }
         candidates.retain(|c| !allowed.iter().any(|a| overlaps(a, &c.span)));
         let term = |c: &Candidate| layers[c.layer].term(c.term);
-        candidates.sort_by(|a, b| {
-            (b.span.end - b.span.start)
-                .cmp(&(a.span.end - a.span.start))
-                .then(term(b).severity.cmp(&term(a).severity))
-                .then(a.span.start.cmp(&b.span.start))
-                .then(a.anchor.cmp(&b.anchor))
+        // Longest first, then most severe, then leftmost; the sort is
+        // stable, so ties keep the order they were found in.
+        candidates.sort_by_key(|c| {
+            (
+                std::cmp::Reverse(c.span.end - c.span.start),
+                std::cmp::Reverse(c.severity),
+                c.span.start,
+                c.anchor,
+            )
         });
         let mut chosen: Vec<Hit> = Vec::new();
         for candidate in candidates {
@@ -435,7 +450,7 @@ impl Lexicon {
                 span,
                 layer: candidate.layer,
                 term: candidate.term,
-                category: t.category.to_string(),
+                category: layers[candidate.layer].category(candidate.term),
                 severity: t.severity,
                 action: t.action,
             });
@@ -474,6 +489,8 @@ struct Candidate {
     span: Range<usize>,
     layer: usize,
     term: usize,
+    /// The term's severity (read once, not at every comparison).
+    severity: u8,
     /// What the key that matched asks of the word boundaries.
     anchor: Anchor,
     /// Found by the self-censored pass (its `*` are letters, not gaps).
@@ -620,7 +637,7 @@ mod tests {
         assert_eq!(mask(text, &l.scan(text)), "😀 ******* ** ok 🎉");
         let hits = l.scan(text);
         assert_eq!(
-            (hits[0].category.as_str(), hits[1].category.as_str()),
+            (&*hits[0].category, &*hits[1].category),
             ("profanity", "insult")
         );
     }

@@ -346,7 +346,8 @@ include!(concat!(env!("OUT_DIR"), "/traditional_to_simplified.rs"));
 /// assert_eq!(moderation::normalize::simplified('a'), 'a');
 /// ```
 pub fn simplified(c: char) -> char {
-    if c.len_utf8() != 3 {
+    let code = c as u32;
+    if code > 0xFFFF || HAS_SIMPLIFIED[(code >> 6) as usize] & (1 << (code & 63)) == 0 {
         return c;
     }
     TRADITIONAL_TO_SIMPLIFIED
@@ -365,7 +366,9 @@ pub fn normalize(text: &str, options: &Options) -> Normalized {
 pub(crate) fn normalize_as(text: &str, options: &Options, keep_censored: bool) -> Normalized {
     let mut out = Output {
         text: String::with_capacity(text.len()),
-        origin: Vec::with_capacity(text.len()),
+        // One entry per character written, rarely more than the text has
+        // (a compatibility form may decompose into several).
+        origin: Vec::with_capacity(text.chars().count()),
         options,
         keep_censored,
     };

@@ -168,7 +168,7 @@ mod tests {
         let hits = base.scan_with(Some(&overlay), "b.l.o.r.p and a shitzu, shit");
         assert_eq!(hits.len(), 2, "{hits:?}");
         assert_eq!((hits[0].layer, hits[0].action), (1, Action::Reject));
-        assert_eq!((hits[1].layer, hits[1].category.as_str()), (0, "profanity"));
+        assert_eq!((hits[1].layer, &*hits[1].category), (0, "profanity"));
     }
 
     #[test]

@@ -308,7 +308,8 @@ impl Policy {
         self.rules
             .iter()
             .find(|r| {
-                (r.category == "*" || r.category == hit.category) && hit.severity >= r.min_severity
+                (r.category == "*" || *r.category == *hit.category)
+                    && hit.severity >= r.min_severity
             })
             .map_or(hit.action.into(), |r| r.action)
     }

@@ -161,7 +161,7 @@ impl Layers<'_> {
                     if hit.layer == 0 { "lexicon" } else { "overlay" },
                     hit.term
                 ),
-                category: hit.category.clone(),
+                category: hit.category.to_string(),
                 severity: hit.severity,
                 outcome,
                 excerpt: text[hit.span.clone()].to_string(),

@@ -875,6 +875,19 @@ fn send_stream_msg(shared: &Shared, req: &Value) -> Value {
 }
 
 fn admin_msgwithdraw(shared: &Shared, req: &Value) -> Value {
+    on_c2c_message(shared, req, |m| {
+        m.recalled = true;
+        ok(json!({}))
+    })
+}
+
+/// Hands the one-to-one message that `From_Account`, `To_Account` and
+/// `MsgKey` name to `change`, unless it is missing or recalled.
+fn on_c2c_message(
+    shared: &Shared,
+    req: &Value,
+    change: impl FnOnce(&mut C2cMessage) -> Value,
+) -> Value {
     let (Some(from), Some(to), Some(key)) = (
         str_field(req, "From_Account"),
         str_field(req, "To_Account"),
@@ -890,30 +903,45 @@ fn admin_msgwithdraw(shared: &Shared, req: &Value) -> Value {
     {
         None => fail(20022, "no such message"),
         Some(m) if m.recalled => fail(20023, "message already recalled"),
-        Some(m) => {
-            m.recalled = true;
-            ok(json!({}))
-        }
+        Some(m) => change(m),
     }
 }
 
-/// The `MsgBody` and `CloudCustomData` a modification writes; at least one
-/// of them, and a body that is a non-empty array.
-fn replacement(req: &Value) -> Result<(Option<Value>, Option<String>), Value> {
-    let body = match req.get("MsgBody") {
-        None => None,
-        Some(body) if body.as_array().is_some_and(|b| !b.is_empty()) => Some(body.clone()),
-        Some(_) => return Err(fail(90005, "MsgBody must be a non-empty array")),
-    };
-    let data = match req.get("CloudCustomData") {
-        None => None,
-        Some(Value::String(data)) => Some(data.clone()),
-        Some(_) => return Err(fail(90005, "CloudCustomData must be a string")),
-    };
-    if body.is_none() && data.is_none() {
-        return Err(fail(90008, "MsgBody or CloudCustomData is required"));
+/// What a modification writes: a new `MsgBody` (a non-empty array), new
+/// `CloudCustomData`, or both.
+struct Replacement {
+    body: Option<Value>,
+    data: Option<String>,
+}
+
+impl Replacement {
+    fn read(req: &Value) -> Result<Self, Value> {
+        let body = match req.get("MsgBody") {
+            None => None,
+            Some(body) if body.as_array().is_some_and(|b| !b.is_empty()) => Some(body.clone()),
+            Some(_) => return Err(fail(90005, "MsgBody must be a non-empty array")),
+        };
+        let data = match req.get("CloudCustomData") {
+            None => None,
+            Some(Value::String(data)) => Some(data.clone()),
+            Some(_) => return Err(fail(90005, "CloudCustomData must be a string")),
+        };
+        if body.is_none() && data.is_none() {
+            return Err(fail(90008, "MsgBody or CloudCustomData is required"));
+        }
+        Ok(Self { body, data })
     }
-    Ok((body, data))
+
+    /// Overwrites what it replaces of a stored message; the success answer.
+    fn apply(self, body: &mut Value, data: &mut Option<String>) -> Value {
+        if let Some(new) = self.body {
+            *body = new;
+        }
+        if self.data.is_some() {
+            *data = self.data;
+        }
+        ok(json!({}))
+    }
 }
 
 /// `openim/modify_group_msg`: overwrites a group message's body and
@@ -927,7 +955,7 @@ fn modify_group_msg(shared: &Shared, req: &Value) -> Value {
     let Some(seq) = req["MsgSeq"].as_u64() else {
         return fail(90008, "MsgSeq is required");
     };
-    let (body, data) = match replacement(req) {
+    let replacement = match Replacement::read(req) {
         Ok(replacement) => replacement,
         Err(e) => return e,
     };
@@ -941,49 +969,18 @@ fn modify_group_msg(shared: &Shared, req: &Value) -> Value {
     match group.messages.iter_mut().find(|m| m.seq == seq) {
         None => fail(10030, format!("group `{id}` has no message {seq}")),
         Some(m) if m.recalled => fail(10030, format!("message {seq} was recalled")),
-        Some(m) => {
-            if let Some(body) = body {
-                m.body = body;
-            }
-            if data.is_some() {
-                m.cloud_custom_data = data;
-            }
-            ok(json!({}))
-        }
+        Some(m) => replacement.apply(&mut m.body, &mut m.cloud_custom_data),
     }
 }
 
 /// `openim/modify_c2c_msg`: overwrites a one-to-one message's body and
 /// custom data.
 fn modify_c2c_msg(shared: &Shared, req: &Value) -> Value {
-    let (Some(from), Some(to), Some(key)) = (
-        str_field(req, "From_Account"),
-        str_field(req, "To_Account"),
-        str_field(req, "MsgKey"),
-    ) else {
-        return fail(90008, "From_Account, To_Account and MsgKey are required");
-    };
-    let (body, data) = match replacement(req) {
-        Ok(replacement) => replacement,
-        Err(e) => return e,
-    };
-    let mut state = shared.state();
-    match state
-        .c2c
-        .iter_mut()
-        .find(|m| m.key == key && m.from == from && m.to == to)
-    {
-        None => fail(20022, "no such message"),
-        Some(m) if m.recalled => fail(20023, "message already recalled"),
-        Some(m) => {
-            if let Some(body) = body {
-                m.body = body;
-            }
-            if data.is_some() {
-                m.cloud_custom_data = data;
-            }
-            ok(json!({}))
-        }
+    match Replacement::read(req) {
+        Ok(replacement) => on_c2c_message(shared, req, |m| {
+            replacement.apply(&mut m.body, &mut m.cloud_custom_data)
+        }),
+        Err(e) => e,
     }
 }
 
