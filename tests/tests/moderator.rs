@@ -340,19 +340,6 @@ async fn flagged_media_can_be_overwritten_by_a_notice() {
     )
     .await;
 
-    // A modification IM refuses is followed by a recall: flagged media
-    // never stays.
-    im.fail_next(10004);
-    let key = image_to_bob(&stack, "https://cdn.example/unsafe-sexual.gif").await;
-    eventually_c2c(
-        &stack,
-        "the image IM would not modify to be withdrawn",
-        &key,
-        |m| m.recalled,
-    )
-    .await;
-    assert!(stack.runner.logged("notice failed, recalling instead"));
-
     let live = "live-room";
     let created = im
         .user_create_group("alice", Some(live), "Live", "AVChatRoom")
@@ -375,6 +362,29 @@ async fn flagged_media_can_be_overwritten_by_a_notice() {
             .any(|m| m.seq == live_seq && m.recalled)
     })
     .await;
+    // Its decision line is the first recall here; it must not follow a
+    // failed modification.
+    eventually("the AVChatRoom decision to be logged", || {
+        stack.runner.logged(r#""moderation":"recall""#)
+    })
+    .await;
+    assert!(
+        !stack.runner.logged("notice failed"),
+        "IM is not asked to modify an AVChatRoom message"
+    );
+
+    // A modification IM refuses is followed by a recall: flagged media
+    // never stays.
+    im.fail_next(10004);
+    let key = image_to_bob(&stack, "https://cdn.example/unsafe-sexual.gif").await;
+    eventually_c2c(
+        &stack,
+        "the image IM would not modify to be withdrawn",
+        &key,
+        |m| m.recalled,
+    )
+    .await;
+    assert!(stack.runner.logged("notice failed, recalling instead"));
 
     let state = im.state();
     let messages = &state.groups[GROUP].messages;
@@ -393,10 +403,6 @@ async fn flagged_media_can_be_overwritten_by_a_notice() {
     );
     assert!(clean.cloud_custom_data.is_none());
     assert!(stack.runner.logged(r#""moderation":"notice""#));
-    assert!(
-        stack.runner.logged(r#""moderation":"recall""#),
-        "the AVChatRoom one"
-    );
 }
 
 #[tokio::test]

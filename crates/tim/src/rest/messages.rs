@@ -55,7 +55,12 @@ pub struct Replacement {
 }
 
 impl Replacement {
-    fn request(&self) -> Value {
+    fn request(&self) -> Result<Value, ImError> {
+        if self.body.is_none() && self.cloud_custom_data.is_none() {
+            return Err(ImError::InvalidRequest(
+                "a modification needs MsgBody or CloudCustomData".into(),
+            ));
+        }
         let mut request = serde_json::json!({});
         if let Some(body) = &self.body {
             request["MsgBody"] = serde_json::json!(body);
@@ -63,7 +68,7 @@ impl Replacement {
         if let Some(data) = &self.cloud_custom_data {
             request["CloudCustomData"] = data.as_str().into();
         }
-        request
+        Ok(request)
     }
 }
 
@@ -308,7 +313,7 @@ impl<T: Transport> Client<T> {
         replacement: &Replacement,
     ) -> Result<(), ImError> {
         validate_group_id_for_call(group_id)?;
-        let mut request = replacement.request();
+        let mut request = replacement.request()?;
         request["GroupId"] = group_id.into();
         request["MsgSeq"] = seq.into();
         if let Some(topic) = topic_id {
@@ -327,7 +332,7 @@ impl<T: Transport> Client<T> {
         msg_key: &str,
         replacement: &Replacement,
     ) -> Result<(), ImError> {
-        let mut request = replacement.request();
+        let mut request = replacement.request()?;
         request["From_Account"] = from.into();
         request["To_Account"] = to.into();
         request["MsgKey"] = msg_key.into();

@@ -467,6 +467,11 @@ mod tests {
             cloud_custom_data: Some("{}".into()),
         };
         block_on(c.modify_c2c_msg("alice", "bob", "1_2_3", &data_only)).unwrap();
+        let nothing = block_on(c.modify_c2c_msg("alice", "bob", "1_2_3", &Replacement::default()));
+        assert!(
+            matches!(nothing, Err(ImError::InvalidRequest(_))),
+            "refused before any call"
+        );
         let sent = t.sent.borrow();
         assert!(
             sent[0]
