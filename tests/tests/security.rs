@@ -1442,7 +1442,7 @@ async fn item2_a_trickled_body_times_out() {
     assert!(stack.zendesk().state().tickets.is_empty());
 }
 
-/// The components' body deadline (`connector::reply::BODY_DEADLINE`).
+/// The components' body deadline (`connector::edge::BODY_DEADLINE`).
 fn connector_body_deadline() -> Duration {
     Duration::from_secs(10)
 }

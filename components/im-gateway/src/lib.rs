@@ -77,20 +77,23 @@ async fn webhook(req: Request) -> JsonResponse {
         return unauthorized(&e.to_string());
     }
     let (parts, body) = req.into_parts();
-    let body = match reply::read_body(&parts.headers, body, connector::im::MAX_WEBHOOK_BODY).await {
-        Ok(body) => body,
-        // A before-callback needs a decision, and IM delivers on anything
-        // but 200: a body nobody can screen is refused.
-        Err(_) if query.callback_command.contains(".CallbackBefore") => {
-            eprintln!(
-                "{}: the body is over {} bytes or unreadable; refused",
-                query.callback_command,
-                connector::im::MAX_WEBHOOK_BODY
-            );
-            return reply::raw_json(StatusCode::OK, Answer::reject().to_json());
-        }
-        Err(response) => return response,
-    };
+    let body =
+        match connector::edge::read_body(&parts.headers, body, connector::im::MAX_WEBHOOK_BODY)
+            .await
+        {
+            Ok(body) => body,
+            // A before-callback needs a decision, and IM delivers on anything
+            // but 200: a body nobody can screen is refused.
+            Err(_) if query.callback_command.contains(".CallbackBefore") => {
+                eprintln!(
+                    "{}: the body is over {} bytes or unreadable; refused",
+                    query.callback_command,
+                    connector::im::MAX_WEBHOOK_BODY
+                );
+                return reply::raw_json(StatusCode::OK, Answer::reject().to_json());
+            }
+            Err(response) => return response,
+        };
     // A routed command goes to its component whatever the body holds: a
     // moderation callback must get a decision, and the component knows what
     // its policy does with a body it cannot read.

@@ -71,7 +71,7 @@ async fn admin(req: Request) -> JsonResponse {
     let method = req.method().clone();
     let query = req.uri().query().unwrap_or("").to_string();
     let (parts, body) = req.into_parts();
-    let body = match reply::read_body(&parts.headers, body, MAX_BODY).await {
+    let body = match connector::edge::read_body(&parts.headers, body, MAX_BODY).await {
         Ok(body) => body,
         Err(response) => return response,
     };

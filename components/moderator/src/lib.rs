@@ -47,7 +47,7 @@ use llm::moderations::Input;
 use screening::policy::{ExternalAnswer, Outcome, Policy, TextCheck};
 use screening::review::Origin;
 use screening::scopes::{Conversation, Kind};
-use screening::verdict::{Layers, Verdict};
+use screening::verdict::{Finding, Layers, Verdict};
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use std::time::Duration;
 use strikes::{Place, Strike};
@@ -76,18 +76,21 @@ async fn moderate(req: Request) -> JsonResponse {
         }
     };
     let (parts, body) = req.into_parts();
-    let body = match reply::read_body(&parts.headers, body, connector::im::MAX_WEBHOOK_BODY).await {
-        Ok(body) => body,
-        Err(_) if scope.is_some() => {
-            return unscreened(
-                &command,
-                scope,
-                &config.policy,
-                "the body is too large or unreadable",
-            );
-        }
-        Err(response) => return response,
-    };
+    let body =
+        match connector::edge::read_body(&parts.headers, body, connector::im::MAX_WEBHOOK_BODY)
+            .await
+        {
+            Ok(body) => body,
+            Err(_) if scope.is_some() => {
+                return unscreened(
+                    &command,
+                    scope,
+                    &config.policy,
+                    "the body is too large or unreadable",
+                );
+            }
+            Err(response) => return response,
+        };
     let event = match Event::parse(&command, &body) {
         Ok(event) => event,
         Err(e) => {
@@ -363,7 +366,7 @@ async fn before_send(
                 ExternalAnswer::Unavailable
             }
         };
-        if let Some(finding) = policy.external_finding(said) {
+        if let Some(finding) = Finding::of_external(&policy, said) {
             verdict.add(finding);
         }
     }

@@ -89,7 +89,7 @@ pub async fn prepare<C>(
     } else {
         None
     };
-    let body = reply::read_body(&headers, req.into_body(), routes.max_body)
+    let body = crate::edge::read_body(&headers, req.into_body(), routes.max_body)
         .await
         .map_err(with_origin)?;
     Ok(Prepared {

@@ -17,8 +17,10 @@
 //! }
 //! ```
 
+use crate::reply;
 use bytes::Bytes;
 use futures::{SinkExt, Stream, StreamExt};
+use http::StatusCode;
 use spin_sdk::http::{
     Fields, IncomingRequest, IncomingResponse, OutgoingResponse, ResponseOutparam,
 };
@@ -167,7 +169,7 @@ where
 {
     let response = match request(incoming) {
         Ok(request) => handler(request).await,
-        Err(message) => crate::reply::bad_field("request", message),
+        Err(message) => reply::bad_field("request", message),
     };
     respond(out, response).await;
     // Work queued by queued work runs too, until nothing is left.
@@ -179,6 +181,49 @@ where
         futures::future::join_all(queued).await;
     }
 }
+
+/// Reads a request body of at most `max` bytes: 413 above it (checked on
+/// `content-length` first, then while it arrives, so an oversized chunked
+/// body is never buffered whole), 408 when it takes longer than
+/// [`BODY_DEADLINE`], 400 when it cannot be read.
+pub async fn read_body(
+    headers: &http::HeaderMap,
+    body: Body,
+    max: usize,
+) -> Result<Bytes, Response> {
+    let too_large = || {
+        reply::error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the body is over {max} bytes"),
+        )
+    };
+    let declared = headers
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > max) {
+        return Err(too_large());
+    }
+    let read = std::pin::pin!(body.read(max));
+    let expire = std::pin::pin!(sleep(BODY_DEADLINE));
+    match futures::future::select(read, expire).await {
+        futures::future::Either::Left((read, _)) => read.map_err(|e| match e {
+            BodyError::TooLarge(_) => too_large(),
+            BodyError::Failed(_) => reply::bad_field("body", e),
+        }),
+        // A client that trickles its body would hold the instance.
+        futures::future::Either::Right(_) => Err(reply::error(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "the body did not arrive within {} s",
+                BODY_DEADLINE.as_secs()
+            ),
+        )),
+    }
+}
+
+/// How long a request body may take to arrive, whatever its size.
+pub const BODY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Waits for `duration` (a WASI monotonic-clock timer, driven by Spin's
 /// executor like the HTTP streams are).

@@ -143,7 +143,7 @@ pub async fn read_webhook(
         .map_err(|e| reply::bad_field("CallbackCommand", e.to_string()))?
         .callback_command;
     let (parts, body) = req.into_parts();
-    let body = reply::read_body(&parts.headers, body, MAX_WEBHOOK_BODY).await?;
+    let body = crate::edge::read_body(&parts.headers, body, MAX_WEBHOOK_BODY).await?;
     let event = tim::events::Event::parse(&command, &body)
         .map_err(|e| reply::bad_field("body", format!("not a {command} body: {e}")))?;
     Ok((command, event))

@@ -4,6 +4,7 @@
 //! before-send callback, so the relay is the only place they are screened).
 //!
 //! - [`builtin`]: the lexicons in `lexicons/`, compiled at build time.
+//! - [`outcome`]: what a hit leads to, and the rule that says so.
 //! - [`policy`]: the `moderator_policy` variable: what each match leads to,
 //!   what to do when a text cannot be screened.
 //! - [`review`]: decisions as the review list keeps them and as events
@@ -32,6 +33,7 @@
 
 #![warn(missing_docs)]
 
+pub mod outcome;
 pub mod policy;
 pub mod review;
 pub mod scopes;

@@ -32,68 +32,15 @@
 //! moderation": `switchboard up` refuses to start, and the moderator answers
 //! every message it cannot judge with [`Policy::on_error`]'s default.
 
-use moderation::{Action, Hit};
+use moderation::Hit;
 use serde::Deserialize;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use tim::events::Scope;
 
+pub use crate::outcome::{Outcome, Rule};
 use crate::scopes::{Conversation, Exempt, PolicyScope};
 use crate::strikes::Strikes;
-
-/// A hit's outcome, weakest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Outcome {
-    /// Let it through untouched.
-    Allow,
-    /// Let it through untouched, and record the decision (an event and the
-    /// review list): a new lexicon tried on live traffic before it blocks
-    /// anything.
-    Flag,
-    /// Deliver with the match masked.
-    Mask,
-    /// Drop silently.
-    Drop,
-    /// Refuse; the sender is told.
-    Reject,
-}
-
-impl Outcome {
-    /// Name for logs.
-    pub fn name(self) -> &'static str {
-        match self {
-            Outcome::Allow => "allow",
-            Outcome::Flag => "flag",
-            Outcome::Mask => "mask",
-            Outcome::Drop => "drop",
-            Outcome::Reject => "reject",
-        }
-    }
-}
-
-impl From<Action> for Outcome {
-    fn from(action: Action) -> Self {
-        match action {
-            Action::Mask => Outcome::Mask,
-            Action::Drop => Outcome::Drop,
-            Action::Reject => Outcome::Reject,
-        }
-    }
-}
-
-/// One policy rule.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Rule {
-    /// Category, or `*`.
-    pub category: String,
-    /// Lowest severity the rule applies to.
-    #[serde(default)]
-    pub min_severity: u8,
-    /// What to do.
-    pub action: Outcome,
-}
 
 /// How a refusal is worded.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -350,22 +297,6 @@ impl Policy {
         self.external.text != TextCheck::Off && so_far < Outcome::Drop && !text.trim().is_empty()
     }
 
-    /// What the external service's answer adds to a verdict: a flagged
-    /// category rejects; a service that failed rejects only when the
-    /// policy fails closed.
-    pub fn external_finding(&self, answer: ExternalAnswer<'_>) -> Option<crate::verdict::Finding> {
-        match answer {
-            ExternalAnswer::Flagged(category) => {
-                Some(crate::verdict::Finding::external(category, Outcome::Reject))
-            }
-            ExternalAnswer::Passed => None,
-            ExternalAnswer::Unavailable if self.external.text == TextCheck::FailClosed => Some(
-                crate::verdict::Finding::external("unavailable", Outcome::Reject),
-            ),
-            ExternalAnswer::Unavailable => None,
-        }
-    }
-
     /// Parses `moderator_policy` (empty: the defaults) and checks it; the
     /// error names the field at fault.
     pub fn parse(raw: &str) -> Result<Self, String> {
@@ -576,7 +507,6 @@ mod tests {
     fn the_external_service_is_asked_only_when_it_can_change_the_answer() {
         let off = Policy::parse("").unwrap();
         let open = Policy::parse(r#"{"external": {"text": "fail-open"}}"#).unwrap();
-        let closed = Policy::parse(r#"{"external": {"text": "fail-closed"}}"#).unwrap();
         assert!(!off.asks_external(Outcome::Allow, "hello"));
         assert!(open.asks_external(Outcome::Mask, "hello"));
         assert!(
@@ -584,21 +514,5 @@ mod tests {
             "already stopped"
         );
         assert!(!open.asks_external(Outcome::Allow, "  "), "no text");
-        let flagged = open
-            .external_finding(ExternalAnswer::Flagged("violence"))
-            .unwrap();
-        assert_eq!(
-            (flagged.outcome, flagged.rule.as_str()),
-            (Outcome::Reject, "moderations:violence")
-        );
-        assert!(open.external_finding(ExternalAnswer::Passed).is_none());
-        assert!(
-            open.external_finding(ExternalAnswer::Unavailable).is_none(),
-            "fail-open delivers"
-        );
-        let failed = closed
-            .external_finding(ExternalAnswer::Unavailable)
-            .unwrap();
-        assert_eq!(failed.category, "unavailable");
     }
 }

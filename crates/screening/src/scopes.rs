@@ -23,7 +23,7 @@
 use serde::Deserialize;
 use wildmatch::WildMatch;
 
-use crate::policy::Rule;
+use crate::outcome::Rule;
 use crate::strikes::Strikes;
 
 /// A conversation's kind: one-to-one, or a group of one of IM's types.

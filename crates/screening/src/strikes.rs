@@ -27,7 +27,7 @@
 
 use serde::Deserialize;
 
-use crate::policy::Outcome;
+use crate::outcome::Outcome;
 
 /// Counters per window.
 pub const BUCKETS: u64 = 6;

@@ -8,7 +8,7 @@
 //! sentence on screen, so it is one sentence here. A term found only in the
 //! joined text is masked in each element it spans.
 
-use crate::policy::{Outcome, Policy};
+use crate::policy::{ExternalAnswer, Outcome, Policy, TextCheck};
 use moderation::{Hit, Lexicon};
 use serde_json::Value;
 use tim::message::MsgElement;
@@ -52,6 +52,20 @@ impl Finding {
             outcome,
             excerpt: String::new(),
             context: String::new(),
+        }
+    }
+
+    /// What the external service's answer adds to a verdict under
+    /// `policy`: a flagged category rejects; a service that failed rejects
+    /// only when the policy fails closed.
+    pub fn of_external(policy: &Policy, answer: ExternalAnswer<'_>) -> Option<Self> {
+        match answer {
+            ExternalAnswer::Flagged(category) => Some(Self::external(category, Outcome::Reject)),
+            ExternalAnswer::Passed => None,
+            ExternalAnswer::Unavailable if policy.external.text == TextCheck::FailClosed => {
+                Some(Self::external("unavailable", Outcome::Reject))
+            }
+            ExternalAnswer::Unavailable => None,
         }
     }
 }
@@ -296,6 +310,24 @@ mod tests {
 
     fn body(value: Value) -> Vec<MsgElement> {
         serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn the_external_answer_rejects_when_flagged_and_when_closed_and_failed() {
+        let open = Policy::parse(r#"{"external": {"text": "fail-open"}}"#).unwrap();
+        let closed = Policy::parse(r#"{"external": {"text": "fail-closed"}}"#).unwrap();
+        let flagged = Finding::of_external(&open, ExternalAnswer::Flagged("violence")).unwrap();
+        assert_eq!(
+            (flagged.outcome, flagged.rule.as_str()),
+            (Outcome::Reject, "moderations:violence")
+        );
+        assert!(Finding::of_external(&open, ExternalAnswer::Passed).is_none());
+        assert!(
+            Finding::of_external(&open, ExternalAnswer::Unavailable).is_none(),
+            "fail-open delivers"
+        );
+        let failed = Finding::of_external(&closed, ExternalAnswer::Unavailable).unwrap();
+        assert_eq!(failed.category, "unavailable");
     }
 
     #[test]
