@@ -112,6 +112,7 @@ pub const BACKEND_VARIABLES: &[&str] = &[
     "tencent_secret_id",
     "tencent_tms_url",
     "tencent_ims_url",
+    "tencent_ams_url",
 ];
 
 impl Backends {
@@ -235,9 +236,10 @@ impl Backends {
                 "moderation_api_key".into(),
                 llm_emulator::API_KEY.to_string(),
             ));
-            // The same emulator answers Tencent Cloud's TMS and IMS.
+            // The same emulator answers Tencent Cloud's TMS, IMS and AMS.
             values.push(("tencent_tms_url".into(), llm.url()));
             values.push(("tencent_ims_url".into(), llm.url()));
+            values.push(("tencent_ams_url".into(), llm.url()));
             values.push((
                 "tencent_secret_id".into(),
                 llm_emulator::tencent::SECRET_ID.to_string(),

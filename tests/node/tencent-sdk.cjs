@@ -4,7 +4,10 @@
 //   node tencent-sdk.cjs sign  < requests.json   the SDK's own TC3 signer over each request
 //   node tencent-sdk.cjs call <port> <secretId> <secretKey>
 //                                                TextModeration and ImageModeration through the
-//                                                SDK's clients, every connection sent to
+//                                                SDK's clients, and AMS's
+//                                                CreateAudioModerationSyncTask through its
+//                                                CommonClient (AMS has no package of its own on
+//                                                npm), every connection sent to
 //                                                127.0.0.1:<port> (the emulator) while the SDK
 //                                                believes it talks to *.tencentcloudapi.com
 //
@@ -14,6 +17,7 @@ const http = require("http");
 const net = require("net");
 const { tms } = require("tencentcloud-sdk-nodejs-tms");
 const { ims } = require("tencentcloud-sdk-nodejs-ims");
+const { CommonClient } = require("tencentcloud-sdk-nodejs-common");
 const Sign = require("tencentcloud-sdk-nodejs-common/tencentcloud/common/sign").default;
 
 function sign(requests) {
@@ -64,6 +68,11 @@ async function call(port, secretId, secretKey) {
   const text = client(tms.v20201229.Client, "tms.tencentcloudapi.com", secretKey);
   const image = client(ims.v20201229.Client, "ims.tencentcloudapi.com", secretKey);
   const forged = client(tms.v20201229.Client, "tms.tencentcloudapi.com", secretKey + "-guessed");
+  const audio = new CommonClient("ams.tencentcloudapi.com", "2020-12-29", {
+    credential: { secretId, secretKey },
+    region: "ap-singapore",
+    profile: { httpProfile: { protocol: "http://", agent: new ToEmulator(port), reqTimeout: 10 } },
+  });
   const b64 = (s) => Buffer.from(s, "utf8").toString("base64");
   return {
     clean: await outcome(text.TextModeration({ Content: b64("你好, where is my order?"), DataId: "sdk-1" })),
@@ -71,6 +80,14 @@ async function call(port, secretId, secretKey) {
     review: await outcome(text.TextModeration({ Content: b64("maybe review-ad here") })),
     image: await outcome(image.ImageModeration({ FileUrl: "https://cdn.example/unsafe-porn.png", DataId: "sdk-3" })),
     forged: await outcome(forged.TextModeration({ Content: b64("hello") })),
+    audio: await outcome(
+      audio.request("CreateAudioModerationSyncTask", {
+        FileUrl: "https://cdn.example/unsafe-abuse.mp3", FileFormat: "mp3", DataId: "sdk-4",
+      }),
+    ),
+    silk: await outcome(
+      audio.request("CreateAudioModerationSyncTask", { FileUrl: "https://cdn.example/a.silk", FileFormat: "silk" }),
+    ),
   };
 }
 

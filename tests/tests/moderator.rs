@@ -1175,6 +1175,85 @@ async fn tencent_cloud_moderation_judges_text_in_the_callback_and_media_after_it
     );
 }
 
+fn voice(url: &str, seconds: u32) -> Value {
+    json!([{"MsgType": "TIMSoundElem", "MsgContent": {"Url": url, "UUID": "snd-1",
+        "Size": 20_000, "Second": seconds, "Download_Flag": 2}}])
+}
+
+fn file(name: &str, url: &str) -> Value {
+    json!([{"MsgType": "TIMFileElem", "MsgContent": {"Url": url, "UUID": "file-1",
+        "FileSize": 90_000, "FileName": name, "Download_Flag": 2}}])
+}
+
+#[tokio::test]
+async fn tencent_cloud_judges_voices_and_files_after_delivery_and_what_it_cannot_is_logged() {
+    let policy = r#"moderator_policy={"external": {"provider": "tencent"}}"#;
+    let stack = stack("moderator-tencent-audio", &[policy]).await;
+    let im = stack.im();
+    let mut seqs = Vec::new();
+    for body in [
+        voice("https://cdn.example/v/hello.m4a?sign=1", 4),
+        voice("https://cdn.example/v/unsafe-abuse.mp3", 4),
+        file("beach.PNG", "https://cdn.example/f/unsafe-porn"),
+        file("memo.wav", "https://cdn.example/f/unsafe-ad"),
+        file("report.pdf", "https://cdn.example/f/unsafe-porn-pdf"),
+        voice("https://cdn.example/v/unsafe-abuse-long.mp3", 75),
+    ] {
+        let answer = say(&stack, body).await;
+        assert_eq!(answer["ErrorCode"], 0, "media is delivered first: {answer}");
+        seqs.push(answer["MsgSeq"].as_u64().unwrap());
+    }
+    let recalled = |seq: u64| {
+        im.state().groups[GROUP]
+            .messages
+            .iter()
+            .any(|m| m.seq == seq && m.recalled)
+    };
+    for (seq, what) in [
+        (seqs[1], "AMS's Block to recall the voice"),
+        (seqs[2], "IMS's Block to recall the image file"),
+        (seqs[3], "AMS's Block to recall the audio file"),
+    ] {
+        eventually(what, || recalled(seq)).await;
+    }
+    eventually("the unreadable media to be logged", || {
+        stack
+            .runner
+            .logged("file `report.pdf`: no service judges .pdf files")
+            && stack
+                .runner
+                .logged("voice: 75 s is over the short-audio check's 60 s")
+    })
+    .await;
+    for seq in [seqs[0], seqs[4], seqs[5]] {
+        assert!(!recalled(seq), "message {seq} stays delivered");
+    }
+
+    // What went to Tencent: each voice or audio file to AMS with its
+    // format, the image file to IMS; the PDF and the long voice never.
+    let calls = tencent_calls(&stack);
+    assert!(calls.iter().all(|c| c.status == 200), "{calls:?}");
+    let mut asked: Vec<(String, String)> = calls
+        .iter()
+        .map(|c| {
+            let url = c.body["FileUrl"].as_str().unwrap_or_default().to_string();
+            let format = c.body["FileFormat"].as_str().unwrap_or("image").to_string();
+            (url, format)
+        })
+        .collect();
+    asked.sort();
+    let expected = [
+        ("https://cdn.example/f/unsafe-ad", "wav"),
+        ("https://cdn.example/f/unsafe-porn", "image"),
+        ("https://cdn.example/v/hello.m4a?sign=1", "m4a"),
+        ("https://cdn.example/v/unsafe-abuse.mp3", "mp3"),
+    ];
+    assert_eq!(
+        asked,
+        expected.map(|(url, format)| (url.to_string(), format.to_string()))
+    );
+}
+
 #[tokio::test]
 async fn a_wrong_tencent_key_is_refused_by_tencent_and_fails_as_the_policy_says() {
     let policy = r#"moderator_policy={"external": {"provider": "tencent", "text": "fail-closed"}}"#;

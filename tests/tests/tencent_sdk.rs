@@ -1,6 +1,7 @@
 //! Tencent Cloud's official Node SDK (`tencentcloud-sdk-nodejs-tms`, `-ims`,
-//! from npm, pinned in `tests/node/package-lock.json`) is the reference for
-//! our TC3-HMAC-SHA256 signer and for the TMS / IMS emulator: the SDK's own
+//! and `-common`'s `CommonClient` for AMS, from npm, pinned in
+//! `tests/node/package-lock.json`) is the reference for our TC3-HMAC-SHA256
+//! signer and for the TMS / IMS / AMS emulator: the SDK's own
 //! signer must produce our signatures for the same requests, and the SDK's
 //! clients must be answered by the emulator as Tencent Cloud would,
 //! including a refusal of a forged signature.
@@ -36,6 +37,13 @@ fn the_official_sdk_signs_every_request_as_we_do() {
             "application/json",
             r#"{"FileUrl":"https://x/y.png","DataId":"群:1"}"#,
             1_764_201_599,
+        ),
+        (
+            "ams",
+            "ams.tencentcloudapi.com",
+            "application/json",
+            r#"{"FileUrl":"https://x/v.m4a","FileFormat":"m4a","DataId":"c2c:k"}"#,
+            1_764_201_600,
         ),
         (
             "tms",
@@ -111,12 +119,21 @@ async fn the_official_sdk_is_answered_by_the_emulator_and_a_forged_key_refused()
         results["forged"],
         json!({"error": "AuthFailure.SignatureFailure"})
     );
+    assert_eq!(
+        results["audio"],
+        json!({"Suggestion": "Block", "Label": "Abuse", "Score": 97})
+    );
+    assert_eq!(
+        results["silk"],
+        json!({"error": "InvalidParameterValue.FileFormat"}),
+        "Tencent's short-audio check reads wav, mp3 and m4a"
+    );
     let calls: Vec<_> = emulator
         .recorded()
         .into_iter()
         .filter(|r| r.api == Api::TencentModeration)
         .collect();
-    assert_eq!(calls.len(), 5, "every SDK call reached the emulator");
+    assert_eq!(calls.len(), 7, "every SDK call reached the emulator");
     assert_eq!(
         calls[3].body["FileUrl"],
         "https://cdn.example/unsafe-porn.png"

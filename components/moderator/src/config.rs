@@ -48,6 +48,7 @@ impl Config {
                         region: optional_variable("tencent_region"),
                         tms_url: optional_variable("tencent_tms_url"),
                         ims_url: optional_variable("tencent_ims_url"),
+                        ams_url: optional_variable("tencent_ams_url"),
                         biz_type: optional_variable("tencent_biz_type"),
                     })
                 })

@@ -1,10 +1,11 @@
 //! The external moderation service the policy names: OpenAI's
-//! `/moderations` or Tencent Cloud's Text and Image Moderation, behind one
-//! question: does anything here stop the message, and under which
-//! category?
+//! `/moderations` or Tencent Cloud's Text, Image and Audio Moderation,
+//! behind one question: does anything here stop the message, and under
+//! which category?
 
 use connector::outbound::SpinHttp;
 use llm::moderations::{self, Input, ModerationApi};
+use screening::media::Subject;
 use std::collections::BTreeMap;
 use std::time::Duration;
 use tencent_cloud::TencentModeration;
@@ -13,7 +14,7 @@ use tencent_cloud::TencentModeration;
 pub enum External {
     /// OpenAI-compatible `/moderations`.
     OpenAi(ModerationApi),
-    /// Tencent Cloud TMS and IMS.
+    /// Tencent Cloud TMS, IMS and AMS.
     Tencent(TencentModeration),
 }
 
@@ -27,11 +28,21 @@ pub struct Flagged {
 }
 
 impl External {
-    /// Judges `inputs` (text and image URLs) within `deadline`; `key`
-    /// names the message to the service. `Ok(None)`: nothing stops it.
+    /// Whether this service judges `subject`: OpenAI's `/moderations`
+    /// reads text and images only.
+    pub fn judges(&self, subject: &Subject) -> bool {
+        !matches!(
+            (self, subject),
+            (External::OpenAi(_), Subject::Audio { .. })
+        )
+    }
+
+    /// Judges `subjects` (those it [`judges`](Self::judges)) within
+    /// `deadline`; `key` names the message to the service. `Ok(None)`:
+    /// nothing stops it.
     pub async fn judge(
         &self,
-        inputs: &[Input],
+        subjects: &[Subject],
         key: &str,
         thresholds: &BTreeMap<String, f64>,
         deadline: Duration,
@@ -39,7 +50,18 @@ impl External {
         let http = SpinHttp::within(deadline);
         match self {
             External::OpenAi(api) => {
-                let verdict = moderations::moderate(&http, api, inputs, thresholds, deadline)
+                let inputs: Vec<Input> = subjects
+                    .iter()
+                    .filter_map(|subject| match subject {
+                        Subject::Text(text) => Some(Input::Text(text.clone())),
+                        Subject::Image(url) => Some(Input::ImageUrl(url.clone())),
+                        Subject::Audio { .. } => None,
+                    })
+                    .collect();
+                if inputs.is_empty() {
+                    return Ok(None);
+                }
+                let verdict = moderations::moderate(&http, api, &inputs, thresholds, deadline)
                     .await
                     .map_err(|e| e.to_string())?;
                 Ok(verdict.categories.first().map(|(category, score)| Flagged {
@@ -49,12 +71,15 @@ impl External {
             }
             External::Tencent(service) => {
                 let now = connector::config::unix_now();
-                // Each input is its own call; they run side by side, so the
+                // Each subject is its own call; they run side by side, so the
                 // deadline bounds them all.
-                let calls = inputs.iter().map(|input| async {
-                    match input {
-                        Input::Text(text) => service.text(&http, text, key, deadline, now).await,
-                        Input::ImageUrl(url) => service.image(&http, url, key, deadline, now).await,
+                let calls = subjects.iter().map(|subject| async {
+                    match subject {
+                        Subject::Text(text) => service.text(&http, text, key, deadline, now).await,
+                        Subject::Image(url) => service.image(&http, url, key, deadline, now).await,
+                        Subject::Audio { url, format } => {
+                            service.audio(&http, url, format, key, deadline, now).await
+                        }
                     }
                 });
                 let mut flagged = None;

@@ -43,7 +43,7 @@ use config::Config;
 use connector::edge::Request;
 use connector::reply::{self, JsonResponse};
 use http::StatusCode;
-use llm::moderations::Input;
+use screening::media::Subject;
 use screening::policy::{ExternalAnswer, Outcome, Policy, TextCheck};
 use screening::review::Origin;
 use screening::scopes::{Conversation, Kind};
@@ -347,7 +347,7 @@ async fn before_send(
         let budget = Duration::from_millis(policy.external.budget_ms);
         let answer = api
             .judge(
-                &[Input::Text(text)],
+                &[Subject::Text(text)],
                 &sent.key,
                 &policy.external.thresholds,
                 budget,
@@ -409,13 +409,10 @@ fn exempt(policy: &Policy, sender: &str) -> bool {
     !sender.is_empty() && policy.exempt.covers(sender, &admin)
 }
 
-/// Starts the media check after the answer, when there is media and a
-/// service to ask.
+/// Starts the media check after the answer, when there is rich media and
+/// a service to ask.
 fn after_send(config: Config, delivered: media::Delivered, body: Vec<MsgElement>) {
-    if config.policy.external.media
-        && config.api.is_some()
-        && !media::media_inputs(&body).is_empty()
-    {
+    if config.policy.external.media && config.api.is_some() && media::has_media(&body) {
         connector::edge::after_response(media::check_and_recall(config, delivered, body));
     }
 }

@@ -1,15 +1,17 @@
 //! Rich media cannot be judged inside IM's 2 s callback budget, so it is
-//! delivered and checked afterwards (`*.CallbackAfterSendMsg`): images and
-//! video thumbnails (with the message's text) go to the external
-//! moderation service, and a flagged message is recalled (a group message
-//! by `group_msg_recall`, a one-to-one message by `admin_msgwithdraw`) or,
+//! delivered and checked afterwards (`*.CallbackAfterSendMsg`): images,
+//! video thumbnails, voices and image or audio files (with the message's
+//! text; see [`screening::media`] for which) go to the external moderation
+//! service, and a flagged message is recalled (a group message by
+//! `group_msg_recall`, a one-to-one message by `admin_msgwithdraw`) or,
 //! with `external.media_action` = `notice`, overwritten by a notice
-//! (`modify_group_msg`, `modify_c2c_msg`).
+//! (`modify_group_msg`, `modify_c2c_msg`). What no service can judge is
+//! logged as unchecked, never passed in silence.
 
 use crate::config::Config;
 use connector::im::ImSettings;
 use connector::outbound::SpinHttp;
-use llm::moderations::Input;
+use screening::media::Subject;
 use screening::policy::{ExternalConfig, MediaAction};
 use std::time::Duration;
 use tim::message::{MsgElement, joined_text};
@@ -54,33 +56,17 @@ impl Delivered {
     }
 }
 
-/// The media of a body worth sending to the service: image URLs (the
-/// largest variant) and video thumbnails.
-pub fn media_inputs(body: &[MsgElement]) -> Vec<Input> {
-    let mut inputs = Vec::new();
-    for element in body {
-        match element {
-            MsgElement::Image(image) => {
-                let url = image.image_info_array.iter().flatten().find_map(|info| {
-                    // Type 1 is the original; fall back to any URL.
-                    (info["Type"] == 1)
-                        .then(|| info["URL"].as_str())
-                        .flatten()
-                        .or_else(|| info["URL"].as_str())
-                });
-                if let Some(url) = url {
-                    inputs.push(Input::ImageUrl(url.to_string()));
-                }
-            }
-            MsgElement::VideoFile(video) => {
-                if let Some(url) = video.extra.get("ThumbUrl").and_then(|u| u.as_str()) {
-                    inputs.push(Input::ImageUrl(url.to_string()));
-                }
-            }
-            _ => {}
-        }
-    }
-    inputs
+/// Whether a body holds rich media: an image, a video, a voice or a file.
+pub fn has_media(body: &[MsgElement]) -> bool {
+    body.iter().any(|element| {
+        matches!(
+            element,
+            MsgElement::Image(_)
+                | MsgElement::VideoFile(_)
+                | MsgElement::Sound(_)
+                | MsgElement::File(_)
+        )
+    })
 }
 
 /// Checks the media (with the text) and recalls the message if flagged.
@@ -89,14 +75,33 @@ pub async fn check_and_recall(config: Config, delivered: Delivered, body: Vec<Ms
     let Some(api) = &config.api else {
         return;
     };
-    let mut inputs = media_inputs(&body);
+    let media = screening::media::media(&body);
+    let (mut subjects, cannot): (Vec<Subject>, Vec<Subject>) =
+        media.subjects.into_iter().partition(|s| api.judges(s));
+    let mut unchecked = media.unchecked;
+    // Only audio is ever refused (OpenAI's `/moderations` reads none).
+    unchecked.extend(
+        cannot
+            .iter()
+            .map(|_| "audio: the configured service reads no audio".to_string()),
+    );
+    if !unchecked.is_empty() {
+        eprintln!(
+            "moderator: {}: media left unchecked: {}",
+            delivered.key(),
+            unchecked.join("; ")
+        );
+    }
+    if subjects.is_empty() {
+        return;
+    }
     let text = joined_text(&body);
     if !text.trim().is_empty() {
-        inputs.insert(0, Input::Text(text));
+        subjects.insert(0, Subject::Text(text));
     }
     let flagged = match api
         .judge(
-            &inputs,
+            &subjects,
             &delivered.key(),
             &config.policy.external.thresholds,
             MEDIA_DEADLINE,

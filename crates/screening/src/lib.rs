@@ -4,6 +4,8 @@
 //! before-send callback, so the relay is the only place they are screened).
 //!
 //! - [`builtin`]: the lexicons in `lexicons/`, compiled at build time.
+//! - [`media`]: what of a delivered message the external service is asked
+//!   about after delivery, and what it cannot judge.
 //! - [`outcome`]: what a hit leads to, and the rule that says so.
 //! - [`policy`]: the `moderator_policy` variable: what each match leads to,
 //!   what to do when a text cannot be screened.
@@ -33,6 +35,7 @@
 
 #![warn(missing_docs)]
 
+pub mod media;
 pub mod outcome;
 pub mod policy;
 pub mod review;

@@ -1,8 +1,9 @@
 //! Tencent Cloud's content moderation: `TextModeration` (TMS, version
-//! 2020-12-29, the text Base64-encoded) and `ImageModeration` (IMS, version
-//! 2020-12-29, the image by URL), each one signed call within a deadline
-//! and no retry: the moderator calls them inside IM's callback budget
-//! (text) or right after delivery (media).
+//! 2020-12-29, the text Base64-encoded), `ImageModeration` (IMS, version
+//! 2020-12-29, the image by URL) and `CreateAudioModerationSyncTask` (AMS,
+//! version 2020-12-29, a short audio by URL), each one signed call within a
+//! deadline and no retry: the moderator calls them inside IM's callback
+//! budget (text) or right after delivery (media).
 //!
 //! Each answers a [`Judgement`]: `Suggestion` `Block`, `Review` or `Pass`,
 //! with the `Label` (`Porn`, `Abuse`, `Ad`, …) and its `Score` (0–100).
@@ -26,8 +27,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use transport::{HttpRequest, Transport};
 
-/// The API version of both calls.
+/// The API version of every call.
 pub const VERSION: &str = "2020-12-29";
+
 /// The most characters `TextModeration` takes; longer texts are cut.
 pub const MAX_TEXT_CHARS: usize = 10_000;
 /// The `Content-Type` sent and signed (the SDKs' own).
@@ -44,6 +46,8 @@ pub struct TencentModeration {
     pub tms_url: String,
     /// IMS origin (`https://ims.tencentcloudapi.com`).
     pub ims_url: String,
+    /// AMS origin (`https://ams.tencentcloudapi.com`).
+    pub ams_url: String,
     /// `BizType`: the moderation policy configured in the console (empty:
     /// the default policy).
     pub biz_type: String,
@@ -195,6 +199,29 @@ impl TencentModeration {
             .await
     }
 
+    /// Judges the short audio at `url`. Tencent's short-audio check takes
+    /// `wav`, `mp3` or `m4a` (`format`) of at most 60 s and 5 MB and
+    /// refuses the rest; the caller sorts what it sends (the moderator with
+    /// `screening::media`).
+    pub async fn audio<T: Transport>(
+        &self,
+        transport: &T,
+        url: &str,
+        format: &str,
+        data_id: &str,
+        deadline: Duration,
+        now: u64,
+    ) -> Result<Judgement, ModerationError> {
+        let body = json!({ "FileUrl": url, "FileFormat": format });
+        let call = Call {
+            origin: &self.ams_url,
+            service: "ams",
+            action: "CreateAudioModerationSyncTask",
+        };
+        self.call(transport, call, body, data_id, deadline, now)
+            .await
+    }
+
     /// The signed request of one call.
     pub fn request(
         &self,
@@ -302,6 +329,7 @@ mod tests {
             region: "ap-singapore".into(),
             tms_url: "http://127.0.0.1:4000".into(),
             ims_url: "https://ims.tencentcloudapi.com".into(),
+            ams_url: "https://ams.tencentcloudapi.com".into(),
             biz_type: "chat_policy".into(),
         }
     }
@@ -361,6 +389,50 @@ mod tests {
                 0
             ),
             Ok(())
+        );
+    }
+
+    #[test]
+    fn an_audio_goes_to_ams_by_url_with_its_format_and_is_judged_like_the_rest() {
+        let script = Scripted::new(vec![answer(
+            200,
+            &[],
+            json!({"Response": {"DataId": "c2c:k", "Suggestion": "Review", "Label": "Moan",
+                                "Score": 75, "AsrText": "", "RequestId": "r3"}}),
+        )]);
+        let judgement = block_on(service().audio(
+            &&script,
+            "https://cdn.example/v.m4a",
+            "m4a",
+            "c2c:k",
+            Duration::from_secs(1),
+            1_764_147_600,
+        ))
+        .unwrap();
+        assert_eq!(judgement.flagged(&BTreeMap::new()), None);
+        assert_eq!(
+            judgement
+                .flagged(&BTreeMap::from([("moan".to_string(), 0.7)]))
+                .as_deref(),
+            Some("moan")
+        );
+        let sent = &script.sent()[0];
+        assert_eq!(sent.url, "https://ams.tencentcloudapi.com/");
+        let body: Value = serde_json::from_slice(&sent.body).unwrap();
+        assert_eq!(
+            (&body["FileUrl"], &body["FileFormat"], &body["DataId"]),
+            (
+                &json!("https://cdn.example/v.m4a"),
+                &json!("m4a"),
+                &json!("c2c:k")
+            )
+        );
+        let action = sent.headers.iter().find(|(k, _)| k == "x-tc-action");
+        assert_eq!(action.unwrap().1, "CreateAudioModerationSyncTask");
+        let authorization = &sent.headers.iter().find(|(k, _)| k == "authorization");
+        assert!(
+            authorization.unwrap().1.contains("/ams/tc3_request"),
+            "signed for AMS's scope"
         );
     }
 

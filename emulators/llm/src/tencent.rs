@@ -1,12 +1,13 @@
-//! Tencent Cloud's `TextModeration` (TMS) and `ImageModeration` (IMS), API
-//! 3.0: `POST /` with `X-TC-Action`, `X-TC-Version` 2020-12-29,
+//! Tencent Cloud's `TextModeration` (TMS), `ImageModeration` (IMS) and
+//! `CreateAudioModerationSyncTask` (AMS), API 3.0: `POST /` with `X-TC-Action`, `X-TC-Version` 2020-12-29,
 //! `X-TC-Timestamp` and a TC3-HMAC-SHA256 `Authorization`, checked as
 //! Tencent Cloud does (SecretId, five-minute window, scope, signature over
 //! the raw body and the `Host` header's name), so a request our client or
 //! the official SDK signed wrongly is refused with Tencent's error code.
 //!
-//! Judgements are deterministic: a text (Base64 `Content`) or image URL
-//! (`FileUrl`) containing `unsafe-<label>` (`unsafe-porn`, `unsafe-abuse`,
+//! Judgements are deterministic: a text (Base64 `Content`) or image or
+//! audio URL (`FileUrl`; an audio's `FileFormat` must be `wav`, `mp3` or
+//! `m4a`, as Tencent's short-audio check reads) containing `unsafe-<label>` (`unsafe-porn`, `unsafe-abuse`,
 //! `unsafe-ad`, …) is `Block` with that label and score 97;
 //! `review-<label>` is `Review` with score 60; anything else `Pass`.
 
@@ -20,6 +21,8 @@ pub const SECRET_ID: &str = "AKIDllmEmulatorTencentCloud0000";
 pub const SECRET_KEY: &str = "tencent-cloud-emulator-secret-key";
 /// The labels it can return.
 pub const LABELS: [&str; 6] = ["Porn", "Abuse", "Ad", "Illegal", "Terror", "Polity"];
+/// The formats Tencent's short-audio check reads (`FileFormat`).
+const AUDIO_FORMATS: [&str; 3] = ["wav", "mp3", "m4a"];
 /// How far `X-TC-Timestamp` may be from now (Tencent Cloud: five minutes).
 const WINDOW_SECS: u64 = 300;
 
@@ -38,10 +41,13 @@ pub fn answer(headers: &http::HeaderMap, body: &[u8], now: u64) -> Value {
     let service = match action {
         "TextModeration" => "tms",
         "ImageModeration" => "ims",
+        "CreateAudioModerationSyncTask" => "ams",
         other => {
             return error(
                 "InvalidAction",
-                &format!("the action `{other}` is not TextModeration or ImageModeration"),
+                &format!(
+                    "the action `{other}` is not TextModeration, ImageModeration or CreateAudioModerationSyncTask"
+                ),
             );
         }
     };
@@ -85,6 +91,16 @@ pub fn answer(headers: &http::HeaderMap, body: &[u8], now: u64) -> Value {
                 Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
                 Err(_) => return error("InvalidParameterValue", "Content is not Base64"),
             }
+        }
+        "CreateAudioModerationSyncTask"
+            if !params["FileFormat"]
+                .as_str()
+                .is_some_and(|f| AUDIO_FORMATS.contains(&f)) =>
+        {
+            return error(
+                "InvalidParameterValue.FileFormat",
+                "FileFormat must be wav, mp3 or m4a",
+            );
         }
         _ => match params["FileUrl"]
             .as_str()
