@@ -113,6 +113,7 @@ pub const BACKEND_VARIABLES: &[&str] = &[
     "tencent_tms_url",
     "tencent_ims_url",
     "tencent_ams_url",
+    "tencent_vm_url",
 ];
 
 impl Backends {
@@ -236,10 +237,11 @@ impl Backends {
                 "moderation_api_key".into(),
                 llm_emulator::API_KEY.to_string(),
             ));
-            // The same emulator answers Tencent Cloud's TMS, IMS and AMS.
+            // The same emulator answers Tencent Cloud's TMS, IMS, AMS and VM.
             values.push(("tencent_tms_url".into(), llm.url()));
             values.push(("tencent_ims_url".into(), llm.url()));
             values.push(("tencent_ams_url".into(), llm.url()));
+            values.push(("tencent_vm_url".into(), llm.url()));
             values.push((
                 "tencent_secret_id".into(),
                 llm_emulator::tencent::SECRET_ID.to_string(),
@@ -256,6 +258,31 @@ impl Backends {
             backends.llm = Some(llm);
         }
         Ok(backends)
+    }
+
+    /// Points Tencent Cloud's video results at the application served at
+    /// `app_url`: while the LLM emulator stands in for Tencent,
+    /// `tencent_video_callback_url` becomes `<app_url>/moderation/tencent/video`
+    /// and `tencent_callback_seed` the emulator's, unless set. Call it once
+    /// the application's address is known and before it loads.
+    pub fn send_video_results_to(&self, config: &mut AppConfig, app_url: &str) -> Result<()> {
+        if self.llm.is_none() {
+            return Ok(());
+        }
+        let manifest = LoadedManifest::load(&config.manifest)?.manifest;
+        let declared = |name: &str| manifest.variables.contains_key(name);
+        let values = [
+            (
+                "tencent_video_callback_url",
+                format!("{}/moderation/tencent/video", app_url.trim_end_matches('/')),
+            ),
+            (
+                "tencent_callback_seed",
+                llm_emulator::tencent::CALLBACK_SEED.to_string(),
+            ),
+        ];
+        fill(config, &declared, &values);
+        Ok(())
     }
 
     /// Whether any emulator runs.

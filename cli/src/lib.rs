@@ -19,7 +19,16 @@ pub async fn start(
     config: &AppConfig,
     listen: std::net::SocketAddr,
 ) -> anyhow::Result<RunningServer> {
+    start_on(config, spin_local_host::server::bind(listen).await?)
+}
+
+/// [`start`] on a listener already bound: its address is known before the
+/// application loads (the built-in emulators' video results go to it).
+pub fn start_on(
+    config: &AppConfig,
+    listener: tokio::net::TcpListener,
+) -> anyhow::Result<RunningServer> {
     let app = App::load(config)?;
     preflight::check(&app)?;
-    spin_local_host::serve(app, listen).await
+    spin_local_host::server::serve(app, listener)
 }

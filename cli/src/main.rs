@@ -228,13 +228,14 @@ async fn emulators(args: EmulatorsArgs) -> Result<()> {
     if backends.im.is_none() && backends.zendesk.is_none() && backends.salesforce.is_none() {
         anyhow::bail!("no emulator started: the manifest declares none of their variables");
     }
-    let text = switchboard::emulators::env_file_text(&config)?;
-    std::fs::write(&args.env_file, text)
-        .with_context(|| format!("cannot write {}", args.env_file.display()))?;
     let app_url = args
         .app_url
         .clone()
         .unwrap_or_else(|| format!("http://{}", args.listen));
+    backends.send_video_results_to(&mut config, &app_url)?;
+    let text = switchboard::emulators::env_file_text(&config)?;
+    std::fs::write(&args.env_file, text)
+        .with_context(|| format!("cannot write {}", args.env_file.display()))?;
     backends.connect(app_url.trim_end_matches('/'), &config);
     for line in backends.describe() {
         println!("{line}");
@@ -297,6 +298,7 @@ async fn up(args: UpArgs) -> Result<()> {
         Backends::start(&mut config, addrs).await?
     };
     backends.check_listen(listener.local_addr()?)?;
+    backends.send_video_results_to(&mut config, &format!("http://{}", listener.local_addr()?))?;
     let app = spin_local_host::App::load(&config)?;
     switchboard::preflight::check(&app)?;
     backends.connect(&url, &config);

@@ -5,9 +5,10 @@
 //   node tencent-sdk.cjs call <port> <secretId> <secretKey>
 //                                                TextModeration and ImageModeration through the
 //                                                SDK's clients, and AMS's
-//                                                CreateAudioModerationSyncTask through its
-//                                                CommonClient (AMS has no package of its own on
-//                                                npm), every connection sent to
+//                                                CreateAudioModerationSyncTask and VM's
+//                                                CreateVideoModerationTask through its
+//                                                CommonClient (neither has a package of its own
+//                                                on npm), every connection sent to
 //                                                127.0.0.1:<port> (the emulator) while the SDK
 //                                                believes it talks to *.tencentcloudapi.com
 //
@@ -68,11 +69,23 @@ async function call(port, secretId, secretKey) {
   const text = client(tms.v20201229.Client, "tms.tencentcloudapi.com", secretKey);
   const image = client(ims.v20201229.Client, "ims.tencentcloudapi.com", secretKey);
   const forged = client(tms.v20201229.Client, "tms.tencentcloudapi.com", secretKey + "-guessed");
-  const audio = new CommonClient("ams.tencentcloudapi.com", "2020-12-29", {
-    credential: { secretId, secretKey },
-    region: "ap-singapore",
-    profile: { httpProfile: { protocol: "http://", agent: new ToEmulator(port), reqTimeout: 10 } },
-  });
+  const common = (endpoint, version) =>
+    new CommonClient(endpoint, version, {
+      credential: { secretId, secretKey },
+      region: "ap-singapore",
+      profile: { httpProfile: { protocol: "http://", agent: new ToEmulator(port), reqTimeout: 10 } },
+    });
+  const audio = common("ams.tencentcloudapi.com", "2020-12-29");
+  const video = common("vm.tencentcloudapi.com", "2021-09-22");
+  const task = async (params) => {
+    try {
+      const answer = await video.request("CreateVideoModerationTask", params);
+      const [first] = answer.Results;
+      return { Code: first.Code, DataId: first.DataId, hasTaskId: first.TaskId.length > 0 };
+    } catch (e) {
+      return { error: e.code || String(e) };
+    }
+  };
   const b64 = (s) => Buffer.from(s, "utf8").toString("base64");
   return {
     clean: await outcome(text.TextModeration({ Content: b64("你好, where is my order?"), DataId: "sdk-1" })),
@@ -85,6 +98,13 @@ async function call(port, secretId, secretKey) {
         FileUrl: "https://cdn.example/unsafe-abuse.mp3", FileFormat: "mp3", DataId: "sdk-4",
       }),
     ),
+    video: await task({
+      Type: "VIDEO",
+      Tasks: [{ DataId: "sdk-5", Input: { Type: "URL", Url: "https://cdn.example/clip.mp4" } }],
+      // Nothing listens there: the emulator's posted result goes nowhere.
+      CallbackUrl: "http://127.0.0.1:9/moderation/tencent/video",
+      Seed: "sdk-seed",
+    }),
     silk: await outcome(
       audio.request("CreateAudioModerationSyncTask", { FileUrl: "https://cdn.example/a.silk", FileFormat: "silk" }),
     ),

@@ -59,7 +59,13 @@ pub struct Runner {
 impl Runner {
     /// Starts the runner on a free loopback port.
     pub async fn start(config: &AppConfig) -> anyhow::Result<Self> {
-        let server = switchboard::start(config, "127.0.0.1:0".parse().unwrap()).await?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        Self::start_on(config, listener)
+    }
+
+    /// Starts the runner on a listener already bound.
+    pub fn start_on(config: &AppConfig, listener: tokio::net::TcpListener) -> anyhow::Result<Self> {
+        let server = switchboard::start_on(config, listener)?;
         Ok(Self {
             url: server.url(),
             server,
@@ -321,7 +327,12 @@ impl Stack {
                 .fallback
                 .insert(name.to_string(), value.clone());
         }
-        let runner = Runner::start(&config).await.unwrap();
+        // Bound first: Tencent's video results need the address before the
+        // application loads.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        backends.send_video_results_to(&mut config, &url).unwrap();
+        let runner = Runner::start_on(&config, listener).unwrap();
         backends.connect(&runner.url, &config);
         Self { runner, backends }
     }

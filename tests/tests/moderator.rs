@@ -1254,6 +1254,166 @@ async fn tencent_cloud_judges_voices_and_files_after_delivery_and_what_it_cannot
     );
 }
 
+fn video(url: &str) -> Value {
+    json!([{"MsgType": "TIMVideoFileElem", "MsgContent": {"VideoUrl": url, "VideoUUID": "vid-1",
+        "VideoSize": 90_000, "VideoSecond": 12, "VideoFormat": "mp4", "VideoDownloadFlag": 2,
+        "ThumbUrl": "https://cdn.example/v/thumb.jpg", "ThumbUUID": "thumb-1", "ThumbSize": 1000,
+        "ThumbWidth": 64, "ThumbHeight": 36, "ThumbFormat": "JPG", "ThumbDownloadFlag": 2}}])
+}
+
+/// Posts a video result to the moderation admin, as Tencent Cloud would.
+async fn post_video_result(stack: &Stack, body: &str, signature: &str) -> (u16, Value) {
+    let request = stack
+        .runner
+        .client
+        .post(format!("{}/moderation/tencent/video", stack.runner.url))
+        .header("content-type", "application/json")
+        .header("x-signature", signature)
+        .body(body.to_string());
+    stack.runner.send(request).await
+}
+
+#[tokio::test]
+async fn tencent_cloud_judges_whole_videos_and_only_a_signed_first_result_takes_one_back() {
+    use llm_emulator::tencent::CALLBACK_SEED;
+    use tencent_cloud::callback::signature;
+    let policy = r#"moderator_policy={"external": {"provider": "tencent"}}"#;
+    let stack = stack("moderator-tencent-video", &[policy]).await;
+    let im = stack.im();
+    let llm = stack.backends.llm.as_ref().unwrap();
+    let recalled = |seq: u64| {
+        im.state().groups[GROUP]
+            .messages
+            .iter()
+            .any(|m| m.seq == seq && m.recalled)
+    };
+    let send_video = async |url: &str| {
+        let answer = say(&stack, video(url)).await;
+        assert_eq!(
+            answer["ErrorCode"], 0,
+            "a video is delivered first: {answer}"
+        );
+        answer["MsgSeq"].as_u64().unwrap()
+    };
+
+    // Tencent posts each result itself: the flagged video is taken back,
+    // the clean one stays (both thumbnails pass).
+    let flagged = send_video("https://cdn.example/v/unsafe-porn.mp4").await;
+    let clean = send_video("https://cdn.example/v/holiday.mp4").await;
+    eventually("VM's Block to recall the video", || recalled(flagged)).await;
+    eventually("both results to be answered", || {
+        llm.video_results().iter().all(|(_, s)| s.is_some()) && llm.video_results().len() == 2
+    })
+    .await;
+    assert!(!recalled(clean));
+    let results = llm.video_results();
+    let route = format!("{}/moderation/tencent/video", stack.runner.url);
+    for (result, status) in &results {
+        assert_eq!((result.url.as_str(), *status), (route.as_str(), Some(200)));
+    }
+    let tasks: Vec<_> = tencent_calls(&stack)
+        .into_iter()
+        .filter(|c| c.body["Type"] == "VIDEO")
+        .collect();
+    assert_eq!(tasks.len(), 2, "one task a video");
+    for task in &tasks {
+        assert_eq!(task.body["Seed"], CALLBACK_SEED);
+        assert_eq!(task.body["CallbackUrl"], route.as_str());
+        assert!(
+            task.body["Tasks"][0]["DataId"]
+                .as_str()
+                .unwrap()
+                .starts_with("group:")
+        );
+    }
+    assert!(stack.runner.logged(r#""command":"video check""#));
+
+    // A replay of the acted-on result finds nothing waiting.
+    let done = results
+        .iter()
+        .find(|(r, _)| r.body.contains("Block"))
+        .unwrap();
+    let (status, answer) = post_video_result(&stack, &done.0.body, &done.0.signature).await;
+    assert_eq!(status, 404, "{answer}");
+
+    // Forged: the clean result made a Block, under its old signature, under
+    // a guessed seed, and without one.
+    let passed = &results
+        .iter()
+        .find(|(r, _)| r.body.contains("Pass"))
+        .unwrap()
+        .0;
+    let forged = passed.body.replace(r#""Pass""#, r#""Block""#);
+    assert_ne!(forged, passed.body);
+    for sent in [
+        passed.signature.clone(),
+        signature("guessed-seed", forged.as_bytes()),
+        String::new(),
+    ] {
+        let (status, answer) = post_video_result(&stack, &forged, &sent).await;
+        assert_eq!(status, 401, "{answer}");
+        assert!(
+            !answer.to_string().contains(CALLBACK_SEED),
+            "the seed is never told"
+        );
+    }
+    assert!(!recalled(clean), "a forged result changes nothing");
+
+    // Malformed (signed: the emulator's seed is public) and oversized.
+    let signed = |body: &str| signature(CALLBACK_SEED, body.as_bytes());
+    for (body, field) in [
+        ("{}", "TaskId"),
+        ("[1]", "body"),
+        (r#"{"TaskId": 5}"#, "TaskId"),
+    ] {
+        let (status, answer) = post_video_result(&stack, body, &signed(body)).await;
+        assert_eq!(
+            (status, answer["field"].as_str()),
+            (400, Some(field)),
+            "{answer}"
+        );
+    }
+    let huge = format!(r#"{{"TaskId": "t", "Pad": "{}"}}"#, "a".repeat(300 * 1024));
+    let (status, _) = post_video_result(&stack, &huge, &signed(&huge)).await;
+    assert_eq!(status, 413);
+
+    // IM failing: 502 and the message stays, so Tencent's retry can act;
+    // then eight retries at once take the message back exactly once.
+    llm.hold_video_results(true);
+    let third = send_video("https://cdn.example/v/unsafe-terror.mp4").await;
+    eventually("the third result", || llm.video_results().len() == 3).await;
+    let held = llm.video_results()[2].0.clone();
+    im.fail_next(10004);
+    let (status, answer) = post_video_result(&stack, &held.body, &held.signature).await;
+    assert_eq!(status, 502, "{answer}");
+    assert!(!recalled(third));
+    let retries = (0..8).map(|_| post_video_result(&stack, &held.body, &held.signature));
+    let answers = futures::future::join_all(retries).await;
+    let acted: Vec<_> = answers
+        .iter()
+        .filter(|(status, answer)| *status == 200 && answer["status"] == "recall")
+        .collect();
+    assert_eq!(acted.len(), 1, "{answers:?}");
+    for (status, answer) in &answers {
+        assert!(
+            *status == 404
+                || (*status == 200
+                    && ["recall", "duplicate"].contains(&answer["status"].as_str().unwrap_or(""))),
+            "{status} {answer}"
+        );
+    }
+    assert!(recalled(third));
+    let key = format!(r#""key":"group:{GROUP}:{third}""#);
+    let recalls = stack
+        .runner
+        .logger
+        .captured()
+        .iter()
+        .filter(|line| line.contains(&key) && line.contains(r#""moderation":"recall""#))
+        .count();
+    assert_eq!(recalls, 1, "one recall however many copies arrive");
+}
+
 #[tokio::test]
 async fn a_wrong_tencent_key_is_refused_by_tencent_and_fails_as_the_policy_says() {
     let policy = r#"moderator_policy={"external": {"provider": "tencent", "text": "fail-closed"}}"#;

@@ -1,7 +1,7 @@
 //! Tencent Cloud's official Node SDK (`tencentcloud-sdk-nodejs-tms`, `-ims`,
-//! and `-common`'s `CommonClient` for AMS, from npm, pinned in
+//! and `-common`'s `CommonClient` for AMS and VM, from npm, pinned in
 //! `tests/node/package-lock.json`) is the reference for our TC3-HMAC-SHA256
-//! signer and for the TMS / IMS / AMS emulator: the SDK's own
+//! signer and for the TMS / IMS / AMS / VM emulator: the SDK's own
 //! signer must produce our signatures for the same requests, and the SDK's
 //! clients must be answered by the emulator as Tencent Cloud would,
 //! including a refusal of a forged signature.
@@ -124,6 +124,11 @@ async fn the_official_sdk_is_answered_by_the_emulator_and_a_forged_key_refused()
         json!({"Suggestion": "Block", "Label": "Abuse", "Score": 97})
     );
     assert_eq!(
+        results["video"],
+        json!({"Code": "OK", "DataId": "sdk-5", "hasTaskId": true}),
+        "VM (version 2021-09-22) takes the SDK's task"
+    );
+    assert_eq!(
         results["silk"],
         json!({"error": "InvalidParameterValue.FileFormat"}),
         "Tencent's short-audio check reads wav, mp3 and m4a"
@@ -133,7 +138,7 @@ async fn the_official_sdk_is_answered_by_the_emulator_and_a_forged_key_refused()
         .into_iter()
         .filter(|r| r.api == Api::TencentModeration)
         .collect();
-    assert_eq!(calls.len(), 7, "every SDK call reached the emulator");
+    assert_eq!(calls.len(), 8, "every SDK call reached the emulator");
     assert_eq!(
         calls[3].body["FileUrl"],
         "https://cdn.example/unsafe-porn.png"

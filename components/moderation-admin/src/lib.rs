@@ -7,6 +7,8 @@
 //! - `/moderation/review`: the decisions the moderator made that were not
 //!   `allow`, filtered; one of them by id; marking one a false positive,
 //!   which adds its allowlist entries to the overlay (see [`review`]).
+//! - `/moderation/tencent/video`: Tencent Cloud's video moderation results,
+//!   authenticated by their own signature, not the token (see [`video`]).
 //!
 //! Both live in the `default` key-value store the moderator reads. A body
 //! or query that does not validate gets 400 naming the field and changes
@@ -14,6 +16,7 @@
 
 mod overlay;
 mod review;
+mod video;
 
 use connector::edge::Request;
 use connector::reply::{self, JsonResponse};
@@ -56,11 +59,16 @@ impl<'a> Route<'a> {
 
 async fn admin(req: Request) -> JsonResponse {
     let path = req.uri().path().to_string();
+    // Tencent Cloud's results carry their own signature, not the token.
+    if path == video::PATH {
+        return video::result(req).await;
+    }
     let Some(route) = Route::of(&path) else {
         return reply::error(
             StatusCode::NOT_FOUND,
             "the moderation admin API is /moderation/overlay, /moderation/review, \
-             /moderation/review/<id> and /moderation/review/<id>/false-positive",
+             /moderation/review/<id> and /moderation/review/<id>/false-positive \
+             (and /moderation/tencent/video for Tencent Cloud's results)",
         );
     };
     let token = connector::config::optional_variable("moderation_admin_token");

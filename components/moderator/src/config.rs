@@ -5,8 +5,8 @@ use crate::external::External;
 use connector::config::optional_variable;
 use llm::moderations::ModerationApi;
 use screening::policy::{Policy, Provider};
-use tencent_cloud::TencentModeration;
 use tencent_cloud::tc3::Credential;
+use tencent_cloud::{TencentModeration, VideoCallback};
 
 /// Everything a request needs.
 pub struct Config {
@@ -14,6 +14,9 @@ pub struct Config {
     pub policy: Policy,
     /// The external service, when its key is configured.
     pub api: Option<External>,
+    /// Where Tencent Cloud posts video results, when configured
+    /// (`tencent_video_callback_url` and `tencent_callback_seed`).
+    pub video_callback: Option<VideoCallback>,
 }
 
 impl Config {
@@ -49,11 +52,41 @@ impl Config {
                         tms_url: optional_variable("tencent_tms_url"),
                         ims_url: optional_variable("tencent_ims_url"),
                         ams_url: optional_variable("tencent_ams_url"),
+                        vm_url: optional_variable("tencent_vm_url"),
                         biz_type: optional_variable("tencent_biz_type"),
                     })
                 })
             }
         };
-        Ok(Self { policy, api })
+        let video_callback = video_callback(
+            optional_variable("tencent_video_callback_url"),
+            optional_variable("tencent_callback_seed"),
+        )?;
+        Ok(Self {
+            policy,
+            api,
+            video_callback,
+        })
+    }
+}
+
+/// Both or neither: a callback URL without a seed would accept results
+/// anyone could forge, and a seed without a URL would never be used.
+fn video_callback(url: String, seed: String) -> Result<Option<VideoCallback>, String> {
+    match (url.trim(), seed.is_empty()) {
+        ("", true) => Ok(None),
+        ("", false) => {
+            Err("tencent_callback_seed is set but tencent_video_callback_url is not".into())
+        }
+        (_, true) => {
+            Err("tencent_video_callback_url is set but tencent_callback_seed is not".into())
+        }
+        (url, false) if !(url.starts_with("https://") || url.starts_with("http://")) => Err(
+            format!("tencent_video_callback_url must be an http(s) URL, not `{url}`"),
+        ),
+        (url, false) => Ok(Some(VideoCallback {
+            url: url.to_string(),
+            seed,
+        })),
     }
 }

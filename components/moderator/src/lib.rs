@@ -45,7 +45,7 @@ use connector::reply::{self, JsonResponse};
 use http::StatusCode;
 use screening::media::Subject;
 use screening::policy::{ExternalAnswer, Outcome, Policy, TextCheck};
-use screening::review::Origin;
+use screening::review::{DecisionLog, Origin, log_decision};
 use screening::scopes::{Conversation, Kind};
 use screening::verdict::{Finding, Layers, Verdict};
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
@@ -179,7 +179,7 @@ async fn moderate(req: Request) -> JsonResponse {
         }
         Event::GroupAfterSendMsg(m) => {
             if let Some(seq) = m.msg_seq {
-                let delivered = media::Delivered::Group {
+                let delivered = connector::removal::Delivered::Group {
                     group_id: m.group_id.clone(),
                     seq,
                     group_type: m.group_type.clone(),
@@ -191,7 +191,7 @@ async fn moderate(req: Request) -> JsonResponse {
         }
         Event::C2cAfterSendMsg(m) => {
             if let Some(msg_key) = m.msg_key.clone() {
-                let delivered = media::Delivered::C2c {
+                let delivered = connector::removal::Delivered::C2c {
                     from: m.from.clone(),
                     to: m.to.clone(),
                     msg_key,
@@ -411,7 +411,7 @@ fn exempt(policy: &Policy, sender: &str) -> bool {
 
 /// Starts the media check after the answer, when there is rich media and
 /// a service to ask.
-fn after_send(config: Config, delivered: media::Delivered, body: Vec<MsgElement>) {
+fn after_send(config: Config, delivered: connector::removal::Delivered, body: Vec<MsgElement>) {
     if config.policy.external.media && config.api.is_some() && media::has_media(&body) {
         connector::edge::after_response(media::check_and_recall(config, delivered, body));
     }
@@ -445,44 +445,4 @@ fn log_verdict(policy: &Policy, command: &str, key: &str, verdict: &Verdict) {
         error: None,
         scope: policy.scope.as_deref(),
     });
-}
-
-/// One decision, as logged.
-pub(crate) struct DecisionLog<'a> {
-    pub key: &'a str,
-    pub command: &'a str,
-    pub outcome: &'a str,
-    pub category: &'a str,
-    pub rule: &'a str,
-    pub severity: u8,
-    pub score: Option<f64>,
-    pub excerpt: Option<&'a str>,
-    pub error: Option<&'a str>,
-    /// The policy scope that decided, when not the document's own.
-    pub scope: Option<&'a str>,
-}
-
-/// Prints one JSON line (only fields that apply).
-pub(crate) fn log_decision(log: &DecisionLog) {
-    let mut line = serde_json::json!({
-        "moderation": log.outcome,
-        "key": log.key,
-        "command": log.command,
-        "category": log.category,
-        "rule": log.rule,
-        "severity": log.severity,
-    });
-    if let Some(score) = log.score {
-        line["score"] = score.into();
-    }
-    if let Some(excerpt) = log.excerpt {
-        line["text"] = excerpt.into();
-    }
-    if let Some(error) = log.error {
-        line["error"] = error.into();
-    }
-    if let Some(scope) = log.scope {
-        line["scope"] = scope.into();
-    }
-    println!("{line}");
 }

@@ -7,54 +7,25 @@
 //! with `external.media_action` = `notice`, overwritten by a notice
 //! (`modify_group_msg`, `modify_c2c_msg`). What no service can judge is
 //! logged as unchecked, never passed in silence.
+//!
+//! A whole video takes longer than anyone waits: with Tencent Cloud and a
+//! callback configured, each video also starts a Video Moderation task
+//! whose signed result reaches the moderation admin's
+//! `/moderation/tencent/video`, which takes the message back the same way.
 
 use crate::config::Config;
+use crate::external::External;
 use connector::im::ImSettings;
 use connector::outbound::SpinHttp;
+use connector::removal::{Delivered, PendingVideo, remove};
+use connector::state::Records;
 use screening::media::Subject;
-use screening::policy::{ExternalConfig, MediaAction};
+use screening::review::{DecisionLog, log_decision};
 use std::time::Duration;
 use tim::message::{MsgElement, joined_text};
-use tim::rest::{Client, Replacement};
 
 /// Media checks get longer than text checks: nobody is waiting on them.
 const MEDIA_DEADLINE: Duration = Duration::from_secs(10);
-
-/// Which delivered message to recall.
-#[derive(Debug, Clone)]
-pub enum Delivered {
-    /// A group message.
-    Group {
-        /// Group.
-        group_id: String,
-        /// Its sequence number.
-        seq: u64,
-        /// The group's type, when the event gave it (AVChatRoom messages
-        /// cannot be modified).
-        group_type: Option<String>,
-        /// The community topic it was sent in.
-        topic_id: Option<String>,
-    },
-    /// A one-to-one message.
-    C2c {
-        /// Sender.
-        from: String,
-        /// Recipient.
-        to: String,
-        /// Its key.
-        msg_key: String,
-    },
-}
-
-impl Delivered {
-    /// The message key used in logs.
-    pub fn key(&self) -> String {
-        match self {
-            Delivered::Group { group_id, seq, .. } => format!("group:{group_id}:{seq}"),
-            Delivered::C2c { msg_key, .. } => format!("c2c:{msg_key}"),
-        }
-    }
-}
 
 /// Whether a body holds rich media: an image, a video, a voice or a file.
 pub fn has_media(body: &[MsgElement]) -> bool {
@@ -75,6 +46,7 @@ pub async fn check_and_recall(config: Config, delivered: Delivered, body: Vec<Ms
     let Some(api) = &config.api else {
         return;
     };
+    start_video_tasks(&config, &delivered, &body).await;
     let media = screening::media::media(&body);
     let (mut subjects, cannot): (Vec<Subject>, Vec<Subject>) =
         media.subjects.into_iter().partition(|s| api.judges(s));
@@ -124,7 +96,7 @@ pub async fn check_and_recall(config: Config, delivered: Delivered, body: Vec<Ms
         Ok(im) => remove(&im.client(), &delivered, &config.policy.external, &category).await,
         Err(e) => ("recall-failed", Some(e)),
     };
-    crate::log_decision(&crate::DecisionLog {
+    log_decision(&DecisionLog {
         key: &delivered.key(),
         command: "after-send media check",
         outcome,
@@ -138,73 +110,40 @@ pub async fn check_and_recall(config: Config, delivered: Delivered, body: Vec<Ms
     });
 }
 
-/// Takes a flagged message out of the conversation as the policy says:
-/// the notice where IM can modify the message, a recall otherwise or when
-/// the modification fails (flagged media never stays). Returns the outcome
-/// for the log and the error of a failed step.
-async fn remove(
-    client: &Client<SpinHttp>,
-    delivered: &Delivered,
-    external: &ExternalConfig,
-    category: &str,
-) -> (&'static str, Option<String>) {
-    let mut error = None;
-    if external.media_action == MediaAction::Notice && delivered.can_be_modified() {
-        let replacement = Replacement {
-            body: Some(vec![MsgElement::text(external.notice.trim())]),
-            cloud_custom_data: Some(notice_data(category)),
-        };
-        let modified = match delivered {
-            Delivered::Group {
-                group_id,
-                seq,
-                topic_id,
-                ..
-            } => {
-                client
-                    .modify_group_msg(group_id, *seq, topic_id.as_deref(), &replacement)
-                    .await
-            }
-            Delivered::C2c { from, to, msg_key } => {
-                client.modify_c2c_msg(from, to, msg_key, &replacement).await
-            }
-        };
-        match modified {
-            Ok(()) => return ("notice", None),
-            Err(e) => error = Some(format!("notice failed, recalling instead: {e}")),
-        }
-    }
-    let recalled = match delivered {
-        Delivered::Group { group_id, seq, .. } => {
-            client.group_msg_recall(group_id, &[*seq]).await.map(|_| ())
-        }
-        Delivered::C2c { from, to, msg_key } => client.admin_msg_withdraw(from, to, msg_key).await,
+/// Starts a Tencent Cloud Video Moderation task for each video in `body`,
+/// when the service is Tencent's and a callback is configured, and keeps
+/// which message each task judges until its result arrives (or its window
+/// ends). A task that cannot be started is logged; the thumbnail check
+/// still runs.
+async fn start_video_tasks(config: &Config, delivered: &Delivered, body: &[MsgElement]) {
+    let (Some(External::Tencent(service)), Some(callback)) = (&config.api, &config.video_callback)
+    else {
+        return;
     };
-    match recalled {
-        Ok(()) => ("recall", error),
-        Err(e) => {
-            let e = e.to_string();
-            let error = match error {
-                Some(first) => format!("{first}; recall failed: {e}"),
-                None => e,
-            };
-            ("recall-failed", Some(error))
+    let key = delivered.key();
+    let videos = body.iter().filter_map(|element| match element {
+        MsgElement::VideoFile(video) => video.video_url.as_deref().filter(|u| !u.is_empty()),
+        _ => None,
+    });
+    for url in videos {
+        let now = connector::config::unix_now();
+        let http = SpinHttp::within(MEDIA_DEADLINE);
+        let started = service
+            .video_task(&http, url, &key, callback, MEDIA_DEADLINE, now)
+            .await;
+        let task_id = match started {
+            Ok(task_id) => task_id,
+            Err(e) => {
+                eprintln!("moderator: {key}: video check not started: {e}");
+                continue;
+            }
+        };
+        let pending = PendingVideo::new(delivered.clone(), now);
+        let kept =
+            Records::open().and_then(|records| records.put(&PendingVideo::key(&task_id), &pending));
+        match kept {
+            Ok(()) => eprintln!("moderator: {key}: video check started as Tencent task {task_id}"),
+            Err(e) => eprintln!("moderator: {key}: video task {task_id} started but not kept: {e}"),
         }
     }
-}
-
-impl Delivered {
-    /// IM cannot modify AVChatRoom messages.
-    fn can_be_modified(&self) -> bool {
-        match self {
-            Delivered::Group { group_type, .. } => group_type.as_deref() != Some("AVChatRoom"),
-            Delivered::C2c { .. } => true,
-        }
-    }
-}
-
-/// The `CloudCustomData` of a notice: clients that know it can style the
-/// notice apart from what people say.
-fn notice_data(category: &str) -> String {
-    serde_json::json!({ "switchboard": { "moderated": "media", "category": category } }).to_string()
 }

@@ -16,6 +16,8 @@
 //!   the `tim`, Zendesk, Salesforce and LLM clients.
 //! - [`state`] (feature `spin`): JSON records in the key-value store.
 //! - [`im`] (feature `spin`): IM settings, client, and opening a group.
+//! - [`removal`] (feature `spin`): taking a flagged delivered message back
+//!   out of its conversation (a notice, or a recall).
 //! - [`request`]: the support request end users send to a bridge.
 //! - [`request_flow`] (feature `spin`): the steps both bridges take from a
 //!   support request to a ticket or Case and its group, with one
@@ -45,6 +47,8 @@ pub mod edge;
 pub mod im;
 #[cfg(feature = "spin")]
 pub mod outbound;
+#[cfg(feature = "spin")]
+pub mod removal;
 #[cfg(feature = "spin")]
 pub mod reply;
 pub mod request;

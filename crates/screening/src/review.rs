@@ -392,6 +392,56 @@ impl Filter {
     }
 }
 
+/// One decision as the moderator logs it: one JSON line on stdout, the
+/// matched text only when the policy says so.
+pub struct DecisionLog<'a> {
+    /// The message key (`group:<id>:<random>`, `c2c:<key>`, …).
+    pub key: &'a str,
+    /// What was judged (the callback command, or the after-delivery check).
+    pub command: &'a str,
+    /// What was done (`mask`, `reject`, `recall`, `notice`, …).
+    pub outcome: &'a str,
+    /// The category.
+    pub category: &'a str,
+    /// The rule (`lexicon:<n>`, `moderations:<category>`, …).
+    pub rule: &'a str,
+    /// The severity.
+    pub severity: u8,
+    /// The external service's score, 0–1.
+    pub score: Option<f64>,
+    /// The matched text, when the policy logs it.
+    pub excerpt: Option<&'a str>,
+    /// What failed on the way.
+    pub error: Option<&'a str>,
+    /// The policy scope that decided, when not the document's own.
+    pub scope: Option<&'a str>,
+}
+
+/// Prints `log` as one JSON line (only the fields that apply).
+pub fn log_decision(log: &DecisionLog) {
+    let mut line = serde_json::json!({
+        "moderation": log.outcome,
+        "key": log.key,
+        "command": log.command,
+        "category": log.category,
+        "rule": log.rule,
+        "severity": log.severity,
+    });
+    if let Some(score) = log.score {
+        line["score"] = score.into();
+    }
+    if let Some(excerpt) = log.excerpt {
+        line["text"] = excerpt.into();
+    }
+    if let Some(error) = log.error {
+        line["error"] = error.into();
+    }
+    if let Some(scope) = log.scope {
+        line["scope"] = scope.into();
+    }
+    println!("{line}");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,9 @@
 //! Tencent Cloud API 3.0 as the moderator uses it: requests signed with
-//! TC3-HMAC-SHA256 ([`tc3`]), and the two content-moderation calls,
-//! `TextModeration` (TMS) and `ImageModeration` (IMS) ([`moderation`]).
+//! TC3-HMAC-SHA256 ([`tc3`]); the content-moderation calls
+//! `TextModeration` (TMS), `ImageModeration` (IMS),
+//! `CreateAudioModerationSyncTask` (AMS) and `CreateVideoModerationTask`
+//! (VM) ([`moderation`]); and the signed results Tencent posts back for a
+//! video task ([`callback`]).
 //!
 //! Free of I/O: the calls go through a [`transport::Transport`], so they
 //! compile for `wasm32-wasip2` components and run in native tests; the
@@ -8,7 +11,8 @@
 
 #![warn(missing_docs)]
 
+pub mod callback;
 pub mod moderation;
 pub mod tc3;
 
-pub use moderation::{Judgement, ModerationError, TencentModeration};
+pub use moderation::{Judgement, ModerationError, TencentModeration, VideoCallback};

@@ -3,7 +3,10 @@
 //! 2020-12-29, the image by URL) and `CreateAudioModerationSyncTask` (AMS,
 //! version 2020-12-29, a short audio by URL), each one signed call within a
 //! deadline and no retry: the moderator calls them inside IM's callback
-//! budget (text) or right after delivery (media).
+//! budget (text) or right after delivery (media). A video takes longer
+//! than anyone waits: `CreateVideoModerationTask` (VM, version 2021-09-22)
+//! only starts a task, whose result Tencent Cloud posts back signed (see
+//! [`crate::callback`]).
 //!
 //! Each answers a [`Judgement`]: `Suggestion` `Block`, `Review` or `Pass`,
 //! with the `Label` (`Porn`, `Abuse`, `Ad`, …) and its `Score` (0–100).
@@ -27,8 +30,10 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use transport::{HttpRequest, Transport};
 
-/// The API version of every call.
+/// The API version of the text, image and audio calls.
 pub const VERSION: &str = "2020-12-29";
+/// The API version of Video Moderation (VM).
+pub const VIDEO_VERSION: &str = "2021-09-22";
 
 /// The most characters `TextModeration` takes; longer texts are cut.
 pub const MAX_TEXT_CHARS: usize = 10_000;
@@ -48,6 +53,8 @@ pub struct TencentModeration {
     pub ims_url: String,
     /// AMS origin (`https://ams.tencentcloudapi.com`).
     pub ams_url: String,
+    /// VM origin (`https://vm.tencentcloudapi.com`).
+    pub vm_url: String,
     /// `BizType`: the moderation policy configured in the console (empty:
     /// the default policy).
     pub biz_type: String,
@@ -144,6 +151,33 @@ struct Call<'a> {
     origin: &'a str,
     service: &'a str,
     action: &'static str,
+    version: &'static str,
+}
+
+/// Where Tencent Cloud posts a video task's result, and the key it signs
+/// it with (`Seed`; see [`crate::callback::verify`]).
+#[derive(Debug, Clone)]
+pub struct VideoCallback {
+    /// `CallbackUrl`.
+    pub url: String,
+    /// `Seed`.
+    pub seed: String,
+}
+
+#[derive(Deserialize)]
+struct TaskResults {
+    #[serde(rename = "Results", default)]
+    results: Vec<TaskResult>,
+}
+
+#[derive(Deserialize)]
+struct TaskResult {
+    #[serde(rename = "TaskId", default)]
+    task_id: String,
+    #[serde(rename = "Code", default)]
+    code: String,
+    #[serde(rename = "Message", default)]
+    message: String,
 }
 
 /// The host name of an origin, without scheme, port or path.
@@ -175,6 +209,7 @@ impl TencentModeration {
             origin: &self.tms_url,
             service: "tms",
             action: "TextModeration",
+            version: VERSION,
         };
         self.call(transport, call, body, data_id, deadline, now)
             .await
@@ -194,6 +229,7 @@ impl TencentModeration {
             origin: &self.ims_url,
             service: "ims",
             action: "ImageModeration",
+            version: VERSION,
         };
         self.call(transport, call, body, data_id, deadline, now)
             .await
@@ -217,17 +253,63 @@ impl TencentModeration {
             origin: &self.ams_url,
             service: "ams",
             action: "CreateAudioModerationSyncTask",
+            version: VERSION,
         };
         self.call(transport, call, body, data_id, deadline, now)
             .await
     }
 
-    /// The signed request of one call.
+    /// Starts a video moderation task for the video at `url`; Tencent
+    /// Cloud posts the result to `callback`. Answers the task's id.
+    pub async fn video_task<T: Transport>(
+        &self,
+        transport: &T,
+        url: &str,
+        data_id: &str,
+        callback: &VideoCallback,
+        deadline: Duration,
+        now: u64,
+    ) -> Result<String, ModerationError> {
+        const ACTION: &str = "CreateVideoModerationTask";
+        let data_id: String = data_id.chars().take(64).collect();
+        let mut body = json!({
+            "Type": "VIDEO",
+            "Tasks": [{ "DataId": data_id, "Input": { "Type": "URL", "Url": url } }],
+            "CallbackUrl": callback.url,
+            "Seed": callback.seed,
+        });
+        if !self.biz_type.is_empty() {
+            body["BizType"] = self.biz_type.clone().into();
+        }
+        let call = Call {
+            origin: &self.vm_url,
+            service: "vm",
+            action: ACTION,
+            version: VIDEO_VERSION,
+        };
+        let answer: TaskResults = self.send(transport, call, &body, deadline, now).await?;
+        match answer.results.into_iter().next() {
+            Some(task) if task.code == "OK" && !task.task_id.is_empty() => Ok(task.task_id),
+            Some(task) => Err(ModerationError::Api {
+                action: ACTION,
+                code: task.code,
+                message: task.message,
+                request_id: String::new(),
+            }),
+            None => Err(ModerationError::Unreadable {
+                action: ACTION,
+                message: "no task in Results".into(),
+            }),
+        }
+    }
+
+    /// The signed request of one call (`version`: [`VERSION`], or
+    /// [`VIDEO_VERSION`] for VM).
     pub fn request(
         &self,
         origin: &str,
         service: &str,
-        action: &str,
+        (action, version): (&str, &str),
         body: &Value,
         now: u64,
     ) -> HttpRequest {
@@ -249,7 +331,7 @@ impl TencentModeration {
                 ("content-type".into(), CONTENT_TYPE.into()),
                 ("authorization".into(), authorization),
                 ("x-tc-action".into(), action.into()),
-                ("x-tc-version".into(), VERSION.into()),
+                ("x-tc-version".into(), version.into()),
                 ("x-tc-region".into(), self.region.clone()),
                 ("x-tc-timestamp".into(), now.to_string()),
             ],
@@ -258,8 +340,9 @@ impl TencentModeration {
         }
     }
 
-    /// One call: `body` with the fields every call carries (`DataId`, at
-    /// most 64 characters; `BizType` when set), signed and sent.
+    /// One judging call: `body` with the fields every such call carries
+    /// (`DataId`, at most 64 characters; `BizType` when set), signed and
+    /// sent.
     async fn call<T: Transport>(
         &self,
         transport: &T,
@@ -269,16 +352,30 @@ impl TencentModeration {
         deadline: Duration,
         now: u64,
     ) -> Result<Judgement, ModerationError> {
-        let Call {
-            origin,
-            service,
-            action,
-        } = call;
         body["DataId"] = data_id.chars().take(64).collect::<String>().into();
         if !self.biz_type.is_empty() {
             body["BizType"] = self.biz_type.clone().into();
         }
-        let request = self.request(origin, service, action, &body, now);
+        self.send(transport, call, &body, deadline, now).await
+    }
+
+    /// Signs and sends one call within `deadline` and reads its
+    /// `Response` (Tencent's `Error` as [`ModerationError::Api`]).
+    async fn send<T: Transport, A: serde::de::DeserializeOwned>(
+        &self,
+        transport: &T,
+        call: Call<'_>,
+        body: &Value,
+        deadline: Duration,
+        now: u64,
+    ) -> Result<A, ModerationError> {
+        let Call {
+            origin,
+            service,
+            action,
+            version,
+        } = call;
+        let request = self.request(origin, service, (action, version), body, now);
         let send = std::pin::pin!(transport.send(request));
         let expire = std::pin::pin!(transport.sleep(deadline));
         let response = match futures::future::select(send, expire).await {
@@ -320,6 +417,15 @@ mod tests {
     use super::*;
     use transport::testing::{Scripted, answer, block_on};
 
+    /// The value of the header `name` a request was sent with.
+    fn header(sent: &HttpRequest, name: &str) -> String {
+        let found = sent.headers.iter().find(|(k, _)| k == name);
+        found
+            .unwrap_or_else(|| panic!("no {name} header"))
+            .1
+            .clone()
+    }
+
     fn service() -> TencentModeration {
         TencentModeration {
             credential: Credential {
@@ -330,6 +436,7 @@ mod tests {
             tms_url: "http://127.0.0.1:4000".into(),
             ims_url: "https://ims.tencentcloudapi.com".into(),
             ams_url: "https://ams.tencentcloudapi.com".into(),
+            vm_url: "https://vm.tencentcloudapi.com".into(),
             biz_type: "chat_policy".into(),
         }
     }
@@ -363,14 +470,7 @@ mod tests {
             base64::engine::general_purpose::STANDARD.encode("你好 hi")
         );
         assert_eq!(body["BizType"], "chat_policy");
-        let header = |name: &str| {
-            sent.headers
-                .iter()
-                .find(|(k, _)| k == name)
-                .unwrap()
-                .1
-                .clone()
-        };
+        let header = |name: &str| header(sent, name);
         assert_eq!(header("x-tc-action"), "TextModeration");
         assert_eq!(header("x-tc-version"), VERSION);
         let signed = Signable {
@@ -427,12 +527,75 @@ mod tests {
                 &json!("c2c:k")
             )
         );
-        let action = sent.headers.iter().find(|(k, _)| k == "x-tc-action");
-        assert_eq!(action.unwrap().1, "CreateAudioModerationSyncTask");
-        let authorization = &sent.headers.iter().find(|(k, _)| k == "authorization");
+        assert_eq!(header(sent, "x-tc-action"), "CreateAudioModerationSyncTask");
         assert!(
-            authorization.unwrap().1.contains("/ams/tc3_request"),
+            header(sent, "authorization").contains("/ams/tc3_request"),
             "signed for AMS's scope"
+        );
+    }
+
+    #[test]
+    fn a_video_task_goes_to_vm_with_its_callback_and_answers_its_id() {
+        let callback = VideoCallback {
+            url: "https://app.example/moderation/tencent/video".into(),
+            seed: "seed-1".into(),
+        };
+        let script = Scripted::new(vec![
+            answer(
+                200,
+                &[],
+                json!({"Response": {"Results": [{"DataId": "group:g:7", "TaskId": "task-1", "Code": "OK", "Message": "OK"}],
+                                    "RequestId": "r4"}}),
+            ),
+            answer(
+                200,
+                &[],
+                json!({"Response": {"Results": [{"DataId": "x", "TaskId": "", "Code": "InvalidParameter.Url", "Message": "bad url"}],
+                                    "RequestId": "r5"}}),
+            ),
+        ]);
+        let task = block_on(service().video_task(
+            &&script,
+            "https://cdn.example/v.mp4",
+            "group:g:7",
+            &callback,
+            Duration::from_secs(1),
+            1_764_147_600,
+        ));
+        assert_eq!(task.as_deref(), Ok("task-1"));
+        let sent = &script.sent()[0];
+        assert_eq!(sent.url, "https://vm.tencentcloudapi.com/");
+        let body: Value = serde_json::from_slice(&sent.body).unwrap();
+        assert_eq!(body["Type"], "VIDEO");
+        assert_eq!(
+            body["Tasks"],
+            json!([{"DataId": "group:g:7", "Input": {"Type": "URL", "Url": "https://cdn.example/v.mp4"}}])
+        );
+        assert_eq!(
+            (&body["CallbackUrl"], &body["Seed"], &body["BizType"]),
+            (
+                &json!(callback.url),
+                &json!("seed-1"),
+                &json!("chat_policy")
+            )
+        );
+        let header = |name: &str| header(sent, name);
+        assert_eq!(header("x-tc-action"), "CreateVideoModerationTask");
+        assert_eq!(header("x-tc-version"), VIDEO_VERSION);
+        assert!(header("authorization").contains("/vm/tc3_request"));
+
+        let refused = block_on(service().video_task(
+            &&script,
+            "nope",
+            "x",
+            &callback,
+            Duration::from_secs(1),
+            5,
+        ))
+        .unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            "CreateVideoModerationTask: InvalidParameter.Url: bad url (RequestId )"
         );
     }
 

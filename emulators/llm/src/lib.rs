@@ -108,6 +108,11 @@ struct Knobs {
 struct Shared {
     knobs: Mutex<Knobs>,
     recorded: Mutex<Vec<Recorded>>,
+    /// Video results posted back, with the status each was answered.
+    video_results: Mutex<Vec<(tencent::VideoResult, Option<u16>)>>,
+    /// Keep video results instead of posting them (a test posts them).
+    hold_video_results: std::sync::atomic::AtomicBool,
+    http: reqwest::Client,
 }
 
 /// A running emulator; stops when dropped.
@@ -125,6 +130,9 @@ impl LlmEmulator {
                 ..Knobs::default()
             }),
             recorded: Mutex::default(),
+            video_results: Mutex::default(),
+            hold_video_results: std::sync::atomic::AtomicBool::new(false),
+            http: reqwest::Client::new(),
         });
         let handler_shared = shared.clone();
         let server = loopback::serve(listen, move |request| {
@@ -171,6 +179,21 @@ impl LlmEmulator {
     /// Every request received so far.
     pub fn recorded(&self) -> Vec<Recorded> {
         self.shared.recorded.lock().unwrap().clone()
+    }
+
+    /// With `true`, video results are kept (in [`Self::video_results`],
+    /// unanswered) instead of posted: a test delivers them itself, as
+    /// often and as concurrently as it likes.
+    pub fn hold_video_results(&self, hold: bool) {
+        self.shared
+            .hold_video_results
+            .store(hold, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Every video result posted back (or held) so far, with the HTTP
+    /// status it was answered (`None`: held, or no answer).
+    pub fn video_results(&self) -> Vec<(tencent::VideoResult, Option<u16>)> {
+        self.shared.video_results.lock().unwrap().clone()
     }
 }
 
@@ -225,7 +248,7 @@ fn full(status: u16, headers: &[(&str, String)], body: Value) -> Response<Body> 
     response
 }
 
-async fn route(shared: &Shared, request: Request<hyper::body::Incoming>) -> Response<Body> {
+async fn route(shared: &Arc<Shared>, request: Request<hyper::body::Incoming>) -> Response<Body> {
     let Ok(request) = loopback::Received::read(request).await else {
         return full(
             400,
@@ -307,7 +330,33 @@ fn is_api_version(value: &str) -> bool {
         })
 }
 
-async fn tencent_call(shared: &Shared, request: loopback::Received) -> Response<Body> {
+/// Posts a video task's result a moment after the task was created, as
+/// Tencent Cloud does once the video is judged.
+async fn post_video_result(shared: Arc<Shared>, result: tencent::VideoResult) {
+    tokio::time::sleep(VIDEO_RESULT_DELAY).await;
+    if shared
+        .hold_video_results
+        .load(std::sync::atomic::Ordering::SeqCst)
+    {
+        shared.video_results.lock().unwrap().push((result, None));
+        return;
+    }
+    let sent = shared
+        .http
+        .post(&result.url)
+        .header("content-type", "application/json")
+        .header(tencent_cloud::callback::SIGNATURE_HEADER, &result.signature)
+        .body(result.body.clone())
+        .send()
+        .await;
+    let status = sent.ok().map(|response| response.status().as_u16());
+    shared.video_results.lock().unwrap().push((result, status));
+}
+
+/// How long a video "takes" to judge.
+const VIDEO_RESULT_DELAY: Duration = Duration::from_millis(300);
+
+async fn tencent_call(shared: &Arc<Shared>, request: loopback::Received) -> Response<Body> {
     let (latency, failure) = {
         let mut knobs = shared.knobs.lock().unwrap();
         let failure = knobs
@@ -334,6 +383,10 @@ async fn tencent_call(shared: &Shared, request: loopback::Received) -> Response<
         ),
         None => (200, tencent::answer(&request.headers, &request.body, now)),
     };
+    let params: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+    if let Some(result) = tencent::video_result(&params, &answer) {
+        tokio::spawn(post_video_result(shared.clone(), result));
+    }
     shared.recorded.lock().unwrap().push(Recorded {
         api: Api::TencentModeration,
         body: serde_json::from_slice(&request.body).unwrap_or(Value::Null),
