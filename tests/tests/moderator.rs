@@ -1254,10 +1254,10 @@ async fn tencent_cloud_judges_voices_and_files_after_delivery_and_what_it_cannot
     );
 }
 
-fn video(url: &str) -> Value {
+fn video(url: &str, thumb: &str) -> Value {
     json!([{"MsgType": "TIMVideoFileElem", "MsgContent": {"VideoUrl": url, "VideoUUID": "vid-1",
         "VideoSize": 90_000, "VideoSecond": 12, "VideoFormat": "mp4", "VideoDownloadFlag": 2,
-        "ThumbUrl": "https://cdn.example/v/thumb.jpg", "ThumbUUID": "thumb-1", "ThumbSize": 1000,
+        "ThumbUrl": thumb, "ThumbUUID": "thumb-1", "ThumbSize": 1000,
         "ThumbWidth": 64, "ThumbHeight": 36, "ThumbFormat": "JPG", "ThumbDownloadFlag": 2}}])
 }
 
@@ -1287,8 +1287,8 @@ async fn tencent_cloud_judges_whole_videos_and_only_a_signed_first_result_takes_
             .iter()
             .any(|m| m.seq == seq && m.recalled)
     };
-    let send_video = async |url: &str| {
-        let answer = say(&stack, video(url)).await;
+    let send_video = async |url: &str, thumb: &str| {
+        let answer = say(&stack, video(url, thumb)).await;
         assert_eq!(
             answer["ErrorCode"], 0,
             "a video is delivered first: {answer}"
@@ -1296,10 +1296,21 @@ async fn tencent_cloud_judges_whole_videos_and_only_a_signed_first_result_takes_
         answer["MsgSeq"].as_u64().unwrap()
     };
 
+    let thumb = "https://cdn.example/v/thumb.jpg";
+
+    // A flagged thumbnail takes the message back at once, and no task is
+    // started for a message that is gone.
+    let by_thumbnail = send_video(
+        "https://cdn.example/v/any.mp4",
+        "https://cdn.example/v/unsafe-porn.jpg",
+    )
+    .await;
+    eventually("IMS's Block on the thumbnail", || recalled(by_thumbnail)).await;
+
     // Tencent posts each result itself: the flagged video is taken back,
     // the clean one stays (both thumbnails pass).
-    let flagged = send_video("https://cdn.example/v/unsafe-porn.mp4").await;
-    let clean = send_video("https://cdn.example/v/holiday.mp4").await;
+    let flagged = send_video("https://cdn.example/v/unsafe-porn.mp4", thumb).await;
+    let clean = send_video("https://cdn.example/v/holiday.mp4", thumb).await;
     eventually("VM's Block to recall the video", || recalled(flagged)).await;
     eventually("both results to be answered", || {
         llm.video_results().iter().all(|(_, s)| s.is_some()) && llm.video_results().len() == 2
@@ -1315,7 +1326,11 @@ async fn tencent_cloud_judges_whole_videos_and_only_a_signed_first_result_takes_
         .into_iter()
         .filter(|c| c.body["Type"] == "VIDEO")
         .collect();
-    assert_eq!(tasks.len(), 2, "one task a video");
+    assert_eq!(
+        tasks.len(),
+        2,
+        "one task a video still delivered, none for the one taken back by its thumbnail"
+    );
     for task in &tasks {
         assert_eq!(task.body["Seed"], CALLBACK_SEED);
         assert_eq!(task.body["CallbackUrl"], route.as_str());
@@ -1380,7 +1395,7 @@ async fn tencent_cloud_judges_whole_videos_and_only_a_signed_first_result_takes_
     // IM failing: 502 and the message stays, so Tencent's retry can act;
     // then eight retries at once take the message back exactly once.
     llm.hold_video_results(true);
-    let third = send_video("https://cdn.example/v/unsafe-terror.mp4").await;
+    let third = send_video("https://cdn.example/v/unsafe-terror.mp4", thumb).await;
     eventually("the third result", || llm.video_results().len() == 3).await;
     let held = llm.video_results()[2].0.clone();
     im.fail_next(10004);

@@ -40,14 +40,28 @@ pub fn has_media(body: &[MsgElement]) -> bool {
     })
 }
 
-/// Checks the media (with the text) and recalls the message if flagged.
-/// Runs after the callback was answered; failures are logged.
+/// Checks the media (with the text) and takes the message back if
+/// flagged; a message still there then has its videos judged whole (a
+/// result for a message already taken back would only fail). Runs after
+/// the callback was answered; failures are logged.
 pub async fn check_and_recall(config: Config, delivered: Delivered, body: Vec<MsgElement>) {
     let Some(api) = &config.api else {
         return;
     };
-    start_video_tasks(&config, &delivered, &body).await;
-    let media = screening::media::media(&body);
+    if !judge_now(&config, api, &delivered, &body).await {
+        start_video_tasks(&config, &delivered, &body).await;
+    }
+}
+
+/// The checks answered at once (images, thumbnails, voices, files, with
+/// the text); whether the message was taken back.
+async fn judge_now(
+    config: &Config,
+    api: &External,
+    delivered: &Delivered,
+    body: &[MsgElement],
+) -> bool {
+    let media = screening::media::media(body);
     let (mut subjects, cannot): (Vec<Subject>, Vec<Subject>) =
         media.subjects.into_iter().partition(|s| api.judges(s));
     let mut unchecked = media.unchecked;
@@ -65,9 +79,9 @@ pub async fn check_and_recall(config: Config, delivered: Delivered, body: Vec<Ms
         );
     }
     if subjects.is_empty() {
-        return;
+        return false;
     }
-    let text = joined_text(&body);
+    let text = joined_text(body);
     if !text.trim().is_empty() {
         subjects.insert(0, Subject::Text(text));
     }
@@ -86,14 +100,14 @@ pub async fn check_and_recall(config: Config, delivered: Delivered, body: Vec<Ms
                 "moderator: media check of {} failed, message left delivered: {e}",
                 delivered.key()
             );
-            return;
+            return false;
         }
     };
     let Some(crate::external::Flagged { category, score }) = flagged else {
-        return;
+        return false;
     };
     let (outcome, error) = match ImSettings::load() {
-        Ok(im) => remove(&im.client(), &delivered, &config.policy.external, &category).await,
+        Ok(im) => remove(&im.client(), delivered, &config.policy.external, &category).await,
         Err(e) => ("recall-failed", Some(e)),
     };
     log_decision(&DecisionLog {
@@ -108,6 +122,7 @@ pub async fn check_and_recall(config: Config, delivered: Delivered, body: Vec<Ms
         scope: None,
         error: error.as_deref(),
     });
+    outcome != "recall-failed"
 }
 
 /// Starts a Tencent Cloud Video Moderation task for each video in `body`,
