@@ -61,7 +61,7 @@ pub async fn run(targets: &Targets, out: &mut impl Write) -> Result<bool> {
     let demo = Demo::new(targets.clone())?;
     demo.reachable().await?;
     let mut all_ok = true;
-    let steps: [(&str, StepFn); 5] = [
+    let steps: [(&str, StepFn); 6] = [
         ("Salesforce: an end user opens a support request", |d| {
             Box::pin(d.salesforce_request())
         }),
@@ -79,6 +79,10 @@ pub async fn run(targets: &Targets, out: &mut impl Write) -> Result<bool> {
         (
             "Moderation: what IM delivered for each group message",
             |d| Box::pin(d.moderation()),
+        ),
+        (
+            "Chatbot hands over to Zendesk: /human, the ticket keeps the chat, back after close",
+            |d| Box::pin(d.handoff()),
         ),
     ];
     let started = Instant::now();
@@ -563,6 +567,69 @@ impl Demo {
                 Some(reply) => format!("in group {group}, @mention → \"{reply}\""),
                 None => format!("no group reply in {group} within 10 s"),
             },
+        ));
+        Ok(checks)
+    }
+
+    async fn handoff(&self) -> Result<Vec<Check>> {
+        let user = format!("demo-handoff-{}", self.run);
+        self.import_account(&user).await?;
+        let question = "My parcel never arrived";
+        self.send_c2c(&user, DEMO_ROBOT, question).await?;
+        let mut checks = Vec::new();
+        let answered = self.robot_reply(&user, None, 0).await?;
+        checks.push(check(
+            answered.as_ref().is_some_and(|r| r.contains(question)),
+            format!(
+                "\"{question}\" → {DEMO_ROBOT}: \"{}\"",
+                answered.as_deref().unwrap_or("(no reply within 10 s)")
+            ),
+        ));
+        self.send_c2c(&user, DEMO_ROBOT, "/human").await?;
+        let told = self.robot_reply(&user, None, 1).await?.unwrap_or_default();
+        let ticket = told
+            .split("(request ")
+            .nth(1)
+            .and_then(|rest| rest.split(')').next())
+            .unwrap_or_default()
+            .to_string();
+        let zd = self
+            .get(&format!("{}/emulator/state", self.targets.zendesk))
+            .await?;
+        let description = zd["tickets"][&ticket]["description"]
+            .as_str()
+            .unwrap_or_default();
+        checks.push(check(
+            !ticket.is_empty()
+                && description.contains(&format!("{user}: {question}"))
+                && description.contains(&format!("{user}: /human")),
+            format!(
+                "\"/human\" → \"{told}\"; ticket {ticket}'s description holds the chat: {:?}",
+                description.lines().take(3).collect::<Vec<_>>()
+            ),
+        ));
+        let (_, delivery) = self
+            .post(
+                &format!("{}/emulator/tickets/{ticket}/status", self.targets.zendesk),
+                &json!({ "status": "closed" }),
+                &[],
+            )
+            .await?;
+        self.send_c2c(&user, DEMO_ROBOT, "Thanks, all sorted")
+            .await?;
+        // The robot says it is back, then answers.
+        let answer = self.robot_reply(&user, None, 3).await?;
+        let replies = robot_messages(&self.im_state().await?, &user, None);
+        let resumed = replies.get(2);
+        checks.push(check(
+            delivery["status"] == 200
+                && resumed.is_some_and(|r| r.contains("support request is closed"))
+                && answer.is_some_and(|r| r.contains("Thanks, all sorted")),
+            format!(
+                "ticket closed (webhook answered {}) → {:?}",
+                delivery["status"],
+                replies.get(2..)
+            ),
         ));
         Ok(checks)
     }

@@ -22,7 +22,7 @@ async fn the_demo_passes_end_to_end_and_can_run_twice() {
         let passed = run(&targets(&stack), &mut out).await.unwrap();
         let out = String::from_utf8(out).unwrap();
         assert!(passed, "attempt {attempt}:\n{out}");
-        for step in 1..=5 {
+        for step in 1..=6 {
             assert!(out.contains(&format!("✓ {step}. ")), "step {step}:\n{out}");
         }
         assert!(!out.contains('✗'), "{out}");

@@ -9,6 +9,7 @@ mod chatbot_relay;
 mod configuration_reference;
 mod crm_clients;
 mod demo;
+mod handoff;
 mod im_emulator;
 mod im_gateway;
 mod integrations;

@@ -6,8 +6,15 @@
 //! gateway has verified the webhook). IM waits at most 2 s and an LLM takes
 //! longer, so the webhook is acknowledged at once and the work continues
 //! after the response (`connector::edge::after_response`).
+//!
+//! A robot with `handoff` settings hands the user to people — a Zendesk
+//! ticket or Salesforce Case opened through that bridge, with the
+//! conversation so far — when they ask for a person or no provider can
+//! answer, and stays quiet to them until the request closes (see
+//! [`handoff`]).
 
 mod config;
+mod handoff;
 mod relay;
 mod stream;
 

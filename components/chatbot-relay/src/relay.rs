@@ -41,6 +41,27 @@ pub async fn handle(config: &Config, incoming: Incoming) {
             return;
         }
     };
+    if let Some(handoff) = &robot.handoff {
+        use crate::handoff::{WithPeople, hand_off, with_people};
+        let trigger = handoff.trigger(&incoming.text);
+        if let WithPeople::Yes = with_people(config, robot, handoff, &records, &incoming).await {
+            match trigger {
+                // Asking for a person again gets where their request is.
+                Some(trigger) => {
+                    hand_off(config, robot, handoff, &records, &incoming, trigger).await;
+                }
+                None => eprintln!(
+                    "chatbot: {} is with people; {} not answered",
+                    incoming.user, incoming.message_id
+                ),
+            }
+            return;
+        }
+        if let Some(trigger) = trigger {
+            hand_off(config, robot, handoff, &records, &incoming, trigger).await;
+            return;
+        }
+    }
     if incoming.non_text || incoming.text.trim().is_empty() {
         send(config, robot, &incoming, &robot.non_text_hint).await;
         return;
@@ -105,7 +126,16 @@ pub async fn handle(config: &Config, incoming: Incoming) {
                     for error in &errors {
                         eprintln!("chatbot: {} for {}: {error}", robot.id, incoming.message_id);
                     }
-                    send(config, robot, &incoming, &robot.apology).await;
+                    match robot.handoff.as_ref().filter(|h| h.on_provider_failure) {
+                        Some(handoff) => {
+                            let trigger = chatbot::handoff::Trigger::ProviderFailure;
+                            crate::handoff::hand_off(
+                                config, robot, handoff, &records, &incoming, trigger,
+                            )
+                            .await;
+                        }
+                        None => send(config, robot, &incoming, &robot.apology).await,
+                    }
                     return;
                 }
             }

@@ -65,6 +65,11 @@ pub struct Memory {
     pub updated: u64,
     /// The turns, oldest first.
     pub messages: Vec<Message>,
+    /// When each turn was said (Unix seconds), beside `messages`; shorter
+    /// for memories stored before times were kept (the transcript of a
+    /// handoff says "time unknown" for those).
+    #[serde(default)]
+    pub said_at: Vec<u64>,
 }
 
 impl Memory {
@@ -73,20 +78,22 @@ impl Memory {
     pub fn ask(&mut self, robot: &Robot, text: &str, now: u64) {
         if now.saturating_sub(self.updated) > robot.memory.idle_secs {
             self.messages.clear();
+            self.said_at.clear();
         }
-        self.messages.push(Message {
-            role: Role::User,
-            content: text.to_string(),
-        });
+        self.push(Role::User, text.to_string(), now);
+    }
+
+    fn push(&mut self, role: Role, content: String, now: u64) {
+        // Times line up with turns from the first turn stored with one.
+        self.said_at.resize(self.messages.len(), 0);
+        self.messages.push(Message { role, content });
+        self.said_at.push(now);
     }
 
     /// Adds the robot's `answer`, then drops the oldest turns beyond the
     /// robot's bounds (always keeping the last).
     pub fn answered(&mut self, robot: &Robot, answer: String, now: u64) {
-        self.messages.push(Message {
-            role: Role::Assistant,
-            content: answer,
-        });
+        self.push(Role::Assistant, answer, now);
         let (max_messages, max_chars) = (robot.memory.max_messages, robot.memory.max_chars);
         let chars = |messages: &[Message]| {
             messages
@@ -98,6 +105,7 @@ impl Memory {
             && (self.messages.len() > max_messages || chars(&self.messages) > max_chars)
         {
             self.messages.remove(0);
+            self.said_at.remove(0);
         }
         self.updated = now;
     }

@@ -5,6 +5,9 @@
 //!   moderation policy, read from the variables the component is given.
 //! - [`conversation`]: a message to a robot, what the robot remembers of a
 //!   conversation, and the keys those are stored under.
+//! - [`handoff`]: when a robot hands the conversation to people (Zendesk
+//!   or Salesforce), the transcript agents read first, and the state that
+//!   keeps the robot quiet meanwhile.
 //! - [`judge`]: what may be sent of an answer: the moderation policy, then
 //!   the blocked words.
 //! - [`stream`]: a streamed answer cut into the pieces sent to IM, each
@@ -30,6 +33,7 @@
 #![warn(missing_docs)]
 
 pub mod conversation;
+pub mod handoff;
 pub mod judge;
 pub mod settings;
 pub mod stream;

@@ -170,6 +170,9 @@ pub struct Robot {
     /// What is sent instead of a blocked answer.
     #[serde(default = "default_blocked")]
     pub blocked_reply: String,
+    /// Handing the conversation to people, when set.
+    #[serde(default)]
+    pub handoff: Option<crate::handoff::Handoff>,
 }
 
 /// A configuration the relay cannot run with; the message names the
@@ -249,6 +252,9 @@ impl Settings {
                 return Err(fail(
                     ": memory.max_messages, rate_limit.capacity and timeout_secs must be positive",
                 ));
+            }
+            if let Some(handoff) = &input.handoff {
+                handoff.check().map_err(|e| fail(&format!(": {e}")))?;
             }
             let mut providers = Vec::new();
             for p in &input.provider_refs {

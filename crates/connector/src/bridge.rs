@@ -249,9 +249,14 @@ pub fn open_request<R: serde::de::DeserializeOwned>(
             StatusCode::OK,
             &serde_json::json!({ id_field: id, "group_id": group, "user_id": user }),
         ),
-        None => reply::error(
+        // `user_id` tells a caller this answer is about the user, not a
+        // wrong URL's 404 (the chatbot relay resumes on it).
+        None => reply::json(
             StatusCode::NOT_FOUND,
-            format!("`{user}` has no open request"),
+            &serde_json::json!({
+                "error": format!("`{user}` has no open request"),
+                "user_id": user,
+            }),
         ),
     }
 }

@@ -12,8 +12,9 @@ pub struct SupportRequest {
     pub description: String,
     /// The user's name.
     pub name: String,
-    /// The user's e-mail.
-    pub email: String,
+    /// The user's e-mail, when they gave one: optional, because the user is
+    /// known by their UserSig (a chat the assistant hands over has none).
+    pub email: Option<String>,
     /// Makes retries safe: the same key gives the same answer.
     pub idempotency_key: Option<String>,
 }
@@ -88,14 +89,18 @@ impl SupportRequest {
             "description",
         )?;
         let name = required(text(input.name, "name", MAX_NAME)?, "name")?;
-        let email = required(text(input.email, "email", MAX_EMAIL)?, "email")?;
-        let valid_email = email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-        }) && !email.contains(char::is_whitespace);
-        if !valid_email {
+        let email = text(input.email, "email", MAX_EMAIL)?;
+        let valid_email = |email: &str| {
+            email.split_once('@').is_some_and(|(local, domain)| {
+                !local.is_empty()
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+            }) && !email.contains(char::is_whitespace)
+        };
+        if let Some(email) = &email
+            && !valid_email(email)
+        {
             return Err(FieldError {
                 field: "email",
                 message: format!("`{email}` is not an e-mail address"),
@@ -148,10 +153,14 @@ impl SupportRequest {
     /// assert!(text.contains("not verified: Alice <a@b.co>"));
     /// ```
     pub fn description_for_agents(&self, user: &str) -> String {
+        let contact = match &self.email {
+            Some(email) => format!("{} <{email}>", self.name),
+            None => format!("{} (no e-mail given)", self.name),
+        };
         format!(
             "{}\n\n---\nOpened from chat by IM user `{user}` (verified).\n\
-             Contact details given by the user, not verified: {} <{}>",
-            self.description, self.name, self.email
+             Contact details given by the user, not verified: {contact}",
+            self.description
         )
     }
 
@@ -225,6 +234,14 @@ mod tests {
         assert_eq!(
             SupportRequest::parse(b"[1]", false).unwrap_err().field,
             "body"
+        );
+        let mut no_email = ok.clone();
+        no_email.as_object_mut().unwrap().remove("email");
+        let r = SupportRequest::parse(&body(no_email), false).unwrap();
+        assert_eq!(r.email, None);
+        assert!(
+            r.description_for_agents("alice")
+                .ends_with("n (no e-mail given)")
         );
     }
 

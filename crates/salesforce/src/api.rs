@@ -115,9 +115,10 @@ pub struct NewCase {
     /// `SuppliedName`.
     #[serde(rename = "SuppliedName")]
     pub supplied_name: String,
-    /// `SuppliedEmail`.
-    #[serde(rename = "SuppliedEmail")]
-    pub supplied_email: String,
+    /// `SuppliedEmail`, when the user gave one (a chat the assistant
+    /// hands over has none).
+    #[serde(rename = "SuppliedEmail", skip_serializing_if = "Option::is_none")]
+    pub supplied_email: Option<String>,
     /// `Origin`.
     #[serde(rename = "Origin")]
     pub origin: String,
@@ -410,7 +411,7 @@ mod tests {
             subject: "Help".into(),
             description: "Broken".into(),
             supplied_name: "Alice".into(),
-            supplied_email: "alice@example.com".into(),
+            supplied_email: Some("alice@example.com".into()),
             origin: "Chat".into(),
         }
     }
