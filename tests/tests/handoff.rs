@@ -7,7 +7,7 @@
 use llm_emulator::{Api, Failure};
 use serde_json::json;
 use std::time::{Duration, Instant};
-use switchboard_tests::Stack;
+use switchboard_tests::{Stack, now, signed_webhook_url};
 
 /// The robot `switchboard up` ships: it hands off to Zendesk.
 const ROBOT: &str = "@RBT#assistant";
@@ -293,4 +293,97 @@ async fn a_robot_can_hand_over_to_salesforce() {
     w.say("alice", ROBOT, "thanks").await;
     w.wait_logged("alice is with people").await;
     assert_eq!(w.llm().recorded().len(), asked);
+}
+
+#[tokio::test]
+async fn unsure_answers_in_a_row_and_refused_messages_hand_over_when_configured() {
+    let robots = r#"chatbot_robots=[{"id": "@RBT#assistant", "providers": [{"kind": "openai", "model": "gpt-emu"}], "system_prompt": "Be brief.", "handoff": {"to": "zendesk", "on_rejected_message": true, "unsure_marker": "[unsure]", "after_unsure": 2}}]"#;
+    let w = World::start("handoff-unsure", &[robots]).await;
+    // The LLM emulator echoes the question, so a question carrying the
+    // mark gets an answer carrying it, as a model following the
+    // instruction would.
+    for (i, text) in [
+        "[unsure] when do you open?",
+        "what time is it?",
+        "[unsure] and on Sundays?",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        w.say("alice", ROBOT, text).await;
+        w.wait_replies(ROBOT, "alice", i + 1).await;
+    }
+    let replies = w.replies(ROBOT, "alice");
+    assert_eq!(
+        replies[0], "gpt-emu (turn 1): when do you open?",
+        "the mark is taken out"
+    );
+    assert!(
+        w.tickets().is_empty(),
+        "a sure answer in between resets the count"
+    );
+    w.say("alice", ROBOT, "[unsure] and on holidays?").await;
+    let replies = w.wait_replies(ROBOT, "alice", 5).await;
+    assert_eq!(replies[3], "gpt-emu (turn 4): and on holidays?");
+    assert!(
+        replies[4].starts_with("I've passed our conversation"),
+        "{replies:?}"
+    );
+    let tickets = w.tickets();
+    assert_eq!(tickets.len(), 1);
+    let description = &tickets[0].description;
+    assert!(
+        description
+            .starts_with("Handed over by @RBT#assistant: the assistant was unsure of its answers.")
+            && description.contains("@RBT#assistant: gpt-emu (turn 4): and on holidays?")
+            // The turn was remembered before the handoff: not repeated.
+            && description.matches("alice: [unsure] and on holidays?").count() == 1
+            && description.contains("turn 4): and on holidays?\n\n---"),
+        "{description}"
+    );
+    let system = &w.llm().recorded()[0].body["messages"][0]["content"];
+    assert!(
+        system
+            .as_str()
+            .unwrap()
+            .starts_with("Be brief.\n\nIf you are not sure")
+            && system
+                .as_str()
+                .unwrap()
+                .ends_with("start your answer with [unsure]."),
+        "{system}"
+    );
+
+    // A message the moderation policy refuses goes to people, not the
+    // model. (Through IM, the moderator's before-send callback refuses it
+    // first: this is a robot conversation IM does not screen.)
+    let asked = w.llm().recorded().len();
+    let body = json!({
+        "CallbackCommand": "Bot.OnC2CMessage", "From_Account": "bob", "To_Account": ROBOT,
+        "MsgSeq": 1, "MsgRandom": 7, "MsgTime": now(), "MsgKey": "bob-1", "OnlineOnlyFlag": 0,
+        "SendMsgResult": 0, "EventTime": now() * 1000,
+        "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "go kill yourself"}}],
+    });
+    let url = signed_webhook_url(&w.runner.url, "Bot.OnC2CMessage");
+    let (status, answer) = w.runner.send(w.runner.client.post(url).json(&body)).await;
+    assert_eq!((status, &answer["ErrorCode"]), (200, &json!(0)), "{answer}");
+    let replies = w.wait_replies(ROBOT, "bob", 1).await;
+    assert!(
+        replies[0].starts_with("I've passed our conversation"),
+        "{replies:?}"
+    );
+    assert_eq!(w.llm().recorded().len(), asked);
+    let bobs: Vec<_> = w
+        .tickets()
+        .into_iter()
+        .filter(|t| t.external_id.as_deref() == Some("bob"))
+        .collect();
+    assert_eq!(bobs.len(), 1);
+    assert!(
+        bobs[0].description.starts_with(
+            "Handed over by @RBT#assistant: the moderation policy refuses the user's message."
+        ),
+        "{}",
+        bobs[0].description
+    );
 }

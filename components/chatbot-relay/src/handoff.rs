@@ -135,14 +135,11 @@ pub async fn hand_off(
         .ok()
         .flatten()
         .unwrap_or_default();
-    let said_at = incoming.sent_at.unwrap_or_else(now);
-    let description = transcript(
-        &memory,
-        &robot.id,
-        &incoming.user,
-        (&incoming.text, said_at),
-        trigger,
-    );
+    // The message that triggered it, unless memory has it already (an
+    // unsure answer hands off after the turn was remembered).
+    let last = (trigger != Trigger::Unsure)
+        .then(|| (incoming.text.as_str(), incoming.sent_at.unwrap_or_else(now)));
+    let description = transcript(&memory, &robot.id, &incoming.user, last, trigger);
     let opened = open(config, handoff, robot, incoming, &description).await;
     let text = match opened {
         Ok((id, group_id)) => {

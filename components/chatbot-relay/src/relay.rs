@@ -61,6 +61,11 @@ pub async fn handle(config: &Config, incoming: Incoming) {
             hand_off(config, robot, handoff, &records, &incoming, trigger).await;
             return;
         }
+        if handoff.on_rejected_message && config.judge(robot).refuses(&incoming.text) {
+            let trigger = chatbot::handoff::Trigger::Rejected;
+            hand_off(config, robot, handoff, &records, &incoming, trigger).await;
+            return;
+        }
     }
     if incoming.non_text || incoming.text.trim().is_empty() {
         send(config, robot, &incoming, &robot.non_text_hint).await;
@@ -88,8 +93,13 @@ pub async fn handle(config: &Config, incoming: Incoming) {
     }
     let mut memory: Memory = records.get(&key).ok().flatten().unwrap_or_default();
     memory.ask(robot, &incoming.text, now());
+    let unsure_instruction = robot.handoff.as_ref().and_then(|h| h.unsure_instruction());
+    let system = match (&robot.system_prompt, unsure_instruction) {
+        (Some(prompt), Some(instruction)) => Some(format!("{prompt}\n\n{instruction}")),
+        (prompt, instruction) => prompt.clone().or(instruction),
+    };
     let request = ChatRequest {
-        system: robot.system_prompt.clone(),
+        system,
         messages: memory.messages.clone(),
         max_tokens: robot.max_tokens,
         temperature: robot.temperature,
@@ -118,9 +128,18 @@ pub async fn handle(config: &Config, incoming: Incoming) {
             .await
             {
                 Ok(completion) => {
-                    let text = config.judge(robot).screen(&completion.text);
+                    let (answer, unsure) = match &robot.handoff {
+                        Some(handoff) => handoff.unsure(&completion.text),
+                        None => (completion.text, false),
+                    };
+                    let text = config.judge(robot).screen(&answer);
                     send(config, robot, &incoming, &text).await;
-                    completion.text
+                    memory.unsure_streak = if unsure {
+                        memory.unsure_streak.saturating_add(1)
+                    } else {
+                        0
+                    };
+                    answer
                 }
                 Err(errors) => {
                     for error in &errors {
@@ -141,9 +160,20 @@ pub async fn handle(config: &Config, incoming: Incoming) {
             }
         }
     };
+    let unsure_handoff = robot
+        .handoff
+        .as_ref()
+        .filter(|h| h.unsure_marker.is_some() && memory.unsure_streak >= h.after_unsure);
+    if unsure_handoff.is_some() {
+        memory.unsure_streak = 0;
+    }
     memory.answered(robot, answer, now());
     if let Err(e) = records.put(&key, &memory) {
         eprintln!("chatbot: {e}");
+    }
+    if let Some(handoff) = unsure_handoff {
+        let trigger = chatbot::handoff::Trigger::Unsure;
+        crate::handoff::hand_off(config, robot, handoff, &records, &incoming, trigger).await;
     }
 }
 

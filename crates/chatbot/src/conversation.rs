@@ -70,6 +70,10 @@ pub struct Memory {
     /// handoff says "time unknown" for those).
     #[serde(default)]
     pub said_at: Vec<u64>,
+    /// How many answers in a row the model marked as unsure (see
+    /// [`crate::handoff::Handoff::unsure`]).
+    #[serde(default)]
+    pub unsure_streak: u32,
 }
 
 impl Memory {

@@ -80,6 +80,18 @@ pub struct Handoff {
     /// Hand off when every provider failed, instead of apologising.
     #[serde(default = "yes")]
     pub on_provider_failure: bool,
+    /// Hand off, instead of answering, a message the moderation policy
+    /// (`moderator_policy`) would refuse (drop or reject).
+    #[serde(default)]
+    pub on_rejected_message: bool,
+    /// The mark a model puts in an answer it is unsure of (the relay asks
+    /// for it in the system prompt, and takes it out of the answer). Unset:
+    /// answers are never counted as unsure.
+    #[serde(default)]
+    pub unsure_marker: Option<String>,
+    /// Hand off after this many unsure answers in a row.
+    #[serde(default = "default_after_unsure")]
+    pub after_unsure: u32,
     /// Answer the user again once their request is closed (and say so);
     /// when `false`, the robot leaves that user to people for good.
     #[serde(default = "yes")]
@@ -127,6 +139,9 @@ fn default_phrases() -> Vec<String> {
     .map(String::from)
     .to_vec()
 }
+fn default_after_unsure() -> u32 {
+    2
+}
 fn default_command() -> String {
     "/human".into()
 }
@@ -158,6 +173,10 @@ pub enum Trigger {
     Phrase,
     /// No provider could answer.
     ProviderFailure,
+    /// The moderation policy would refuse the user's message.
+    Rejected,
+    /// The model was unsure of its answers several times in a row.
+    Unsure,
 }
 
 impl Trigger {
@@ -167,6 +186,8 @@ impl Trigger {
             Trigger::Command => "the user sent the handoff command",
             Trigger::Phrase => "the user asked for a person",
             Trigger::ProviderFailure => "the assistant could not answer",
+            Trigger::Rejected => "the moderation policy refuses the user's message",
+            Trigger::Unsure => "the assistant was unsure of its answers",
         }
     }
 }
@@ -202,7 +223,49 @@ impl Handoff {
         if self.subject.trim().is_empty() || self.subject.chars().count() > 150 {
             return Err(error("subject", "must be 1 to 150 characters"));
         }
+        if self
+            .unsure_marker
+            .as_ref()
+            .is_some_and(|m| m.trim().is_empty())
+        {
+            return Err(error("unsure_marker", "must not be empty when set"));
+        }
+        if self.after_unsure == 0 {
+            return Err(error("after_unsure", "must be at least 1"));
+        }
         Ok(())
+    }
+
+    /// What the system prompt gains so that the model marks the answers it
+    /// is unsure of, when `unsure_marker` is set.
+    pub fn unsure_instruction(&self) -> Option<String> {
+        self.unsure_marker.as_ref().map(|marker| {
+            format!(
+                "If you are not sure your answer is right, or the question needs a person, \
+                 start your answer with {marker}."
+            )
+        })
+    }
+
+    /// The answer without the unsure marker, and whether it had one.
+    ///
+    /// ```
+    /// use chatbot::handoff::Handoff;
+    ///
+    /// let handoff: Handoff =
+    ///     serde_json::from_str(r#"{"to": "zendesk", "unsure_marker": "[unsure]"}"#).unwrap();
+    /// assert_eq!(handoff.unsure("[unsure] Maybe Tuesday?"), ("Maybe Tuesday?".into(), true));
+    /// assert_eq!(handoff.unsure("On Tuesday."), ("On Tuesday.".into(), false));
+    /// ```
+    pub fn unsure(&self, answer: &str) -> (String, bool) {
+        match &self.unsure_marker {
+            Some(marker) if answer.contains(marker.as_str()) => {
+                let text = answer.replace(marker.as_str(), " ");
+                let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+                (text, true)
+            }
+            _ => (answer.to_string(), false),
+        }
     }
 
     /// The bridge's `…/requests` URL.
@@ -310,7 +373,8 @@ pub fn idempotency_key(robot: &str, message_id: &str) -> String {
 }
 
 /// The conversation as agents read it first: why it was handed off, then
-/// who said what and when, oldest first, and the message that triggered it.
+/// who said what and when, oldest first, and — when memory does not hold it
+/// yet — the message that triggered it (`last`: its text and time).
 ///
 /// ```
 /// use chatbot::conversation::Memory;
@@ -324,8 +388,9 @@ pub fn idempotency_key(robot: &str, message_id: &str) -> String {
 ///         Message { role: Role::Assistant, content: "Which order?".into() },
 ///     ],
 ///     said_at: vec![1_765_000_000, 1_765_000_100],
+///     unsure_streak: 0,
 /// };
-/// let text = transcript(&memory, "@RBT#assistant", "alice", ("/human", 1_765_000_200), Trigger::Command);
+/// let text = transcript(&memory, "@RBT#assistant", "alice", Some(("/human", 1_765_000_200)), Trigger::Command);
 /// assert!(text.starts_with("Handed over by @RBT#assistant: the user sent the handoff command."));
 /// assert!(text.contains("[2025-12-06 05:46:40 UTC] alice: My order is late"));
 /// assert!(text.contains("[2025-12-06 05:48:20 UTC] @RBT#assistant: Which order?"));
@@ -335,7 +400,7 @@ pub fn transcript(
     memory: &Memory,
     robot: &str,
     user: &str,
-    last: (&str, u64),
+    last: Option<(&str, u64)>,
     trigger: Trigger,
 ) -> String {
     let mut lines = vec![format!(
@@ -350,7 +415,9 @@ pub fn transcript(
         let at = memory.said_at.get(i).copied();
         lines.push(format!("[{}] {who}: {}", when(at), message.content));
     }
-    lines.push(format!("[{}] {user}: {}", when(Some(last.1)), last.0));
+    if let Some((text, at)) = last {
+        lines.push(format!("[{}] {user}: {text}", when(Some(at))));
+    }
     let mut text = lines.join("\n");
     // The bridges take descriptions of up to 30,000 characters: the oldest
     // lines give way, the header and the latest stay.
@@ -457,6 +524,14 @@ mod tests {
         assert_eq!(bad(r#"{"to": "zendesk", "phrases": ["?!"]}"#), "phrases");
         assert_eq!(bad(r#"{"to": "zendesk", "url": "ftp://x"}"#), "url");
         assert_eq!(bad(r#"{"to": "zendesk", "subject": ""}"#), "subject");
+        assert_eq!(
+            bad(r#"{"to": "zendesk", "unsure_marker": " "}"#),
+            "unsure_marker"
+        );
+        assert_eq!(
+            bad(r#"{"to": "zendesk", "after_unsure": 0}"#),
+            "after_unsure"
+        );
         assert!(handoff(r#"{"to": "zendesk"}"#).check().is_ok());
         assert!(serde_json::from_str::<Handoff>(r#"{"to": "freshdesk"}"#).is_err());
         assert!(serde_json::from_str::<Handoff>(r#"{"to": "zendesk", "phrase": []}"#).is_err());
@@ -485,8 +560,9 @@ mod tests {
                 })
                 .collect(),
             said_at: Vec::new(),
+            unsure_streak: 0,
         };
-        let text = transcript(&memory, "@RBT#a", "u", ("help", 5), Trigger::Phrase);
+        let text = transcript(&memory, "@RBT#a", "u", Some(("help", 5)), Trigger::Phrase);
         assert!(text.chars().count() <= 30_000);
         assert!(text.starts_with("Handed over by @RBT#a: the user asked for a person."));
         assert!(text.contains("[earlier messages left out]"));

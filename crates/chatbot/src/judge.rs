@@ -47,6 +47,19 @@ impl<'a> Judge<'a> {
         robot.screening != Screening::Off
     }
 
+    /// Whether the moderation policy would refuse `text` (drop or reject
+    /// it), over the built-in lexicon and the overlay, whatever the robot's
+    /// own `screening`: for a user's message, which a robot with
+    /// `handoff.on_rejected_message` hands to people.
+    pub fn refuses(&self, text: &str) -> bool {
+        let layers = screening::verdict::Layers {
+            builtin: screening::builtin(),
+            overlay: self.overlay.as_deref(),
+        };
+        let (verdict, _) = layers.text(&self.settings.policy, text);
+        verdict.outcome > Outcome::Mask
+    }
+
     /// Judges `text`: anything the policy drops or rejects blocks the
     /// answer; what it masks and the blocked words are masked, or block
     /// the answer when the robot says `screening: block`.

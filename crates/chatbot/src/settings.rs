@@ -255,6 +255,13 @@ impl Settings {
             }
             if let Some(handoff) = &input.handoff {
                 handoff.check().map_err(|e| fail(&format!(": {e}")))?;
+                if input.stream && handoff.unsure_marker.is_some() {
+                    // A streamed answer is sent before its mark could be
+                    // taken out.
+                    return Err(fail(
+                        ": handoff.unsure_marker does not work with stream: true",
+                    ));
+                }
             }
             let mut providers = Vec::new();
             for p in &input.provider_refs {
