@@ -180,3 +180,44 @@ async fn bad_bodies_and_methods_are_refused() {
     let (status, _) = runner.get("/im/webhook").await;
     assert_eq!(status, 405);
 }
+
+#[tokio::test]
+async fn an_after_callback_with_several_owners_tells_each_and_names_the_one_that_failed() {
+    let mut config = config(fixture("gateway"), "gw-fan-out");
+    config
+        .variables
+        .add_command_line(
+            "im_gateway_routes=Group.CallbackAfterSendMsg=im-handler/kv/last-webhook+no-such-component+im-handler/kv/second-webhook",
+        )
+        .unwrap();
+    let runner = Runner::start(&config).await.unwrap();
+    let body = after_send_body();
+    let (status, answer) = post(
+        &runner,
+        url(
+            &runner,
+            "1400000000",
+            "Group.CallbackAfterSendMsg",
+            signed(now()),
+        ),
+        &body,
+    )
+    .await;
+    // The owner after the failed one was still told.
+    assert_eq!(recorded(&runner).await, Some(body.clone()));
+    let (second, stored) = runner.get("/probe/kv/second-webhook").await;
+    assert_eq!(second, 200, "{stored}");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(stored["value"].as_str().unwrap()).unwrap(),
+        body
+    );
+    // IM hears of the failure, named.
+    assert_eq!(status, 502, "{answer}");
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("no-such-component"),
+        "{answer}"
+    );
+}

@@ -21,6 +21,7 @@ fn zendesk_webhook_subscribes_to_exactly_the_events_the_bridge_handles() {
     for event in subscriptions {
         let body = serde_json::json!({
             "detail": {"id": "1", "status": "CLOSED", "assignee_id": "2"},
+            "event": {"comment": {"id": "3", "body": "b", "is_public": true, "author": {"id": "2", "is_staff": true}}},
             "id": "e", "type": event, "zendesk_event_version": "2022-11-06"
         });
         let parsed = zendesk::webhook::parse_event(body.to_string().as_bytes());

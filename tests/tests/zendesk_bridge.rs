@@ -365,3 +365,200 @@ async fn bad_bodies_are_400_naming_the_field_and_change_nothing() {
     assert!(w.zd().state().tickets.is_empty());
     assert!(w.im().state().groups.is_empty());
 }
+
+/// Chat lines in the ticket's internal notes (the bridge's copies of the
+/// chat), in order, and how many notes held them.
+fn chat_notes(w: &World, ticket: u64) -> (Vec<String>, usize) {
+    let state = w.zd().state();
+    let notes: Vec<&zendesk_emulator::TicketComment> = state.tickets[&ticket]
+        .comments
+        .iter()
+        .filter(|c| !c.public && c.body.starts_with("Chat in IM group"))
+        .collect();
+    let lines = notes
+        .iter()
+        .flat_map(|c| c.body.lines().skip(1).map(String::from))
+        .collect();
+    (lines, notes.len())
+}
+
+async fn wait_for(what: &str, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !done() {
+        assert!(Instant::now() < deadline, "{what} did not happen");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_chat_reaches_the_ticket_once_in_order_and_agents_replies_reach_the_chat() {
+    let w = World::start("zd-chat-sync").await;
+    let (_, body) = w
+        .create("alice", Some(&usersig("alice")), &request("sync"))
+        .await;
+    let ticket = body["ticket_id"].as_u64().unwrap();
+    let group = body["group_id"].as_str().unwrap().to_string();
+    w.zd().assign(ticket, Some(7001)).await.unwrap();
+    let w = &w;
+    let group = &group;
+    let say = |text: &'static str| async move {
+        let body = json!([{"MsgType": "TIMTextElem", "MsgContent": {"Text": text}}]);
+        let answer = w
+            .im()
+            .user_send_group("alice", group, body, Vec::new())
+            .await;
+        assert_eq!(answer["ErrorCode"], 0, "{answer}");
+    };
+    say("Hello, is anyone there?").await;
+    wait_for("the first line in a note", || {
+        chat_notes(w, ticket).0.len() == 1
+    })
+    .await;
+    let (lines, _) = chat_notes(w, ticket);
+    assert!(
+        lines[0].ends_with(" UTC] alice: Hello, is anyone there?"),
+        "{lines:?}"
+    );
+
+    // A burst while Zendesk is slow: every line once, in order, in fewer
+    // notes than messages.
+    w.zd().set_latency(Duration::from_millis(400));
+    tokio::join!(
+        say("one"),
+        say("two"),
+        say("three"),
+        say("four"),
+        say("five"),
+        say("six")
+    );
+    wait_for("seven lines", || chat_notes(w, ticket).0.len() >= 7).await;
+    w.zd().set_latency(Duration::ZERO);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (lines, notes) = chat_notes(w, ticket);
+    let texts: Vec<&str> = lines
+        .iter()
+        .map(|l| l.split("] alice: ").nth(1).unwrap_or(l))
+        .collect();
+    let mut sorted = texts[1..].to_vec();
+    sorted.sort();
+    assert_eq!(lines.len(), 7, "{lines:?}");
+    assert_eq!(sorted, ["five", "four", "one", "six", "three", "two"]);
+    assert!(notes < 7, "a burst is batched: {notes} notes for 7 lines");
+    // In IM's order (MsgSeq) within and across notes.
+    let im_order: Vec<String> = w.im().state().groups[group]
+        .messages
+        .iter()
+        .map(|m| im_emulator::text_of(&m.body))
+        .collect();
+    assert_eq!(texts, im_order, "notes follow the chat's order");
+
+    // IM delivering a message's callback again adds nothing.
+    let message = &w.im().state().groups[group].messages[0];
+    let again = json!({
+        "CallbackCommand": "Group.CallbackAfterSendMsg", "GroupId": group, "Type": "Private",
+        "From_Account": "alice", "Operator_Account": "alice", "Random": message.random,
+        "MsgSeq": message.seq, "MsgTime": message.time, "MsgBody": message.body,
+    });
+    let url = switchboard_tests::signed_webhook_url(&w.runner.url, "Group.CallbackAfterSendMsg");
+    let (status, answer) = w.runner.send(w.runner.client.post(url).json(&again)).await;
+    assert_eq!(status, 200, "{answer}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(chat_notes(w, ticket).0.len(), 7);
+
+    // The agent answers in Zendesk's own UI: the chat gets it once, from
+    // the agent; internal notes and the requester's comments stay there.
+    let reply = w
+        .zd()
+        .comment(ticket, 7001, "We're on it.", true)
+        .await
+        .unwrap();
+    assert_eq!(reply.status, Some(200), "{reply:?}");
+    w.zd().redeliver(&reply).await.unwrap();
+    w.zd()
+        .comment(ticket, 7001, "Internal: check the logs", false)
+        .await
+        .unwrap();
+    w.zd()
+        .comment(ticket, 7100, "Replying by mail", true)
+        .await
+        .unwrap();
+    let from_agent: Vec<(String, String)> = w.im().state().groups[group]
+        .messages
+        .iter()
+        .filter(|m| m.from != "alice")
+        .map(|m| (m.from.clone(), im_emulator::text_of(&m.body)))
+        .collect();
+    assert_eq!(
+        from_agent,
+        [("zendesk-agent-7001".to_string(), "We're on it.".to_string())]
+    );
+    // Not copied back into the ticket: no loop.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (lines, _) = chat_notes(w, ticket);
+    assert_eq!(lines.len(), 7);
+    assert!(!lines.iter().any(|l| l.contains("We're on it.")));
+}
+
+#[tokio::test]
+async fn forged_and_stale_im_callbacks_to_the_bridge_change_nothing() {
+    let w = World::start("zd-chat-forged").await;
+    let (_, body) = w
+        .create("alice", Some(&usersig("alice")), &request("forged"))
+        .await;
+    let ticket = body["ticket_id"].as_u64().unwrap();
+    let group = body["group_id"].as_str().unwrap().to_string();
+    let callback = json!({
+        "CallbackCommand": "Group.CallbackAfterSendMsg", "GroupId": group, "Type": "Private",
+        "From_Account": "alice", "MsgSeq": 77, "MsgTime": now(), "Random": 1,
+        "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "forged line"}}],
+    });
+    let old = (now() - 3600).to_string();
+    let queries = [
+        String::new(),
+        format!(
+            "SdkAppid=1400000000&CallbackCommand=Group.CallbackAfterSendMsg&Sign={}&RequestTime={}",
+            "0".repeat(64),
+            now()
+        ),
+        format!(
+            "SdkAppid=1400000000&CallbackCommand=Group.CallbackAfterSendMsg&Sign={}&RequestTime={old}",
+            tim::webhook::sign(switchboard::emulators::EMULATOR_CALLBACK_TOKEN, &old)
+        ),
+    ];
+    for query in queries {
+        let url = format!("{}/zendesk/im?{query}", w.runner.url);
+        let (status, answer) = w
+            .runner
+            .send(w.runner.client.post(url).json(&callback))
+            .await;
+        assert_eq!(status, 401, "{query}: {answer}");
+        assert!(answer["error"].is_string(), "{answer}");
+    }
+    // Signed, but for a group that is no ticket's: ignored.
+    let mut elsewhere = callback.clone();
+    elsewhere["GroupId"] = json!("some-other-group");
+    let time = now().to_string();
+    let signed = format!(
+        "{}/zendesk/im?SdkAppid=1400000000&CallbackCommand=Group.CallbackAfterSendMsg&Sign={}&RequestTime={time}",
+        w.runner.url,
+        tim::webhook::sign(switchboard::emulators::EMULATOR_CALLBACK_TOKEN, &time)
+    );
+    let (status, answer) = w
+        .runner
+        .send(w.runner.client.post(&signed).json(&elsewhere))
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer["ignored"].is_string(), "{answer}");
+    // Signed but malformed: 400 naming what is wrong.
+    let (status, answer) = w
+        .runner
+        .send(w.runner.client.post(&signed).body("{\"GroupId\": 5}"))
+        .await;
+    assert_eq!(
+        (status, answer["field"].as_str()),
+        (400, Some("body")),
+        "{answer}"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(w.zd().state().tickets[&ticket].comments.is_empty());
+}

@@ -5,7 +5,9 @@
 //! token and `RequestTime`, and `RequestTime` within the freshness window —
 //! and then handed, by `CallbackCommand`, to the component that owns it
 //! (service chaining, table in the `im_gateway_routes` variable). That
-//! component's answer is IM's answer. Commands nobody owns are answered
+//! component's answer is IM's answer; an after-callback with several owners
+//! is passed to each in turn, and IM gets the first owner's answer unless
+//! one failed. Commands nobody owns are answered
 //! `OK` so IM is never blocked. Forged or stale calls get 401 and are never
 //! dispatched.
 
@@ -97,37 +99,65 @@ async fn webhook(req: Request) -> JsonResponse {
     // A routed command goes to its component whatever the body holds: a
     // moderation callback must get a decision, and the component knows what
     // its policy does with a body it cannot read.
-    let Some(target) = settings.table.lookup(&query.callback_command) else {
+    let Some(targets) = settings.table.lookup(&query.callback_command) else {
         let text = tim::events::lenient_json_text(&body);
         if serde_json::from_str::<serde_json::Value>(&text).is_err() {
             return reply::bad_field("body", "the webhook body is not JSON");
         }
         return reply::raw_json(StatusCode::OK, Answer::ok().to_json());
     };
+    // Every owner of an after-callback is told, in order, even when one
+    // fails; IM gets the first owner's answer, or the first failure.
+    let mut answer = None;
+    for target in targets {
+        let told = tell(target, &raw_query, &body).await;
+        let told = match told {
+            Ok((status, body)) if (200..300).contains(&status) => reply::raw_json(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
+                body,
+            ),
+            Ok((status, body)) if targets.len() == 1 => reply::raw_json(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
+                body,
+            ),
+            Ok((status, _)) => dispatch_failed(
+                &query.callback_command,
+                &target.component,
+                &format!("it answered {status}"),
+            ),
+            Err(e) => dispatch_failed(&query.callback_command, &target.component, &e),
+        };
+        let failed = !told.status().is_success();
+        match &answer {
+            None => answer = Some(told),
+            Some(first) if failed && first.status().is_success() => answer = Some(told),
+            Some(_) => {}
+        }
+    }
+    answer.unwrap_or_else(|| reply::raw_json(StatusCode::OK, Answer::ok().to_json()))
+}
+
+/// Passes the verified webhook to one component: its status and body.
+async fn tell(
+    target: &connector::dispatch::Target,
+    raw_query: &str,
+    body: &[u8],
+) -> Result<(u16, Vec<u8>), String> {
     let request = connector::outbound::HttpRequest {
         method: "POST",
-        url: target.url(&raw_query),
+        url: target.url(raw_query),
         headers: vec![("content-type".to_string(), "application/json".to_string())],
         body: body.to_vec(),
         timeout: None,
     };
-    let answer = match connector::outbound::SpinHttp::default().open(request).await {
-        Ok(response) => {
-            let status = response.status;
-            response
-                .read(connector::im::MAX_WEBHOOK_BODY)
-                .await
-                .map(|body| (status, body))
-        }
-        Err(e) => Err(e),
-    };
-    match answer {
-        Ok((status, body)) => reply::raw_json(
-            StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
-            body,
-        ),
-        Err(e) => dispatch_failed(&query.callback_command, &target.component, &e),
-    }
+    let response = connector::outbound::SpinHttp::default()
+        .open(request)
+        .await?;
+    let status = response.status;
+    response
+        .read(connector::im::MAX_WEBHOOK_BODY)
+        .await
+        .map(|body| (status, body.to_vec()))
 }
 
 fn unauthorized(reason: &str) -> JsonResponse {

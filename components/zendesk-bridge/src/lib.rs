@@ -4,7 +4,8 @@
 //! |---|---|---|
 //! | `POST /zendesk/requests` | the end user's chat app (browsers: `cors_allowed_origins`) | the user's IM UserSig |
 //! | `POST /zendesk/requests/open` | the same: the user's open ticket, to continue it | the user's IM UserSig |
-//! | `POST /zendesk/webhook` | Zendesk webhooks | `x-zendesk-webhook-signature` |
+//! | `POST /zendesk/webhook` | Zendesk webhooks (ticket changes; agents' public replies go to the chat) | `x-zendesk-webhook-signature` |
+//! | `POST /zendesk/im` | IM's after-send callbacks, passed on by the gateway: the chat copied into the ticket | IM's `Sign` over `im_callback_token` |
 //! | `POST /zendesk/app` | Zendesk, loading the sidebar app's page | signed-URL token (RS256, the app's key) |
 //! | `POST /zendesk/app/join`, `/app/history`, `/app/send` | the sidebar panel | the panel session the page was given |
 
@@ -14,6 +15,7 @@
 )]
 
 mod agent_chat;
+mod chat;
 mod config;
 mod create;
 mod panel;
@@ -37,6 +39,7 @@ async fn bridge(req: Request) -> JsonResponse {
         "/requests",
         "/requests/open",
         "/webhook",
+        "/im",
         "/app",
         "/app/join",
         "/app/history",
@@ -69,6 +72,7 @@ async fn bridge(req: Request) -> JsonResponse {
             cors_origin.as_ref(),
         ),
         ("/webhook", _) => webhook::handle(&p.config, &p.headers, &p.body, p.now).await,
+        ("/im", _) => chat::from_im(&p.config, &p.query, &p.body, p.now).await,
         ("/app", _) => panel::handle(&p.config, &p.body, p.now).await,
         (route, _) => agent_chat::handle(route, &p.config, &p.headers, &p.body, p.now).await,
     }

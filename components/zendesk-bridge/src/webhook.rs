@@ -1,5 +1,5 @@
 //! `POST /zendesk/webhook`: Zendesk tells the bridge about assignments,
-//! status changes and deletions.
+//! status changes, deletions and comments.
 
 use crate::config::Config;
 use crate::records::{SEEN_SECS, TicketRecord, seen_key, ticket_key};
@@ -105,7 +105,14 @@ async fn apply_event(
         }
         Err(e) => return reply::error(StatusCode::INTERNAL_SERVER_ERROR, e),
     };
-    if let (Some(time), Some(last)) = (event_time, ticket.last_event_time)
+    // A comment is news whatever came before it; only changes of state can
+    // be overtaken by a later one.
+    let changes_state = event
+        .changes
+        .iter()
+        .any(|c| !matches!(c, Change::Commented(_)));
+    if changes_state
+        && let (Some(time), Some(last)) = (event_time, ticket.last_event_time)
         && time < last
     {
         return reply::json(
@@ -126,7 +133,9 @@ async fn apply_event(
             }
         }
     }
-    ticket.last_event_time = ticket.last_event_time.max(event_time);
+    if changes_state {
+        ticket.last_event_time = ticket.last_event_time.max(event_time);
+    }
     if let Err(e) = records.put(&key, &ticket) {
         return reply::error(StatusCode::INTERNAL_SERVER_ERROR, e);
     }
@@ -177,6 +186,7 @@ async fn apply(
             dissolve(config, ticket, "deleted").await
         }
         Change::Status(_) | Change::Deleted => Ok(None),
+        Change::Commented(comment) => crate::chat::to_im(config, ticket, comment).await,
     }
 }
 

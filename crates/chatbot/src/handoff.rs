@@ -25,6 +25,7 @@
 use crate::conversation::Memory;
 use llm::Role;
 use serde::{Deserialize, Serialize};
+use tim::message::transcript_line;
 
 /// The help desk a robot hands off to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -413,10 +414,10 @@ pub fn transcript(
             _ => robot,
         };
         let at = memory.said_at.get(i).copied();
-        lines.push(format!("[{}] {who}: {}", when(at), message.content));
+        lines.push(transcript_line(at, who, &message.content));
     }
     if let Some((text, at)) = last {
-        lines.push(format!("[{}] {user}: {text}", when(Some(at))));
+        lines.push(transcript_line(Some(at), user, text));
     }
     let mut text = lines.join("\n");
     // The bridges take descriptions of up to 30,000 characters: the oldest
@@ -434,18 +435,6 @@ pub fn transcript(
         );
     }
     text
-}
-
-/// `at` as `2026-12-07 21:40:05 UTC`, or `time unknown` (none, or 0: a
-/// turn stored before times were kept).
-fn when(at: Option<u64>) -> String {
-    let format =
-        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
-    at.filter(|&s| s > 0)
-        .and_then(|s| i64::try_from(s).ok())
-        .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
-        .and_then(|t| t.format(&format).ok())
-        .unwrap_or_else(|| "time unknown".into())
 }
 
 /// `template` with `{id}` replaced by the request's id.

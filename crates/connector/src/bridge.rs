@@ -14,6 +14,9 @@ use tim::usersig::Signer;
 pub struct Prepared<C> {
     /// The route (`spin-path-info`), e.g. `/requests`.
     pub route: String,
+    /// The query string, as sent (IM's signed one, on the route the IM
+    /// gateway passes webhooks to).
+    pub query: String,
     /// The bridge's configuration.
     pub config: C,
     /// The request headers.
@@ -84,6 +87,7 @@ pub async fn prepare<C>(
     })?;
     let now = crate::config::unix_now();
     let headers = req.headers().clone();
+    let query = req.uri().query().unwrap_or("").to_string();
     let user = if user_route {
         Some(crate::auth::end_user(&headers, signer(&config), now).map_err(with_origin)?)
     } else {
@@ -94,6 +98,7 @@ pub async fn prepare<C>(
         .map_err(with_origin)?;
     Ok(Prepared {
         route,
+        query,
         config,
         headers,
         body,

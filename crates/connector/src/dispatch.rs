@@ -6,15 +6,25 @@
 //! prefix, and a longer prefix beats a shorter one. The path defaults to
 //! `/im/callback`.
 //!
+//! An after-callback (an exact `….CallbackAfter…` command) may go to
+//! several components, joined by `+`: each is told, in order
+//! (`Group.CallbackAfterSendMsg=moderator+zendesk-bridge/zendesk/im`). A
+//! before-callback's answer is IM's decision, so it has one owner.
+//!
 //! ```
 //! use connector::dispatch::DispatchTable;
 //!
 //! let table = DispatchTable::parse(
-//!     "Group.CallbackBeforeSendMsg=moderator, Bot.*=chatbot-relay/bot",
+//!     "Group.CallbackBeforeSendMsg=moderator, Bot.*=chatbot-relay/bot, \
+//!      Group.CallbackAfterSendMsg=moderator+zendesk-bridge/zendesk/im",
 //! ).unwrap();
-//! let target = table.lookup("Bot.OnC2CMessage").unwrap();
-//! assert_eq!((target.component.as_str(), target.path.as_str()), ("chatbot-relay", "/bot"));
+//! let bot = &table.lookup("Bot.OnC2CMessage").unwrap()[0];
+//! assert_eq!((bot.component.as_str(), bot.path.as_str()), ("chatbot-relay", "/bot"));
+//! let after: Vec<&str> = table.lookup("Group.CallbackAfterSendMsg").unwrap()
+//!     .iter().map(|t| t.path.as_str()).collect();
+//! assert_eq!(after, ["/im/callback", "/zendesk/im"]);
 //! assert!(table.lookup("State.StateChange").is_none());
+//! assert!(DispatchTable::parse("Group.CallbackBeforeSendMsg=moderator+other").is_err());
 //! ```
 
 /// Where a command goes.
@@ -49,7 +59,7 @@ enum Pattern {
 /// A parsed dispatch table.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DispatchTable {
-    entries: Vec<(Pattern, Target)>,
+    entries: Vec<(Pattern, Vec<Target>)>,
 }
 
 /// A table entry that cannot be used.
@@ -91,51 +101,63 @@ impl DispatchTable {
                 None if command.contains('*') => return Err(error("`*` may only end the command")),
                 None => Pattern::Exact(command.to_string()),
             };
-            let (component, path) = match target.split_once('/') {
-                Some((component, path)) => (component, format!("/{path}")),
-                None => (target, DEFAULT_PATH.to_string()),
-            };
-            let valid_id = !component.is_empty()
-                && component.split('-').all(|p| {
-                    !p.is_empty()
-                        && p.chars()
-                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            let mut targets = Vec::new();
+            for target in target.split('+').map(str::trim) {
+                let (component, path) = match target.split_once('/') {
+                    Some((component, path)) => (component, format!("/{path}")),
+                    None => (target, DEFAULT_PATH.to_string()),
+                };
+                let valid_id = !component.is_empty()
+                    && component.split('-').all(|p| {
+                        !p.is_empty()
+                            && p.chars()
+                                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+                    });
+                if !valid_id {
+                    return Err(error("the component id must be lowercase kebab-case"));
+                }
+                targets.push(Target {
+                    component: component.to_string(),
+                    path,
                 });
-            if !valid_id {
-                return Err(error("the component id must be lowercase kebab-case"));
+            }
+            let after_callback =
+                matches!(&pattern, Pattern::Exact(c) if c.contains(".CallbackAfter"));
+            if targets.len() > 1 && !after_callback {
+                return Err(error(
+                    "only an after-callback (an exact ….CallbackAfter… command) may go to \
+                     several components: a before-callback's answer is IM's decision",
+                ));
             }
             if entries.iter().any(|(p, _)| *p == pattern) {
                 return Err(error("the command appears twice"));
             }
-            entries.push((
-                pattern,
-                Target {
-                    component: component.to_string(),
-                    path,
-                },
-            ));
+            entries.push((pattern, targets));
         }
         Ok(Self { entries })
     }
 
-    /// The target for `command`, if any entry matches.
-    pub fn lookup(&self, command: &str) -> Option<&Target> {
+    /// The targets for `command` (one, or several for an after-callback),
+    /// if any entry matches.
+    pub fn lookup(&self, command: &str) -> Option<&[Target]> {
         let exact = self.entries.iter().find_map(|(p, t)| match p {
             Pattern::Exact(c) if c == command => Some(t),
             _ => None,
         });
-        exact.or_else(|| {
-            self.entries
-                .iter()
-                .filter_map(|(p, t)| match p {
-                    Pattern::Prefix(prefix) if command.starts_with(prefix.as_str()) => {
-                        Some((prefix.len(), t))
-                    }
-                    _ => None,
-                })
-                .max_by_key(|(len, _)| *len)
-                .map(|(_, t)| t)
-        })
+        exact
+            .or_else(|| {
+                self.entries
+                    .iter()
+                    .filter_map(|(p, t)| match p {
+                        Pattern::Prefix(prefix) if command.starts_with(prefix.as_str()) => {
+                            Some((prefix.len(), t))
+                        }
+                        _ => None,
+                    })
+                    .max_by_key(|(len, _)| *len)
+                    .map(|(_, t)| t)
+            })
+            .map(Vec::as_slice)
     }
 
     /// Whether the table is empty.
@@ -155,21 +177,21 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            t.lookup("Group.CallbackBeforeSendMsg").unwrap().component,
+            t.lookup("Group.CallbackBeforeSendMsg").unwrap()[0].component,
             "moderator"
         );
-        let before = t.lookup("Group.CallbackBeforeCreateGroup").unwrap();
+        let before = &t.lookup("Group.CallbackBeforeCreateGroup").unwrap()[0];
         assert_eq!(
             (before.component.as_str(), before.path.as_str()),
             ("before", "/x/y")
         );
         assert_eq!(
-            t.lookup("Group.CallbackAfterSendMsg").unwrap().component,
+            t.lookup("Group.CallbackAfterSendMsg").unwrap()[0].component,
             "groups"
         );
         assert_eq!(t.lookup("C2C.CallbackAfterSendMsg"), None);
         assert_eq!(
-            t.lookup("Group.CallbackBeforeSendMsg").unwrap().path,
+            t.lookup("Group.CallbackBeforeSendMsg").unwrap()[0].path,
             DEFAULT_PATH
         );
     }
@@ -189,7 +211,17 @@ mod tests {
 
     #[test]
     fn bad_entries_are_named() {
-        for bad in ["Bot.*", "=x", "Bot.*=Chatbot", "B*t=x", "A=x, A=y", "A B=x"] {
+        for bad in [
+            "Bot.*",
+            "=x",
+            "Bot.*=Chatbot",
+            "B*t=x",
+            "A=x, A=y",
+            "A B=x",
+            "Group.*=a+b",
+            "C2C.CallbackBeforeSendMsg=a+b",
+            "Group.CallbackAfterSendMsg=a+",
+        ] {
             let err = DispatchTable::parse(bad).unwrap_err();
             assert!(!err.reason.is_empty(), "{bad}");
         }

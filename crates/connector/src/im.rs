@@ -148,3 +148,33 @@ pub async fn read_webhook(
         .map_err(|e| reply::bad_field("body", format!("not a {command} body: {e}")))?;
     Ok((command, event))
 }
+
+/// Checks a webhook IM sent, passed on by the gateway with IM's own query
+/// (`SdkAppid`, `Sign`, `RequestTime`): the same check the gateway made,
+/// with `im_sdk_app_id`, `im_callback_token` and `im_webhook_window_secs`,
+/// so that a component's route that is reachable from outside acts only on
+/// IM's calls. A 401 naming what is wrong otherwise (never the token).
+pub fn verified_callback(
+    raw_query: &str,
+    now: u64,
+) -> Result<tim::webhook::WebhookQuery, crate::reply::JsonResponse> {
+    use crate::reply;
+    use http::StatusCode;
+    let unauthorized = |message: String| {
+        eprintln!("rejected IM callback: {message}");
+        reply::error(StatusCode::UNAUTHORIZED, message)
+    };
+    let app_id: u64 = crate::config::number("im_sdk_app_id", None)
+        .map_err(|e| reply::error(StatusCode::INTERNAL_SERVER_ERROR, e))?;
+    let token = crate::config::variable("im_callback_token")
+        .map_err(|e| reply::error(StatusCode::INTERNAL_SERVER_ERROR, e))?;
+    let window: u64 = crate::config::number("im_webhook_window_secs", None)
+        .map_err(|e| reply::error(StatusCode::INTERNAL_SERVER_ERROR, e))?;
+    let query =
+        tim::webhook::WebhookQuery::parse(raw_query).map_err(|e| unauthorized(e.to_string()))?;
+    tim::webhook::Verifier::new(app_id, Some(token))
+        .with_window(window)
+        .verify(&query, now)
+        .map_err(|e| unauthorized(e.to_string()))?;
+    Ok(query)
+}

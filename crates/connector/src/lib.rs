@@ -4,6 +4,8 @@
 //!   checks on what an agent sends.
 //! - [`agent_panel`] (feature `spin`): the agent chat calls both bridges
 //!   answer: history pages, sending once as the agent, per-agent limits.
+//! - [`chat_sync`] (feature `spin`): a support group's chat copied into its
+//!   ticket or Case, once each, in order, batched.
 //! - [`config`]: Spin variables, the whole numbers in them, and the clock.
 //! - [`cors`]: which browser origins may call the end users' routes.
 //! - [`dispatch`]: the IM gateway's command → component table.
@@ -38,6 +40,8 @@ pub mod agent_panel;
 pub mod auth;
 #[cfg(feature = "spin")]
 pub mod bridge;
+#[cfg(feature = "spin")]
+pub mod chat_sync;
 pub mod config;
 pub mod cors;
 pub mod dispatch;

@@ -329,6 +329,31 @@ pub fn split_text(text: &str, max_bytes: usize) -> Vec<String> {
     pieces
 }
 
+/// One line of a conversation as a help desk's agents read it:
+/// `[2026-12-07 21:40:05 UTC] alice: text`. `at` is Unix seconds; none (or
+/// 0) reads `time unknown`. Used for a chatbot's transcript and for chat
+/// copied into a ticket, so both read alike.
+///
+/// ```
+/// use tim::message::transcript_line;
+/// assert_eq!(
+///     transcript_line(Some(1_765_000_000), "alice", "My order is late"),
+///     "[2025-12-06 05:46:40 UTC] alice: My order is late"
+/// );
+/// assert_eq!(transcript_line(None, "bob", "hi"), "[time unknown] bob: hi");
+/// ```
+pub fn transcript_line(at: Option<u64>, who: &str, text: &str) -> String {
+    let format =
+        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
+    let when = at
+        .filter(|&s| s > 0)
+        .and_then(|s| i64::try_from(s).ok())
+        .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_else(|| "time unknown".into());
+    format!("[{when}] {who}: {text}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

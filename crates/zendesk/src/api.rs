@@ -418,6 +418,35 @@ impl<T: Transport> Client<T> {
         }
     }
 
+    /// Adds a comment to ticket `id`: an internal note unless `public`.
+    ///
+    /// A transport failure is not retried: Zendesk takes no idempotency
+    /// key on updates, so a retry after a lost answer could add the comment
+    /// twice. The caller keeps what it did not deliver and tries again.
+    pub async fn add_comment(
+        &mut self,
+        id: u64,
+        body: &str,
+        public: bool,
+    ) -> Result<(), ZendeskError> {
+        let request = serde_json::json!({
+            "ticket": { "comment": { "body": body, "public": public } }
+        });
+        let response = self
+            .send(
+                "PUT",
+                &format!("/api/v2/tickets/{id}.json"),
+                Vec::new(),
+                request.to_string().into_bytes(),
+                false,
+            )
+            .await?;
+        match response.status {
+            200 | 201 => Ok(()),
+            status => Err(answer_error(status, &response.body)),
+        }
+    }
+
     /// Shows a ticket.
     pub async fn get_ticket(&mut self, id: u64) -> Result<Ticket, ZendeskError> {
         self.show(&format!("/api/v2/tickets/{id}.json"), "ticket")

@@ -119,6 +119,8 @@ struct Envelope {
     zendesk_event_version: Option<String>,
     #[serde(default)]
     time: Option<String>,
+    #[serde(default)]
+    event: EventBody,
 }
 
 #[derive(Deserialize, Default)]
@@ -129,6 +131,57 @@ struct Detail {
     assignee_id: Option<String>,
     #[serde(default)]
     status: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+}
+
+/// The type-specific `event` object (only `comment_added`'s is read).
+#[derive(Deserialize, Default)]
+struct EventBody {
+    #[serde(default)]
+    comment: Option<CommentBody>,
+}
+
+#[derive(Deserialize)]
+struct CommentBody {
+    #[serde(default, deserialize_with = "lenient_id")]
+    id: Option<String>,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
+    is_public: bool,
+    #[serde(default)]
+    author: Author,
+}
+
+#[derive(Deserialize, Default)]
+struct Author {
+    #[serde(default, deserialize_with = "lenient_id")]
+    id: Option<String>,
+    #[serde(default)]
+    is_staff: bool,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+/// A comment added to a ticket (`ticket.comment_added`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comment {
+    /// The comment's id.
+    pub id: String,
+    /// Its text.
+    pub body: String,
+    /// Public (a reply the requester sees) or an internal note.
+    pub public: bool,
+    /// Its author's Zendesk user id.
+    pub author_id: String,
+    /// Whether the author is an agent or admin (not the requester).
+    pub author_is_staff: bool,
+    /// The author's name, when given.
+    pub author_name: Option<String>,
+    /// Whether it is the ticket's first comment, its description (which
+    /// the bridge wrote itself when it opened the ticket).
+    pub is_description: bool,
 }
 
 /// The body our trigger definition sends (see `integrations/zendesk`).
@@ -154,6 +207,8 @@ pub enum Change {
     Status(String),
     /// The ticket was deleted (soft or permanently).
     Deleted,
+    /// A comment was added.
+    Commented(Comment),
 }
 
 /// One ticket event, from an event-subscribed webhook or our trigger body.
@@ -212,6 +267,27 @@ pub fn parse_event(body: &[u8]) -> Result<TicketEvent, EventError> {
                     .to_ascii_lowercase(),
             ),
             "soft_deleted" | "permanently_deleted" => Change::Deleted,
+            "comment_added" => {
+                let comment = envelope
+                    .event
+                    .comment
+                    .ok_or(EventError::MissingField("event.comment"))?;
+                let body = comment.body.unwrap_or_default();
+                Change::Commented(Comment {
+                    id: comment
+                        .id
+                        .ok_or(EventError::MissingField("event.comment.id"))?,
+                    is_description: envelope.detail.description.as_deref() == Some(body.as_str()),
+                    body,
+                    public: comment.is_public,
+                    author_id: comment
+                        .author
+                        .id
+                        .ok_or(EventError::MissingField("event.comment.author.id"))?,
+                    author_is_staff: comment.author.is_staff,
+                    author_name: comment.author.name,
+                })
+            }
             _ => return Err(EventError::Unhandled(envelope.event_type)),
         };
         return Ok(TicketEvent {
@@ -257,6 +333,40 @@ mod tests {
     }
 
     const SECRET: &str = "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ==";
+
+    #[test]
+    fn comment_added_events_name_the_comment_and_its_author() {
+        let body = br#"{"type": "zen:event-type:ticket.comment_added", "id": "ev-1",
+            "time": "2026-12-07T10:00:00Z", "zendesk_event_version": "2022-11-06",
+            "detail": {"id": "42", "description": "It broke."},
+            "event": {"comment": {"id": "9001", "body": "On it!", "is_public": true,
+                                  "author": {"id": "7001", "is_staff": true, "name": "Agent A"}}}}"#;
+        let event = parse_event(body).unwrap();
+        assert_eq!(event.ticket_id, "42");
+        assert_eq!(
+            event.changes,
+            [Change::Commented(Comment {
+                id: "9001".into(),
+                body: "On it!".into(),
+                public: true,
+                author_id: "7001".into(),
+                author_is_staff: true,
+                author_name: Some("Agent A".into()),
+                is_description: false,
+            })]
+        );
+        let first = String::from_utf8_lossy(body).replace("On it!", "It broke.");
+        let Change::Commented(c) = &parse_event(first.as_bytes()).unwrap().changes[0] else {
+            panic!("not a comment")
+        };
+        assert!(c.is_description);
+        let no_comment =
+            br#"{"type": "zen:event-type:ticket.comment_added", "detail": {"id": "42"}}"#;
+        assert_eq!(
+            parse_event(no_comment),
+            Err(EventError::MissingField("event.comment"))
+        );
+    }
 
     #[test]
     fn signature_is_base64_hmac_of_timestamp_then_body() {

@@ -6,16 +6,18 @@
 //!   replaying the first answer, 400 `IdempotentRequestError` for a changed
 //!   body); `GET /api/v2/tickets/{id}.json`.
 //! - Injected 429s with `Retry-After`, failures and latency.
+//! - `PUT /api/v2/tickets/{id}.json` adding a comment as the API user.
 //! - Signed webhook deliveries of ticket events (assignment, status,
-//!   deletion), including exact duplicates, to a configured URL.
+//!   deletion, comments added), including exact duplicates, to a
+//!   configured URL.
 //! - `GET /api/v2/users/{id}.json` for the agents and end users configured.
 //! - `GET /agent/tickets/{id}?agent={user id}`: the agent workspace as a
 //!   browser shows it, with the sidebar app in an iframe: it posts the app's
 //!   page a signed-URL token (RS256, [`ZAF_SIGNING_KEY`]) and answers the ZAF
 //!   SDK's `postMessage` calls as Zendesk does (see [`workspace`]).
 //! - `GET /emulator/state` returns everything; `POST
-//!   /emulator/tickets/{id}/assign|status|delete` makes an agent's change and
-//!   delivers its webhook.
+//!   /emulator/tickets/{id}/assign|status|delete|comment` makes an agent's
+//!   change (or a user's comment) and delivers its webhook.
 
 #![warn(missing_docs)]
 
@@ -147,7 +149,26 @@ pub struct Ticket {
     pub assignee_id: Option<u64>,
     /// Deleted.
     pub deleted: bool,
+    /// Comments added after the description, in order.
+    pub comments: Vec<TicketComment>,
 }
+
+/// A comment added to a ticket after its description.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TicketComment {
+    /// Id.
+    pub id: u64,
+    /// Text.
+    pub body: String,
+    /// Public reply, or internal note.
+    pub public: bool,
+    /// Author: [`API_USER_ID`] for comments made through the API.
+    pub author_id: u64,
+}
+
+/// The user the API credentials act as (an admin), who authors comments
+/// made through the API.
+pub const API_USER_ID: u64 = 7003;
 
 /// One webhook delivery and its answer.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -323,6 +344,21 @@ impl ZendeskEmulator {
         self.shared.delete(ticket_id).await
     }
 
+    /// A user comments in Zendesk's own ticket UI (an agent's public reply
+    /// or internal note, or the requester); delivers
+    /// `ticket.comment_added`.
+    pub async fn comment(
+        &self,
+        ticket_id: u64,
+        author_id: u64,
+        body: &str,
+        public: bool,
+    ) -> Option<Delivery> {
+        self.shared
+            .comment(ticket_id, author_id, body, public)
+            .await
+    }
+
     /// Delivers an earlier delivery again, unchanged (same invocation id and
     /// body, fresh signature), as Zendesk sometimes does.
     pub async fn redeliver(&self, delivery: &Delivery) -> Option<Delivery> {
@@ -384,6 +420,41 @@ impl Shared {
         self.emit(ticket_id, "soft_deleted", json!({})).await
     }
 
+    /// Adds a comment by `author_id` (a configured user, or
+    /// [`API_USER_ID`]); delivers `ticket.comment_added`. `None` when the
+    /// ticket or the author does not exist.
+    async fn comment(
+        &self,
+        ticket_id: u64,
+        author_id: u64,
+        body: &str,
+        public: bool,
+    ) -> Option<Delivery> {
+        let author = self
+            .config()
+            .users
+            .into_iter()
+            .find(|u| u.id == author_id)?;
+        let id = {
+            let mut state = self.state();
+            state.next_event += 1;
+            let id = 90_000 + state.next_event;
+            let ticket = state.tickets.get_mut(&ticket_id)?;
+            ticket.comments.push(TicketComment {
+                id,
+                body: body.to_string(),
+                public,
+                author_id,
+            });
+            id
+        };
+        let event = json!({ "comment": {
+            "id": id.to_string(), "body": body, "is_public": public,
+            "author": { "id": author_id.to_string(), "is_staff": author.role != "end-user", "name": author.name },
+        }});
+        self.emit(ticket_id, "comment_added", event).await
+    }
+
     async fn emit(&self, ticket_id: u64, kind: &str, event: Value) -> Option<Delivery> {
         let (body, invocation) = {
             let mut state = self.state();
@@ -397,6 +468,7 @@ impl Shared {
                     "assignee_id": ticket.assignee_id.map(|a| a.to_string()),
                     "status": if ticket.deleted { "DELETED".to_string() } else { ticket.status.to_uppercase() },
                     "subject": ticket.subject,
+                    "description": ticket.description,
                     "external_id": ticket.external_id,
                     "via": { "channel": "web_service" },
                 },
@@ -457,7 +529,7 @@ async fn control(shared: &Shared, rest: &str, body: &[u8]) -> Response<Full<Byte
     let Some((id, action)) = rest.split_once('/') else {
         return reply(
             404,
-            json!({ "error": "use /emulator/tickets/{id}/{assign|status|delete}" }),
+            json!({ "error": "use /emulator/tickets/{id}/{assign|status|delete|comment}" }),
             &[],
         );
     };
@@ -475,6 +547,19 @@ async fn control(shared: &Shared, rest: &str, body: &[u8]) -> Response<Full<Byte
             None => return reply(400, json!({ "error": "status is required" }), &[]),
         },
         "delete" => shared.delete(id).await,
+        "comment" => match (input["author_id"].as_u64(), input["body"].as_str()) {
+            (Some(author), Some(text)) => {
+                let public = input["public"].as_bool().unwrap_or(true);
+                shared.comment(id, author, text, public).await
+            }
+            _ => {
+                return reply(
+                    400,
+                    json!({ "error": "author_id (a user id) and body are required" }),
+                    &[],
+                );
+            }
+        },
         other => {
             return reply(
                 404,
@@ -625,6 +710,14 @@ async fn handle(
             ),
         };
     }
+    if method == "PUT"
+        && let Some(id) = path
+            .strip_prefix("/api/v2/tickets/")
+            .and_then(|rest| rest.strip_suffix(".json"))
+            .and_then(|id| id.parse::<u64>().ok())
+    {
+        return update_ticket(shared, id, body).await;
+    }
     match (method, path) {
         ("POST", "/api/v2/tickets.json" | "/api/v2/tickets") => {
             create_ticket(shared, idempotency, body)
@@ -653,6 +746,48 @@ async fn handle(
             json!({ "error": "InvalidEndpoint", "description": format!("{method} {path}") }),
             &[],
         ),
+    }
+}
+
+/// `PUT /api/v2/tickets/{id}.json` with a `comment` (the only update the
+/// bridges make): added as the API user, and its `comment_added` webhook
+/// delivered before the answer. Closed tickets refuse updates, as Zendesk's
+/// do.
+async fn update_ticket(shared: &Shared, id: u64, body: &[u8]) -> Response<Full<Bytes>> {
+    let input: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let comment = &input["ticket"]["comment"];
+    let Some(text) = comment["body"].as_str().filter(|t| !t.trim().is_empty()) else {
+        return reply(
+            422,
+            json!({ "error": "RecordInvalid", "description": "Record validation errors",
+                    "details": { "base": [{ "description": "Comment: cannot be blank" }] } }),
+            &[],
+        );
+    };
+    let status = shared
+        .state()
+        .tickets
+        .get(&id)
+        .filter(|t| !t.deleted)
+        .map(|t| t.status.clone());
+    match status.as_deref() {
+        None => reply(
+            404,
+            json!({ "error": "RecordNotFound", "description": "Not found" }),
+            &[],
+        ),
+        Some("closed") => reply(
+            422,
+            json!({ "error": "RecordInvalid", "description": "Record validation errors",
+                    "details": { "status": [{ "description": "Status: closed prevents ticket update" }] } }),
+            &[],
+        ),
+        Some(_) => {
+            let public = comment["public"].as_bool().unwrap_or(true);
+            shared.comment(id, API_USER_ID, text, public).await;
+            let ticket = shared.state().tickets.get(&id).map(ticket_json);
+            reply(200, json!({ "ticket": ticket }), &[])
+        }
     }
 }
 
@@ -796,6 +931,7 @@ fn create_ticket(
         status: "new".into(),
         assignee_id: None,
         deleted: false,
+        comments: Vec::new(),
     };
     let answer = json!({ "ticket": ticket_json(&t), "audit": { "events": [] } });
     state.tickets.insert(t.id, t);

@@ -1,0 +1,187 @@
+//! A support group's chat copied into its ticket or Case, each message
+//! exactly once, in order, batched when messages come in bursts.
+//!
+//! IM tells a bridge about every message of the group
+//! (`Group.CallbackAfterSendMsg`, passed on by the gateway). The bridge
+//! [`Outbox::push`]es the message — once per `MsgSeq`, however often IM
+//! delivers it — and then [`Outbox::flush`]es: one flusher per ticket at a
+//! time takes every message waiting, sorts them by `MsgSeq` and hands them
+//! to the help desk as one comment. Messages that arrive while a comment is
+//! being written wait for the next one, which is how a burst becomes a few
+//! comments instead of many. A failed delivery leaves the messages waiting
+//! for the next flush.
+//!
+//! The state is a handful of records per ticket: a slot counter (atomic, so
+//! concurrent pushes never share a slot), one record per waiting message,
+//! the last slot delivered, and the flusher's lock.
+
+use crate::state::{Claim, Records};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// A claim or counter that never ends by itself.
+const FOREVER: u64 = u64::MAX;
+/// How long a message's "already copied" mark lasts after it was sent
+/// (IM redelivers within minutes).
+const SEEN_SECS: u64 = 7 * 24 * 3600;
+/// A lock held longer than this belongs to a flusher that died.
+const STALE_LOCK_SECS: u64 = 60;
+/// How many lines one comment takes at most.
+const BATCH_LINES: usize = 50;
+/// How often, and how long apart, a flush waits for another flusher.
+const LOCK_TRIES: u32 = 15;
+const LOCK_WAIT: Duration = Duration::from_millis(200);
+
+/// One chat message waiting to be copied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatLine {
+    /// IM's `MsgSeq` in the group: the order.
+    pub seq: u64,
+    /// The line as agents read it ([`tim::message::transcript_line`]).
+    pub text: String,
+}
+
+/// The chat waiting to be copied into one ticket or Case.
+pub struct Outbox<'a> {
+    records: &'a Records,
+    /// `zd:chat:<ticket>`, `sf:chat:<case>`.
+    name: String,
+}
+
+/// What a push did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pushed {
+    /// Waiting to be copied.
+    Queued,
+    /// Already copied or waiting: a redelivery.
+    Duplicate,
+}
+
+impl<'a> Outbox<'a> {
+    /// The outbox named `name` (one per ticket or Case).
+    pub fn new(records: &'a Records, name: String) -> Self {
+        Self { records, name }
+    }
+
+    fn key(&self, what: &str) -> String {
+        format!("{}:{what}", self.name)
+    }
+
+    /// Queues `line` unless its `MsgSeq` was queued before. `sent_at` is
+    /// the message's own (signed) time, so every delivery names the same
+    /// mark.
+    pub fn push(&self, line: &ChatLine, sent_at: u64) -> Result<Pushed, String> {
+        let seen = self.key(&format!("seen:{}", line.seq));
+        let until = sent_at.saturating_add(SEEN_SECS);
+        if self.records.claim(&seen, until)? == Claim::Taken {
+            return Ok(Pushed::Duplicate);
+        }
+        let stored = self
+            .records
+            .count(&self.key("slots"), FOREVER)
+            .and_then(|slot| self.records.put(&self.key(&format!("slot:{slot}")), line));
+        if let Err(e) = stored {
+            // Not queued: the next delivery may queue it.
+            let _ = self.records.release(&seen, until);
+            return Err(e);
+        }
+        Ok(Pushed::Queued)
+    }
+
+    /// Copies everything waiting, through `deliver` (one call per batch of
+    /// lines, joined by newlines), unless another flusher holds the lock
+    /// for longer than this waits. Returns how many lines were delivered.
+    pub async fn flush(
+        &self,
+        now: impl Fn() -> u64,
+        deliver: impl AsyncFn(&str) -> Result<(), String>,
+    ) -> Result<usize, String> {
+        let mut delivered = 0;
+        loop {
+            if !self.lock(&now).await? {
+                return Ok(delivered);
+            }
+            let flushed = self.drain(&deliver).await;
+            self.unlock()?;
+            delivered += flushed?;
+            // A message queued while the lock was held, whose own flush
+            // gave up waiting, is taken now.
+            if !self.waiting()? {
+                return Ok(delivered);
+            }
+        }
+    }
+
+    async fn lock(&self, now: &impl Fn() -> u64) -> Result<bool, String> {
+        let lock = self.key("lock");
+        for _ in 0..LOCK_TRIES {
+            if self.records.claim(&lock, FOREVER)? == Claim::Won {
+                self.records.put(&self.key("lock-at"), &now())?;
+                return Ok(true);
+            }
+            let held_since: u64 = self.records.get(&self.key("lock-at"))?.unwrap_or(0);
+            if now().saturating_sub(held_since) > STALE_LOCK_SECS {
+                // Its flusher died with it: give it back and try again.
+                self.records.release(&lock, FOREVER)?;
+                continue;
+            }
+            crate::edge::sleep(LOCK_WAIT).await;
+        }
+        Ok(false)
+    }
+
+    fn unlock(&self) -> Result<(), String> {
+        self.records.release(&self.key("lock"), FOREVER)
+    }
+
+    fn done(&self) -> Result<i64, String> {
+        Ok(self.records.get(&self.key("done"))?.unwrap_or(0))
+    }
+
+    fn waiting(&self) -> Result<bool, String> {
+        Ok(self.records.tally(&self.key("slots"), FOREVER)? > self.done()?)
+    }
+
+    /// Delivers the waiting lines in batches, under the lock.
+    async fn drain(
+        &self,
+        deliver: &impl AsyncFn(&str) -> Result<(), String>,
+    ) -> Result<usize, String> {
+        let mut delivered = 0;
+        loop {
+            let done = self.done()?;
+            let last = self.records.tally(&self.key("slots"), FOREVER)?;
+            let mut batch = Vec::new();
+            for slot in done + 1..=last {
+                // A slot counted but not written yet ends the batch: its
+                // pusher's own flush takes it.
+                let Some(line) = self
+                    .records
+                    .get::<ChatLine>(&self.key(&format!("slot:{slot}")))?
+                else {
+                    break;
+                };
+                batch.push((slot, line));
+                if batch.len() == BATCH_LINES {
+                    break;
+                }
+            }
+            let Some(&(through, _)) = batch.last() else {
+                return Ok(delivered);
+            };
+            let mut lines: Vec<&ChatLine> = batch.iter().map(|(_, line)| line).collect();
+            lines.sort_by_key(|line| line.seq);
+            let text = lines
+                .iter()
+                .map(|line| line.text.as_str())
+                .collect::<Vec<_>>()
+                .join("\n");
+            deliver(&text).await?;
+            self.records.put(&self.key("done"), &through)?;
+            for (slot, _) in &batch {
+                self.records.delete(&self.key(&format!("slot:{slot}")))?;
+            }
+            delivered += batch.len();
+        }
+    }
+}
