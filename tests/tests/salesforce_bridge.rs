@@ -537,3 +537,52 @@ async fn the_jwt_bearer_flow_logs_in_with_a_signed_assertion() {
     );
     assert_eq!(state.cases.len(), 1);
 }
+
+#[tokio::test]
+async fn the_chat_reaches_the_case_as_unpublished_comments_once_in_order() {
+    let w = World::start("sf-chat-sync", &[]).await;
+    let (case_id, group) = w.open_case("chat").await;
+    let comments = || -> Vec<salesforce_emulator::CaseComment> {
+        w.sf()
+            .state()
+            .case_comments
+            .into_iter()
+            .filter(|c| c.parent_id == case_id)
+            .collect()
+    };
+    let long = "x".repeat(3_000);
+    let texts = ["Hello?", "My refund is late", long.as_str()];
+    for text in texts {
+        let body = json!([{"MsgType": "TIMTextElem", "MsgContent": {"Text": text}}]);
+        let answer = w
+            .im()
+            .user_send_group("alice", &group, body, Vec::new())
+            .await;
+        assert_eq!(answer["ErrorCode"], 0, "{answer}");
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while comments()
+        .iter()
+        .map(|c| c.body.lines().count() - 1)
+        .sum::<usize>()
+        < 3
+    {
+        assert!(std::time::Instant::now() < deadline, "{:#?}", comments());
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let comments = comments();
+    let lines: Vec<&str> = comments
+        .iter()
+        .flat_map(|c| c.body.lines().skip(1))
+        .collect();
+    assert_eq!(lines.len(), 3, "{comments:#?}");
+    for (line, text) in lines.iter().zip(texts) {
+        assert!(line.ends_with(&format!(" UTC] alice: {text}")), "{line}");
+    }
+    assert!(
+        comments.iter().all(|c| !c.published
+            && c.body.starts_with("Chat in IM:\n")
+            && c.body.chars().count() <= 4000),
+        "{comments:#?}"
+    );
+}

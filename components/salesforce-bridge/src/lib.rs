@@ -5,6 +5,7 @@
 //! | `POST /salesforce/requests` | the end user's chat app (browsers: `cors_allowed_origins`) | the user's IM UserSig |
 //! | `POST /salesforce/requests/open` | the same: the user's open Case, to continue it | the user's IM UserSig |
 //! | `POST /salesforce/events` | Apex (Queueable callout from the Case and AgentWork triggers) | HMAC of timestamp, nonce and body (or bearer secret) |
+//! | `POST /salesforce/im` | IM's after-send callbacks, passed on by the gateway: the chat copied into the Case | IM's `Sign` over `im_callback_token` |
 //! | `POST /salesforce/agent-usersig` | Apex (the agent's chat UI controller) | same as events |
 //! | `POST /salesforce/chat/join`, `/chat/history`, `/chat/send` | Apex (the Case chat component's controller), as the running user | same as events |
 
@@ -14,6 +15,7 @@
 )]
 
 mod agent_chat;
+mod chat;
 mod config;
 mod create;
 mod events;
@@ -43,6 +45,7 @@ async fn bridge(req: Request) -> JsonResponse {
         "/requests",
         "/requests/open",
         "/events",
+        "/im",
         "/agent-usersig",
         "/chat/join",
         "/chat/history",
@@ -63,6 +66,10 @@ async fn bridge(req: Request) -> JsonResponse {
         Err(response) => return response,
     };
     let (config, headers, body, now) = (p.config, p.headers, p.body, p.now);
+    if p.route == "/im" {
+        // IM's own signature, not Apex's.
+        return chat::from_im(&config, &p.query, &body, now);
+    }
     if let Some(user) = p.user {
         let answer = if p.route == "/requests/open" {
             create::open_request(&user)

@@ -15,95 +15,59 @@
 
 use crate::config::Config;
 use crate::records::{TOKEN_KEY, TicketRecord, ticket_key};
-use connector::chat_sync::{ChatLine, Outbox, Pushed};
-use connector::reply::{self, JsonResponse};
+use connector::chat_sync::{self, Outbox};
+use connector::reply::JsonResponse;
 use connector::state::Records;
-use http::StatusCode;
-use tim::events::{Answer, Event};
-use tim::message::{MsgElement, transcript_line};
+use tim::message::MsgElement;
 use tim::rest::{FORBID_SEND_CALLBACKS, SendGroupMsg};
 
+/// Zendesk takes comments of up to 64 KB; the note's heading is short.
+const NOTE_CHARS: usize = 30_000;
+
 /// `POST /zendesk/im`.
-pub async fn from_im(config: &Config, raw_query: &str, body: &[u8], now: u64) -> JsonResponse {
-    let query = match connector::im::verified_callback(raw_query, now) {
-        Ok(query) => query,
-        Err(response) => return response,
-    };
-    let ignored = |why: String| reply::json(StatusCode::OK, &serde_json::json!({ "ignored": why }));
-    let message = match Event::parse(&query.callback_command, body) {
-        Ok(Event::GroupAfterSendMsg(message)) => message,
-        Ok(_) => return ignored(format!("`{}` is not used", query.callback_command)),
-        Err(e) => {
-            return reply::bad_field(
-                "body",
-                format!("not a {} body: {e}", query.callback_command),
-            );
-        }
-    };
-    let Some(ticket_id) = message
-        .group_id
-        .strip_prefix(config.group_prefix.as_str())
-        .and_then(|id| id.parse::<u64>().ok())
-    else {
-        return ignored(format!("group {} is not a ticket's", message.group_id));
-    };
-    let Some(seq) = message.msg_seq else {
-        return reply::bad_field(
-            "MsgSeq",
-            "an after-send callback names the message's MsgSeq",
-        );
-    };
-    let records = match Records::open() {
-        Ok(records) => records,
-        Err(e) => return reply::error(StatusCode::INTERNAL_SERVER_ERROR, e),
-    };
-    match records.get::<TicketRecord>(&ticket_key(&ticket_id.to_string())) {
-        Ok(Some(ticket)) if !ticket.dissolved && ticket.group_id == message.group_id => {}
-        Ok(_) => return ignored(format!("ticket {ticket_id} is not open from chat")),
-        Err(e) => return reply::error(StatusCode::INTERNAL_SERVER_ERROR, e),
-    }
-    let line = ChatLine {
-        seq,
-        text: transcript_line(message.msg_time, &message.from, &chat_text(&message.body)),
-    };
-    let outbox = Outbox::new(&records, format!("zd:chat:{ticket_id}"));
-    match outbox.push(&line, message.msg_time.unwrap_or(now)) {
-        Ok(Pushed::Duplicate) => {
-            return reply::json(StatusCode::OK, &serde_json::json!({ "duplicate": seq }));
-        }
-        Ok(Pushed::Queued) => {}
-        Err(e) => return reply::error(StatusCode::INTERNAL_SERVER_ERROR, e),
-    }
-    let group_id = message.group_id.clone();
-    connector::edge::after_response(async move {
-        // Loaded again: the work outlives this request's borrow of it.
-        let (config, records) = match (Config::load(), Records::open()) {
-            (Ok(config), Ok(records)) => (config, records),
-            (Err(e), _) | (_, Err(e)) => return eprintln!("chat of ticket {ticket_id}: {e}"),
+pub fn from_im(config: &Config, raw_query: &str, body: &[u8], now: u64) -> JsonResponse {
+    let received = chat_sync::receive(raw_query, body, now, NOTE_CHARS, |records, group_id| {
+        let Some(ticket_id) = group_id
+            .strip_prefix(config.group_prefix.as_str())
+            .and_then(|id| id.parse::<u64>().ok())
+        else {
+            return Ok(None);
         };
-        let outbox = Outbox::new(&records, format!("zd:chat:{ticket_id}"));
-        let deliver =
-            async |text: &str| add_note(&config, &records, ticket_id, &group_id, text).await;
-        match outbox.flush(connector::config::unix_now, deliver).await {
-            Ok(_) => {}
-            Err(e) => eprintln!(
-                "chat of ticket {ticket_id} not copied yet (kept for the next message): {e}"
-            ),
-        }
+        let ticket: Option<TicketRecord> = records.get(&ticket_key(&ticket_id.to_string()))?;
+        Ok(ticket
+            .filter(|t| !t.dissolved && t.group_id == group_id)
+            .map(|_| outbox_name(ticket_id)))
     });
-    reply::raw_json(StatusCode::OK, Answer::ok().to_json())
+    if let Some(name) = received.queued {
+        connector::edge::after_response(flush(name));
+    }
+    received.response
 }
 
-/// A message's text as the note shows it: its text, else what it is.
-fn chat_text(body: &[MsgElement]) -> String {
-    let text = tim::message::joined_text(body);
-    if !text.trim().is_empty() {
-        return text;
+fn outbox_name(ticket_id: u64) -> String {
+    format!("zd:chat:{ticket_id}")
+}
+
+/// Copies what waits in the outbox `name` into its ticket.
+async fn flush(name: String) {
+    let Some(ticket_id) = name
+        .strip_prefix("zd:chat:")
+        .and_then(|id| id.parse::<u64>().ok())
+    else {
+        return;
+    };
+    // Loaded again: this runs after the request that queued it.
+    let (config, records) = match (Config::load(), Records::open()) {
+        (Ok(config), Ok(records)) => (config, records),
+        (Err(e), _) | (_, Err(e)) => return eprintln!("chat of ticket {ticket_id}: {e}"),
+    };
+    let group_id = config.group_id(ticket_id);
+    let deliver =
+        async |lines: &str| add_note(&config, &records, ticket_id, &group_id, lines).await;
+    let outbox = Outbox::new(&records, name.clone(), NOTE_CHARS);
+    if let Err(e) = outbox.flush(connector::config::unix_now, deliver).await {
+        eprintln!("chat of ticket {ticket_id} not copied yet (kept for the next message): {e}");
     }
-    body.iter()
-        .map(|e| format!("[{}]", e.msg_type()))
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 async fn add_note(

@@ -72,7 +72,7 @@ async fn bridge(req: Request) -> JsonResponse {
             cors_origin.as_ref(),
         ),
         ("/webhook", _) => webhook::handle(&p.config, &p.headers, &p.body, p.now).await,
-        ("/im", _) => chat::from_im(&p.config, &p.query, &p.body, p.now).await,
+        ("/im", _) => chat::from_im(&p.config, &p.query, &p.body, p.now),
         ("/app", _) => panel::handle(&p.config, &p.body, p.now).await,
         (route, _) => agent_chat::handle(route, &p.config, &p.headers, &p.body, p.now).await,
     }

@@ -11,6 +11,8 @@
 //! comments instead of many. A failed delivery leaves the messages waiting
 //! for the next flush.
 //!
+//! [`receive`] is the part of a bridge's chat route both bridges share.
+//!
 //! The state is a handful of records per ticket: a slot counter (atomic, so
 //! concurrent pushes never share a slot), one record per waiting message,
 //! the last slot delivered, and the flusher's lock.
@@ -46,6 +48,9 @@ pub struct Outbox<'a> {
     records: &'a Records,
     /// `zd:chat:<ticket>`, `sf:chat:<case>`.
     name: String,
+    /// The most characters one delivery's lines take together (a help
+    /// desk's comment limit, less what the caller adds around them).
+    max_chars: usize,
 }
 
 /// What a push did.
@@ -58,9 +63,14 @@ pub enum Pushed {
 }
 
 impl<'a> Outbox<'a> {
-    /// The outbox named `name` (one per ticket or Case).
-    pub fn new(records: &'a Records, name: String) -> Self {
-        Self { records, name }
+    /// The outbox named `name` (one per ticket or Case), whose deliveries
+    /// hold at most `max_chars` characters of lines (a longer line is cut).
+    pub fn new(records: &'a Records, name: String, max_chars: usize) -> Self {
+        Self {
+            records,
+            name,
+            max_chars: max_chars.max(80),
+        }
     }
 
     fn key(&self, what: &str) -> String {
@@ -76,10 +86,15 @@ impl<'a> Outbox<'a> {
         if self.records.claim(&seen, until)? == Claim::Taken {
             return Ok(Pushed::Duplicate);
         }
+        let mut line = line.clone();
+        if line.text.chars().count() > self.max_chars {
+            line.text = line.text.chars().take(self.max_chars - 1).collect();
+            line.text.push('…');
+        }
         let stored = self
             .records
             .count(&self.key("slots"), FOREVER)
-            .and_then(|slot| self.records.put(&self.key(&format!("slot:{slot}")), line));
+            .and_then(|slot| self.records.put(&self.key(&format!("slot:{slot}")), &line));
         if let Err(e) = stored {
             // Not queued: the next delivery may queue it.
             let _ = self.records.release(&seen, until);
@@ -152,6 +167,7 @@ impl<'a> Outbox<'a> {
             let done = self.done()?;
             let last = self.records.tally(&self.key("slots"), FOREVER)?;
             let mut batch = Vec::new();
+            let mut chars = 0;
             for slot in done + 1..=last {
                 // A slot counted but not written yet ends the batch: its
                 // pusher's own flush takes it.
@@ -161,6 +177,10 @@ impl<'a> Outbox<'a> {
                 else {
                     break;
                 };
+                chars += line.text.chars().count() + 1;
+                if !batch.is_empty() && chars > self.max_chars {
+                    break;
+                }
                 batch.push((slot, line));
                 if batch.len() == BATCH_LINES {
                     break;
@@ -184,4 +204,102 @@ impl<'a> Outbox<'a> {
             delivered += batch.len();
         }
     }
+}
+
+/// What one IM after-send callback to a bridge's chat route came to.
+pub struct Received {
+    /// The answer to the caller.
+    pub response: crate::reply::JsonResponse,
+    /// The outbox a message was queued in, to flush after the answer.
+    pub queued: Option<String>,
+}
+
+/// The part of a bridge's chat route (`/zendesk/im`, `/salesforce/im`)
+/// both bridges share: IM's signature checked again (the route is reachable
+/// from outside), the body read as `Group.CallbackAfterSendMsg`, the
+/// message queued once in the outbox `outbox_of` names for its group —
+/// `None` for a group that is no open ticket's or Case's — cut to
+/// `max_chars`.
+pub fn receive(
+    raw_query: &str,
+    body: &[u8],
+    now: u64,
+    max_chars: usize,
+    outbox_of: impl FnOnce(&Records, &str) -> Result<Option<String>, String>,
+) -> Received {
+    use crate::reply;
+    use http::StatusCode;
+    use tim::events::{Answer, Event};
+    let answered = |response| Received {
+        response,
+        queued: None,
+    };
+    let ignored = |why: String| {
+        answered(reply::json(
+            StatusCode::OK,
+            &serde_json::json!({ "ignored": why }),
+        ))
+    };
+    let query = match crate::im::verified_callback(raw_query, now) {
+        Ok(query) => query,
+        Err(response) => return answered(response),
+    };
+    let command = &query.callback_command;
+    let message = match Event::parse(command, body) {
+        Ok(Event::GroupAfterSendMsg(message)) => message,
+        Ok(_) => return ignored(format!("`{command}` is not used")),
+        Err(e) => {
+            return answered(reply::bad_field(
+                "body",
+                format!("not a {command} body: {e}"),
+            ));
+        }
+    };
+    let Some(seq) = message.msg_seq else {
+        return answered(reply::bad_field(
+            "MsgSeq",
+            "an after-send callback names the message's MsgSeq",
+        ));
+    };
+    let records = match Records::open() {
+        Ok(records) => records,
+        Err(e) => return answered(reply::error(StatusCode::INTERNAL_SERVER_ERROR, e)),
+    };
+    let name = match outbox_of(&records, &message.group_id) {
+        Ok(Some(name)) => name,
+        Ok(None) => return ignored(format!("group {} is no open request's", message.group_id)),
+        Err(e) => return answered(reply::error(StatusCode::INTERNAL_SERVER_ERROR, e)),
+    };
+    let line = ChatLine {
+        seq,
+        text: tim::message::transcript_line(
+            message.msg_time,
+            &message.from,
+            &chat_text(&message.body),
+        ),
+    };
+    let outbox = Outbox::new(&records, name.clone(), max_chars);
+    match outbox.push(&line, message.msg_time.unwrap_or(now)) {
+        Ok(Pushed::Duplicate) => answered(reply::json(
+            StatusCode::OK,
+            &serde_json::json!({ "duplicate": seq }),
+        )),
+        Ok(Pushed::Queued) => Received {
+            response: reply::raw_json(StatusCode::OK, Answer::ok().to_json()),
+            queued: Some(name),
+        },
+        Err(e) => answered(reply::error(StatusCode::INTERNAL_SERVER_ERROR, e)),
+    }
+}
+
+/// A message's text as the copy shows it: its text, else what it is.
+fn chat_text(body: &[tim::message::MsgElement]) -> String {
+    let text = tim::message::joined_text(body);
+    if !text.trim().is_empty() {
+        return text;
+    }
+    body.iter()
+        .map(|e| format!("[{}]", e.msg_type()))
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -373,6 +373,30 @@ impl<T: Transport> Client<T> {
             })
     }
 
+    /// `POST /sobjects/CaseComment/`: a comment on Case `case_id`, shown to
+    /// the customer (portal, community) only when `published`. At most
+    /// 4,000 characters. Not retried after a transport failure: a retry
+    /// after a lost answer would add it twice.
+    pub async fn add_case_comment(
+        &mut self,
+        case_id: &str,
+        body: &str,
+        published: bool,
+    ) -> Result<(), SalesforceError> {
+        let comment = serde_json::json!({
+            "ParentId": case_id,
+            "CommentBody": body,
+            "IsPublished": published,
+        });
+        let response = self
+            .call("POST", "/sobjects/CaseComment/", Some(&comment), false)
+            .await?;
+        if response.status != 201 {
+            return Err(error_of(response.status, &response.body));
+        }
+        Ok(())
+    }
+
     /// `PATCH /sobjects/Case/<field>/<value>`: creates the Case or finds the
     /// one made earlier with the same External ID. Returns (id, created).
     pub async fn upsert_case(

@@ -7,6 +7,8 @@
 //!   (`PATCH .../Case/<field>/<value>`), get. Expired tokens get 401
 //!   `INVALID_SESSION_ID`; a reached org limit 403 `REQUEST_LIMIT_EXCEEDED`;
 //!   retired versions (< 31.0) 410.
+//! - `POST .../sobjects/CaseComment/` on an existing Case (at most 4,000
+//!   characters).
 //! - Injected failures and latency; `GET /emulator/state`.
 
 #![warn(missing_docs)]
@@ -60,11 +62,26 @@ pub struct Case {
     pub external_id: Option<(String, String)>,
 }
 
+/// A `CaseComment`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CaseComment {
+    /// 18-character id.
+    pub id: String,
+    /// `ParentId`: the Case.
+    pub parent_id: String,
+    /// `CommentBody` (at most 4,000 characters).
+    pub body: String,
+    /// `IsPublished`: shown to the customer (portal, community) or not.
+    pub published: bool,
+}
+
 /// Everything the emulator holds.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct State {
     /// Cases by id.
     pub cases: BTreeMap<String, Case>,
+    /// Case comments, in the order they were created.
+    pub case_comments: Vec<CaseComment>,
     /// Grant types of successful logins, in order.
     pub logins: Vec<String>,
     /// Requests: (method, path, status).
@@ -417,6 +434,39 @@ async fn rest(
                 Err(response) => return *response,
             };
             let id = insert_case(&mut state, fields, None);
+            reply(201, json!({ "id": id, "success": true, "errors": [] }))
+        }
+        ("POST", ["sobjects", "CaseComment"]) => {
+            let input = parsed();
+            let parent = input["ParentId"].as_str().unwrap_or_default().to_string();
+            let body = input["CommentBody"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            if !state.cases.contains_key(&parent) {
+                return sf_error(
+                    400,
+                    "FIELD_INTEGRITY_EXCEPTION",
+                    "Parent ID: id value of incorrect type",
+                    &["ParentId"],
+                );
+            }
+            if body.trim().is_empty() || body.chars().count() > 4000 {
+                return sf_error(
+                    400,
+                    "STRING_TOO_LONG",
+                    "Body: data value too large or empty (max length=4000)",
+                    &["CommentBody"],
+                );
+            }
+            state.next += 1;
+            let id = format!("00aEMU{:012}", state.next);
+            state.case_comments.push(CaseComment {
+                id: id.clone(),
+                parent_id: parent,
+                body,
+                published: input["IsPublished"].as_bool().unwrap_or(false),
+            });
             reply(201, json!({ "id": id, "success": true, "errors": [] }))
         }
         ("PATCH", ["sobjects", "Case", field, value]) => {

@@ -1,0 +1,86 @@
+//! `POST /salesforce/im`: the Case's chat copied into it.
+//!
+//! IM's `Group.CallbackAfterSendMsg` for the Case's group, passed on by the
+//! gateway and checked again here with IM's own signature (this route is
+//! reachable from outside). Every message — the user's, and an agent's from
+//! the Case chat component — becomes part of an unpublished `CaseComment`,
+//! once, in order, batched when bursty (see [`connector::chat_sync`]).
+//!
+//! `CaseComment`, not a Chatter `FeedItem`: it belongs to the Case in every
+//! org (Chatter and feed tracking may be off), lists in the Case's own
+//! Comments, orders by creation, and `IsPublished = false` keeps the copy
+//! internal — the customer already has the chat. Its limit is 4,000
+//! characters, so a burst is split over several comments.
+
+use crate::config::Config;
+use crate::records::{CaseRecord, SESSION_KEY, case_key};
+use connector::chat_sync::{self, Outbox};
+use connector::reply::JsonResponse;
+use connector::state::Records;
+use salesforce::api::Session;
+
+/// `CaseComment.CommentBody` holds 4,000 characters; the heading is short.
+const COMMENT_CHARS: usize = 3_800;
+
+/// `POST /salesforce/im`.
+pub fn from_im(config: &Config, raw_query: &str, body: &[u8], now: u64) -> JsonResponse {
+    let received = chat_sync::receive(raw_query, body, now, COMMENT_CHARS, |records, group_id| {
+        // `<prefix><case id>`, or `…#<n>` once the Case was reopened.
+        let Some(case_id) = group_id
+            .strip_prefix(config.group_prefix.as_str())
+            .map(|rest| rest.split('#').next().unwrap_or(rest))
+            .filter(|id| !id.is_empty())
+        else {
+            return Ok(None);
+        };
+        let case: Option<CaseRecord> = records.get(&case_key(case_id))?;
+        Ok(case
+            .filter(|c| !c.dissolved && c.group_id == group_id)
+            .map(|_| format!("sf:chat:{case_id}")))
+    });
+    if let Some(name) = received.queued {
+        connector::edge::after_response(flush(name));
+    }
+    received.response
+}
+
+/// Copies what waits in the outbox `name` into its Case.
+async fn flush(name: String) {
+    let Some(case_id) = name.strip_prefix("sf:chat:").map(String::from) else {
+        return;
+    };
+    // Loaded again: this runs after the request that queued it.
+    let (config, records) = match (Config::load(), Records::open()) {
+        (Ok(config), Ok(records)) => (config, records),
+        (Err(e), _) | (_, Err(e)) => return eprintln!("chat of Case {case_id}: {e}"),
+    };
+    let deliver = async |lines: &str| add_comment(&config, &records, &case_id, lines).await;
+    let outbox = Outbox::new(&records, name.clone(), COMMENT_CHARS);
+    if let Err(e) = outbox.flush(connector::config::unix_now, deliver).await {
+        eprintln!("chat of Case {case_id} not copied yet (kept for the next message): {e}");
+    }
+}
+
+async fn add_comment(
+    config: &Config,
+    records: &Records,
+    case_id: &str,
+    lines: &str,
+) -> Result<(), String> {
+    let session: Option<Session> = records.get(SESSION_KEY)?;
+    let mut salesforce = config.salesforce(session.clone());
+    let comment = format!("Chat in IM:\n{lines}");
+    let added = salesforce.add_case_comment(case_id, &comment, false).await;
+    if let Err(response) = connector::request_flow::keep_refreshed(
+        records,
+        SESSION_KEY,
+        session.as_ref(),
+        salesforce.session(),
+    ) {
+        eprintln!(
+            "chat of Case {case_id}: the new session was not kept ({})",
+            response.status()
+        );
+    }
+    added.map_err(|e| e.to_string())
+}
