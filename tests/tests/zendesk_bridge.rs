@@ -19,7 +19,11 @@ impl std::ops::Deref for World {
 
 impl World {
     async fn start(label: &str) -> Self {
-        Self(Stack::start(label, &[]).await)
+        Self::start_with(label, &[]).await
+    }
+
+    async fn start_with(label: &str, variables: &[&str]) -> Self {
+        Self(Stack::start(label, variables).await)
     }
 
     fn zd(&self) -> &zendesk_emulator::ZendeskEmulator {
@@ -561,4 +565,84 @@ async fn forged_and_stale_im_callbacks_to_the_bridge_change_nothing() {
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(w.zd().state().tickets[&ticket].comments.is_empty());
+}
+
+/// Business hours that are closed now (a window in the other half of the
+/// UTC day).
+fn closed_now_hours() -> String {
+    let hour = (now() / 3600) % 24;
+    let window = if hour < 12 {
+        "13:00-23:00"
+    } else {
+        "01:00-11:00"
+    };
+    format!("Mon-Sun {window} Z")
+}
+
+#[tokio::test]
+async fn a_request_out_of_hours_is_told_when_agents_are_back_once() {
+    let hours = format!("zendesk_business_hours={}", closed_now_hours());
+    let w = World::start_with("zd-hours", &[&hours]).await;
+    for _ in 0..2 {
+        let (status, body) = w
+            .create("alice", Some(&usersig("alice")), &request("late"))
+            .await;
+        assert!(status == 201 || status == 200, "{body}");
+    }
+    let group = &w.im().state().groups["ZENDESK#5001"];
+    let notices: Vec<&str> = group
+        .notifications
+        .iter()
+        .map(|(_, n)| n.as_str())
+        .collect();
+    assert_eq!(
+        notices.len(),
+        2,
+        "greeting and one out-of-hours notice: {notices:?}"
+    );
+    assert!(notices[0].starts_with("We're assigning"));
+    assert_eq!(
+        notices[1],
+        format!(
+            "Our agents work {}. They will answer when they are back; you can keep writing here.",
+            closed_now_hours()
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_requester_left_waiting_is_told_once_and_not_before_the_wait() {
+    let w = World::start_with("zd-wait", &["zendesk_wait_notice_minutes=0.05"]).await;
+    let (_, body) = w
+        .create("alice", Some(&usersig("alice")), &request("wait"))
+        .await;
+    let group = body["group_id"].as_str().unwrap().to_string();
+    let say = |text: &'static str| {
+        let body = json!([{"MsgType": "TIMTextElem", "MsgContent": {"Text": text}}]);
+        let group = group.clone();
+        let w = &w;
+        async move {
+            let answer = w
+                .im()
+                .user_send_group("alice", &group, body, Vec::new())
+                .await;
+            assert_eq!(answer["ErrorCode"], 0, "{answer}");
+        }
+    };
+    let waits = || {
+        w.im().state().groups[&group]
+            .notifications
+            .iter()
+            .filter(|(_, n)| n.starts_with("Thanks for waiting"))
+            .count()
+    };
+    say("hello?").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(waits(), 0, "not before the wait");
+    tokio::time::sleep(Duration::from_millis(3000)).await;
+    say("still there?").await;
+    wait_for("the wait notice", || waits() == 1).await;
+    say("hello??").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(waits(), 1, "once");
 }

@@ -4,7 +4,9 @@
 //! gateway and checked again here with IM's own signature (this route is
 //! reachable from outside). Every message — the user's, and an agent's from
 //! the Case chat component — becomes part of an unpublished `CaseComment`,
-//! once, in order, batched when bursty (see [`connector::chat_sync`]).
+//! once, in order, batched when bursty (see [`connector::chat_sync`]). When
+//! the requester writes and no agent has joined after
+//! `salesforce_wait_notice_minutes`, the group gets the wait notice, once.
 //!
 //! `CaseComment`, not a Chatter `FeedItem`: it belongs to the Case in every
 //! org (Chatter and feed tracking may be off), lists in the Case's own
@@ -24,7 +26,8 @@ const COMMENT_CHARS: usize = 3_800;
 
 /// `POST /salesforce/im`.
 pub fn from_im(config: &Config, raw_query: &str, body: &[u8], now: u64) -> JsonResponse {
-    let received = chat_sync::receive(raw_query, body, now, COMMENT_CHARS, |records, group_id| {
+    let received = chat_sync::receive(raw_query, body, now, COMMENT_CHARS, |records, message| {
+        let group_id = message.group_id.as_str();
         // `<prefix><case id>`, or `…#<n>` once the Case was reopened.
         let Some(case_id) = group_id
             .strip_prefix(config.group_prefix.as_str())
@@ -36,12 +39,38 @@ pub fn from_im(config: &Config, raw_query: &str, body: &[u8], now: u64) -> JsonR
         let case: Option<CaseRecord> = records.get(&case_key(case_id))?;
         Ok(case
             .filter(|c| !c.dissolved && c.group_id == group_id)
-            .map(|_| format!("sf:chat:{case_id}")))
+            .map(|case| {
+                // The requester writes and no agent has joined yet.
+                let waiting = (message.from == case.requester && case.agents.is_empty())
+                    .then(|| config.availability.wait_notice(case.opened_at, now))
+                    .flatten()
+                    .map(|notice| (case.group_id.clone(), notice.to_string()));
+                (format!("sf:chat:{case_id}"), waiting)
+            }))
     });
-    if let Some(name) = received.queued {
-        connector::edge::after_response(flush(name));
+    if let Some((name, waiting)) = received.queued {
+        connector::edge::after_response(async move {
+            if let Some((group_id, notice)) = waiting {
+                post_wait_notice(&name, &group_id, &notice).await;
+            }
+            flush(name).await;
+        });
     }
     received.response
+}
+
+/// The wait notice, once per Case.
+async fn post_wait_notice(outbox: &str, group_id: &str, notice: &str) {
+    let (config, records) = match (Config::load(), Records::open()) {
+        (Ok(config), Ok(records)) => (config, records),
+        (Err(e), _) | (_, Err(e)) => return eprintln!("{outbox}: wait notice: {e}"),
+    };
+    let claim = format!("{outbox}:wait-notice");
+    if let Err(e) =
+        connector::im::notify_once(&records, &config.im.client(), group_id, &claim, notice).await
+    {
+        eprintln!("{outbox}: wait notice not posted: {e}");
+    }
 }
 
 /// Copies what waits in the outbox `name` into its Case.

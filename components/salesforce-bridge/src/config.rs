@@ -31,6 +31,8 @@ pub struct Config {
     pub auto_assign: String,
     pub origin: String,
     pub group_prefix: String,
+    /// Business hours and the notices of a request nobody answers yet.
+    pub availability: connector::hours::Availability,
     pub user_prefix: String,
     pub close_action: CloseAction,
     pub close_notice: String,
@@ -118,6 +120,7 @@ impl Config {
             auto_assign: variable("salesforce_auto_assign")?,
             origin: variable("salesforce_case_origin")?,
             group_prefix: variable("salesforce_group_prefix")?,
+            availability: connector::hours::Availability::from_variables("salesforce", optional)?,
             user_prefix: optional("salesforce_user_prefix"),
             close_action,
             close_notice: optional("salesforce_close_notice"),

@@ -85,6 +85,7 @@ async fn run(
                 agents: Vec::new(),
                 dissolved: false,
                 reopened: 0,
+                opened_at: connector::config::unix_now(),
             };
             records.put(&case_key(&id), &case).map_err(internal)?;
             id
@@ -110,6 +111,18 @@ async fn run(
         (&latest_key(user), &case_id),
     )
     .await?;
+    // Out of business hours, when agents are back (advisory: a failure is
+    // logged, and the next attempt of the request posts it).
+    if let Some(notice) = config
+        .availability
+        .out_of_hours_notice(connector::config::unix_now())
+    {
+        let claim = format!("sf:hours-notice:{case_id}");
+        let im = config.im.client();
+        if let Err(e) = connector::im::notify_once(records, &im, &group_id, &claim, &notice).await {
+            eprintln!("Case {case_id}: out-of-hours notice not posted: {e}");
+        }
+    }
     Ok(reply::created(
         replay,
         &serde_json::json!({ "case_id": case_id, "group_id": group_id, "user_id": user }),

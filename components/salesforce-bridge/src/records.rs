@@ -31,6 +31,10 @@ pub struct CaseRecord {
     /// promise that a dissolved group's id can be used again.
     #[serde(default)]
     pub reopened: u32,
+    /// When it was opened from chat (Unix seconds; 0 for records from
+    /// before this was kept): the wait notice counts from it.
+    #[serde(default)]
+    pub opened_at: u64,
 }
 
 /// The latest Case `user` opened from chat (its id), for "my open request".

@@ -6,7 +6,9 @@
 //!   the user's, and an agent's from the sidebar — becomes part of an
 //!   internal note on the ticket, once, in order, batched when bursty (see
 //!   [`connector::chat_sync`]). Internal notes: the requester is not mailed
-//!   a copy of their own chat, and agents see the whole conversation.
+//!   a copy of their own chat, and agents see the whole conversation. When
+//!   the requester writes and no agent has taken the ticket after
+//!   `zendesk_wait_notice_minutes`, the group gets the wait notice, once.
 //! - `ticket.comment_added` (from [`crate::webhook`]): an agent's public
 //!   reply written in Zendesk's own ticket UI goes to the group as a message
 //!   from that agent. Internal notes (the chat copied in above among them)
@@ -26,7 +28,8 @@ const NOTE_CHARS: usize = 30_000;
 
 /// `POST /zendesk/im`.
 pub fn from_im(config: &Config, raw_query: &str, body: &[u8], now: u64) -> JsonResponse {
-    let received = chat_sync::receive(raw_query, body, now, NOTE_CHARS, |records, group_id| {
+    let received = chat_sync::receive(raw_query, body, now, NOTE_CHARS, |records, message| {
+        let group_id = message.group_id.as_str();
         let Some(ticket_id) = group_id
             .strip_prefix(config.group_prefix.as_str())
             .and_then(|id| id.parse::<u64>().ok())
@@ -36,12 +39,42 @@ pub fn from_im(config: &Config, raw_query: &str, body: &[u8], now: u64) -> JsonR
         let ticket: Option<TicketRecord> = records.get(&ticket_key(&ticket_id.to_string()))?;
         Ok(ticket
             .filter(|t| !t.dissolved && t.group_id == group_id)
-            .map(|_| outbox_name(ticket_id)))
+            .map(|ticket| {
+                // The requester writes and nobody has taken the ticket yet.
+                let waiting = (message.from == ticket.requester && ticket.assignee.is_none())
+                    .then(|| config.availability.wait_notice(ticket.opened_at, now))
+                    .flatten()
+                    .map(str::to_string);
+                (outbox_name(ticket_id), waiting)
+            }))
     });
-    if let Some(name) = received.queued {
-        connector::edge::after_response(flush(name));
+    if let Some((name, waiting)) = received.queued {
+        let group_id = config.group_id(ticket_of(&name).unwrap_or_default());
+        connector::edge::after_response(async move {
+            if let Some(notice) = waiting {
+                post_wait_notice(&name, &group_id, &notice).await;
+            }
+            flush(name).await;
+        });
     }
     received.response
+}
+
+fn ticket_of(outbox: &str) -> Option<u64> {
+    outbox.strip_prefix("zd:chat:")?.parse().ok()
+}
+
+/// The wait notice, once per ticket.
+async fn post_wait_notice(outbox: &str, group_id: &str, notice: &str) {
+    let (config, records) = match (Config::load(), Records::open()) {
+        (Ok(config), Ok(records)) => (config, records),
+        (Err(e), _) | (_, Err(e)) => return eprintln!("{outbox}: wait notice: {e}"),
+    };
+    let claim = format!("{outbox}:wait-notice");
+    let im = config.im.client();
+    if let Err(e) = connector::im::notify_once(&records, &im, group_id, &claim, notice).await {
+        eprintln!("{outbox}: wait notice not posted: {e}");
+    }
 }
 
 fn outbox_name(ticket_id: u64) -> String {
@@ -50,10 +83,7 @@ fn outbox_name(ticket_id: u64) -> String {
 
 /// Copies what waits in the outbox `name` into its ticket.
 async fn flush(name: String) {
-    let Some(ticket_id) = name
-        .strip_prefix("zd:chat:")
-        .and_then(|id| id.parse::<u64>().ok())
-    else {
+    let Some(ticket_id) = ticket_of(&name) else {
         return;
     };
     // Loaded again: this runs after the request that queued it.

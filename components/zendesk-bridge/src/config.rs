@@ -69,6 +69,8 @@ pub struct Config {
     pub panel: Result<PanelSettings, String>,
     pub group_prefix: String,
     pub greeting: String,
+    /// Business hours and the notices of a request nobody answers yet.
+    pub availability: connector::hours::Availability,
     pub agent_prefix: String,
     pub dissolve_on: Vec<String>,
     /// Domain of the requester e-mails bound to IM users; `None`: tickets
@@ -148,6 +150,7 @@ impl Config {
             panel: PanelSettings::load(),
             group_prefix: variable("zendesk_group_prefix")?,
             greeting: variable("zendesk_greeting")?,
+            availability: connector::hours::Availability::from_variables("zendesk", optional)?,
             agent_prefix: optional("zendesk_agent_prefix"),
             dissolve_on,
         })

@@ -96,6 +96,7 @@ async fn run(
                 assignee: None,
                 dissolved: false,
                 last_event_time: None,
+                opened_at: connector::config::unix_now(),
             };
             records
                 .put(&ticket_key(&created.ticket_id.to_string()), &ticket)
@@ -138,6 +139,18 @@ async fn run(
         records
             .put(&admitted.key, &admitted.progress)
             .map_err(internal)?;
+    }
+
+    // 4. Out of business hours, when agents are back (advisory: a failure
+    //    is logged, and the next attempt of the request posts it).
+    if let Some(notice) = config
+        .availability
+        .out_of_hours_notice(connector::config::unix_now())
+    {
+        let claim = format!("zd:hours-notice:{ticket_id}");
+        if let Err(e) = connector::im::notify_once(records, &im, &group_id, &claim, &notice).await {
+            eprintln!("ticket {ticket_id}: out-of-hours notice not posted: {e}");
+        }
     }
 
     Ok(reply::created(

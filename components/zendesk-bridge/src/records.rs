@@ -30,6 +30,10 @@ pub struct TicketRecord {
     /// one, retried late, is ignored rather than rolling the ticket back.
     #[serde(default)]
     pub last_event_time: Option<u64>,
+    /// When it was opened (Unix seconds; 0 for records from before this
+    /// was kept): the wait notice counts from it.
+    #[serde(default)]
+    pub opened_at: u64,
 }
 
 /// The latest ticket `user` opened from chat (its id), for "my open request".

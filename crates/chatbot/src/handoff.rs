@@ -151,7 +151,7 @@ fn default_subject() -> String {
 }
 fn default_started() -> String {
     "I've passed our conversation to the support team (request {id}). An agent will join you \
-     in the support chat, usually within a few minutes."
+     in the support chat."
         .into()
 }
 fn default_already() -> String {

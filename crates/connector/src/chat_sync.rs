@@ -207,26 +207,27 @@ impl<'a> Outbox<'a> {
 }
 
 /// What one IM after-send callback to a bridge's chat route came to.
-pub struct Received {
+pub struct Received<T> {
     /// The answer to the caller.
     pub response: crate::reply::JsonResponse,
-    /// The outbox a message was queued in, to flush after the answer.
-    pub queued: Option<String>,
+    /// The outbox a message was queued in, to flush after the answer, and
+    /// what the bridge said of the message beside it.
+    pub queued: Option<(String, T)>,
 }
 
 /// The part of a bridge's chat route (`/zendesk/im`, `/salesforce/im`)
 /// both bridges share: IM's signature checked again (the route is reachable
 /// from outside), the body read as `Group.CallbackAfterSendMsg`, the
-/// message queued once in the outbox `outbox_of` names for its group —
-/// `None` for a group that is no open ticket's or Case's — cut to
-/// `max_chars`.
-pub fn receive(
+/// message queued once in the outbox `outbox_of` names for it (with
+/// anything else the bridge wants to do after the answer) — `None` for a
+/// group that is no open ticket's or Case's — cut to `max_chars`.
+pub fn receive<T>(
     raw_query: &str,
     body: &[u8],
     now: u64,
     max_chars: usize,
-    outbox_of: impl FnOnce(&Records, &str) -> Result<Option<String>, String>,
-) -> Received {
+    outbox_of: impl FnOnce(&Records, &tim::events::GroupMessage) -> Result<Option<(String, T)>, String>,
+) -> Received<T> {
     use crate::reply;
     use http::StatusCode;
     use tim::events::{Answer, Event};
@@ -265,8 +266,8 @@ pub fn receive(
         Ok(records) => records,
         Err(e) => return answered(reply::error(StatusCode::INTERNAL_SERVER_ERROR, e)),
     };
-    let name = match outbox_of(&records, &message.group_id) {
-        Ok(Some(name)) => name,
+    let (name, extra) = match outbox_of(&records, &message) {
+        Ok(Some(found)) => found,
         Ok(None) => return ignored(format!("group {} is no open request's", message.group_id)),
         Err(e) => return answered(reply::error(StatusCode::INTERNAL_SERVER_ERROR, e)),
     };
@@ -286,7 +287,7 @@ pub fn receive(
         )),
         Ok(Pushed::Queued) => Received {
             response: reply::raw_json(StatusCode::OK, Answer::ok().to_json()),
-            queued: Some(name),
+            queued: Some((name, extra)),
         },
         Err(e) => answered(reply::error(StatusCode::INTERNAL_SERVER_ERROR, e)),
     }

@@ -178,3 +178,24 @@ pub fn verified_callback(
         .map_err(|e| unauthorized(e.to_string()))?;
     Ok(query)
 }
+
+/// Posts `text` to `group_id` as a system notification once for good,
+/// however many requests race here: under the claim `claim`, given back
+/// if IM fails so that a later attempt posts it.
+pub async fn notify_once(
+    records: &crate::state::Records,
+    im: &Client<SpinHttp>,
+    group_id: &str,
+    claim: &str,
+    text: &str,
+) -> Result<(), String> {
+    const FOREVER: u64 = u64::MAX;
+    if records.claim(claim, FOREVER)? == crate::state::Claim::Taken {
+        return Ok(());
+    }
+    if let Err(e) = im.send_group_system_notification(group_id, text, &[]).await {
+        let _ = records.release(claim, FOREVER);
+        return Err(e.to_string());
+    }
+    Ok(())
+}

@@ -9,6 +9,7 @@
 //! - [`config`]: Spin variables, the whole numbers in them, and the clock.
 //! - [`cors`]: which browser origins may call the end users' routes.
 //! - [`dispatch`]: the IM gateway's command → component table.
+//! - [`hours`]: a help desk's business hours.
 //! - [`auth`] (feature `spin`): end users authenticated by their IM UserSig.
 //! - [`bridge`] (feature `spin`): the checks every ticket-bridge route shares.
 //! - [`edge`] (feature `spin`): the WASI 0.2 HTTP handler, request bodies
@@ -47,6 +48,7 @@ pub mod cors;
 pub mod dispatch;
 #[cfg(feature = "spin")]
 pub mod edge;
+pub mod hours;
 #[cfg(feature = "spin")]
 pub mod im;
 #[cfg(feature = "spin")]
