@@ -82,6 +82,16 @@ impl World {
         .await;
     }
 
+    /// The chat requests the LLM emulator received (not the moderator's
+    /// media checks, which it answers too), in order.
+    fn chats(&self) -> Vec<llm_emulator::Recorded> {
+        self.llm()
+            .recorded()
+            .into_iter()
+            .filter(|r| matches!(r.api, Api::OpenAi | Api::Anthropic | Api::MiniMax))
+            .collect()
+    }
+
     fn tickets(&self) -> Vec<zendesk_emulator::Ticket> {
         self.zd().state().tickets.values().cloned().collect()
     }
@@ -137,9 +147,16 @@ async fn the_command_hands_over_with_the_transcript_and_the_robot_waits_for_the_
             .1
             .starts_with("We're assigning")
     );
-    let asked_llm = w.llm().recorded().len();
+    let asked_llm = w.chats().len();
 
-    // With people now: nothing is answered, and nothing reaches the model.
+    // An agent takes the ticket: with people now, nothing is answered and
+    // nothing reaches the model.
+    let delivery = w.zd().assign(ticket.id, Some(7001)).await.unwrap();
+    assert_eq!(delivery.status, Some(200), "{delivery:?}");
+    assert_eq!(
+        w.im().state().groups[&group].members,
+        ["alice", "zendesk-agent-7001"]
+    );
     w.say("alice", ROBOT, "hello? anyone?").await;
     w.wait_logged("alice is with people").await;
     // Asking for a person again says where the request is; no second one.
@@ -153,7 +170,7 @@ async fn the_command_hands_over_with_the_transcript_and_the_robot_waits_for_the_
         )
     );
     assert_eq!(w.tickets().len(), 1);
-    assert_eq!(w.llm().recorded().len(), asked_llm);
+    assert_eq!(w.chats().len(), asked_llm);
 
     // Zendesk closes the ticket (its webhook dissolves the group); the
     // robot says it is back and answers again.
@@ -167,7 +184,7 @@ async fn the_command_hands_over_with_the_transcript_and_the_robot_waits_for_the_
         "Your support request is closed. I'm here again if you need anything."
     );
     assert!(replies[4].ends_with("One more question"), "{replies:?}");
-    assert_eq!(w.llm().recorded().len(), asked_llm + 1);
+    assert_eq!(w.chats().len(), asked_llm + 1);
     assert_eq!(w.tickets().len(), 1);
 }
 
@@ -206,7 +223,7 @@ async fn phrases_hand_over_and_racing_requests_open_one_ticket() {
         "{}",
         tickets[0].description
     );
-    assert!(w.llm().recorded().is_empty(), "no phrase reached the model");
+    assert!(w.chats().is_empty(), "no phrase reached the model");
     // Clean sentences that mention the words stay with the robot.
     w.say("bob", ROBOT, "人工智能是什么？").await;
     let replies = w.wait_replies(ROBOT, "bob", 1).await;
@@ -270,29 +287,43 @@ async fn a_robot_can_hand_over_to_salesforce() {
     let w = World::start("handoff-sf", &[robots]).await;
     w.say("alice", ROBOT, "My invoice is wrong").await;
     w.wait_replies(ROBOT, "alice", 1).await;
+    // A photo of it: the robot cannot read it, the agent will see it.
+    let photo = json!([{"MsgType": "TIMImageElem", "MsgContent": {"UUID": "p1", "ImageFormat": 1,
+        "ImageInfoArray": [{"Type": 1, "URL": "https://cdn.example/invoice.jpg"}]}}]);
+    let answer = w.im().user_send_c2c("alice", ROBOT, photo).await;
+    assert_eq!(answer["ErrorCode"], 0, "{answer}");
+    w.wait_replies(ROBOT, "alice", 2).await;
     w.say("alice", ROBOT, "/agent").await;
-    let replies = w.wait_replies(ROBOT, "alice", 2).await;
+    let replies = w.wait_replies(ROBOT, "alice", 3).await;
     let sf = w.backends.salesforce.as_ref().unwrap().state();
     assert_eq!(sf.cases.len(), 1, "{:#?}", sf.cases);
     let case = sf.cases.values().next().unwrap();
     assert!(
-        replies[1].contains(&format!("(request {})", case.id)),
+        replies[2].contains(&format!("(request {})", case.id)),
         "{replies:?}"
     );
     let description = case.fields["Description"].as_str().unwrap();
     assert!(
         description.contains("alice: My invoice is wrong")
             && description.contains("@RBT#assistant: gpt-emu (turn 1): My invoice is wrong")
+            && description.contains("alice: [image https://cdn.example/invoice.jpg]")
             && description.contains("alice: /agent"),
         "{description}"
+    );
+    // The model was never sent the photo's link.
+    assert!(
+        w.chats()
+            .iter()
+            .all(|r| !r.body.to_string().contains("cdn.example")),
+        "a media link reached the LLM"
     );
     assert!(!case.fields.contains_key("SuppliedEmail"));
     assert!(w.zd().state().tickets.is_empty());
     // Quiet while the Case is open.
-    let asked = w.llm().recorded().len();
+    let asked = w.chats().len();
     w.say("alice", ROBOT, "thanks").await;
     w.wait_logged("alice is with people").await;
-    assert_eq!(w.llm().recorded().len(), asked);
+    assert_eq!(w.chats().len(), asked);
 }
 
 #[tokio::test]
@@ -341,7 +372,7 @@ async fn unsure_answers_in_a_row_and_refused_messages_hand_over_when_configured(
             && description.contains("turn 4): and on holidays?\n\n---"),
         "{description}"
     );
-    let system = &w.llm().recorded()[0].body["messages"][0]["content"];
+    let system = &w.chats()[0].body["messages"][0]["content"];
     assert!(
         system
             .as_str()
@@ -357,7 +388,7 @@ async fn unsure_answers_in_a_row_and_refused_messages_hand_over_when_configured(
     // A message the moderation policy refuses goes to people, not the
     // model. (Through IM, the moderator's before-send callback refuses it
     // first: this is a robot conversation IM does not screen.)
-    let asked = w.llm().recorded().len();
+    let asked = w.chats().len();
     let body = json!({
         "CallbackCommand": "Bot.OnC2CMessage", "From_Account": "bob", "To_Account": ROBOT,
         "MsgSeq": 1, "MsgRandom": 7, "MsgTime": now(), "MsgKey": "bob-1", "OnlineOnlyFlag": 0,
@@ -372,7 +403,7 @@ async fn unsure_answers_in_a_row_and_refused_messages_hand_over_when_configured(
         replies[0].starts_with("I've passed our conversation"),
         "{replies:?}"
     );
-    assert_eq!(w.llm().recorded().len(), asked);
+    assert_eq!(w.chats().len(), asked);
     let bobs: Vec<_> = w
         .tickets()
         .into_iter()

@@ -98,16 +98,18 @@ fn messages(event: Event) -> Vec<Incoming> {
                 message_id,
                 sent_at: m.msg_time,
                 text: joined_text(&m.body).trim().to_string(),
+                shown: connector::agent_chat::as_text(&m.body).trim().to_string(),
                 non_text: non_text(&m.body),
             }]
         }
         Event::BotGroupMessage(m) if !m.from.starts_with("@RBT#") => {
             let text = joined_text(&m.body);
+            let shown = connector::agent_chat::as_text(&m.body);
             m.at_robots
                 .iter()
                 .map(|robot| {
-                    let mut own = text.replace(&format!("@{robot}"), "");
-                    own = own.trim().to_string();
+                    let mention = format!("@{robot}");
+                    let own = text.replace(&mention, "").trim().to_string();
                     Incoming {
                         robot: robot.clone(),
                         user: m.from.clone(),
@@ -115,6 +117,7 @@ fn messages(event: Event) -> Vec<Incoming> {
                         message_id: format!("{}:{}", m.group_id, m.msg_seq.unwrap_or(0)),
                         sent_at: m.msg_time,
                         text: own,
+                        shown: shown.replace(&mention, "").trim().to_string(),
                         non_text: non_text(&m.body),
                     }
                 })

@@ -67,11 +67,28 @@ pub async fn handle(config: &Config, incoming: Incoming) {
             return;
         }
     }
+    let key = incoming.memory_key(robot);
     if incoming.non_text || incoming.text.trim().is_empty() {
         send(config, robot, &incoming, &robot.non_text_hint).await;
+        // Remembered with its links, so a later handoff's transcript shows
+        // agents what was sent (and the model, that it could not read it).
+        if !incoming.shown.is_empty() {
+            let mut memory: Memory = records.get(&key).ok().flatten().unwrap_or_default();
+            // The model is told that something it cannot read was sent,
+            // never the links.
+            memory.ask(
+                robot,
+                "[a message with no text]",
+                Some(&incoming.shown),
+                now(),
+            );
+            memory.answered(robot, robot.non_text_hint.clone(), now());
+            if let Err(e) = records.put(&key, &memory) {
+                eprintln!("chatbot: {e}");
+            }
+        }
         return;
     }
-    let key = incoming.memory_key(robot);
     if incoming.text.trim() == robot.clear_command {
         if let Err(e) = records.put(&key, &Memory::default()) {
             eprintln!("chatbot: {e}");
@@ -92,7 +109,7 @@ pub async fn handle(config: &Config, incoming: Incoming) {
         Err(e) => eprintln!("chatbot: rate limit state unavailable ({e}); answering anyway"),
     }
     let mut memory: Memory = records.get(&key).ok().flatten().unwrap_or_default();
-    memory.ask(robot, &incoming.text, now());
+    memory.ask(robot, &incoming.text, Some(&incoming.shown), now());
     let unsure_instruction = robot.handoff.as_ref().and_then(|h| h.unsure_instruction());
     let system = match (&robot.system_prompt, unsure_instruction) {
         (Some(prompt), Some(instruction)) => Some(format!("{prompt}\n\n{instruction}")),

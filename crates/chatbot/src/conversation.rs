@@ -24,6 +24,9 @@ pub struct Incoming {
     pub sent_at: Option<u64>,
     /// The text (mentions of the robot removed).
     pub text: String,
+    /// The whole message as text, media as bracketed links (what memory
+    /// and a handoff's transcript keep); the text alone when it has none.
+    pub shown: String,
     /// Whether the message had non-text elements only.
     pub non_text: bool,
 }
@@ -63,41 +66,53 @@ impl Incoming {
 pub struct Memory {
     /// When it was last written (Unix seconds).
     pub updated: u64,
-    /// The turns, oldest first.
+    /// The turns, oldest first: what the model is sent.
     pub messages: Vec<Message>,
-    /// When each turn was said (Unix seconds), beside `messages`; shorter
-    /// for memories stored before times were kept (the transcript of a
-    /// handoff says "time unknown" for those).
+    /// What is kept of each turn beside it, for a handoff's transcript;
+    /// shorter for memories stored before this was kept.
     #[serde(default)]
-    pub said_at: Vec<u64>,
+    pub notes: Vec<TurnNote>,
     /// How many answers in a row the model marked as unsure (see
     /// [`crate::handoff::Handoff::unsure`]).
     #[serde(default)]
     pub unsure_streak: u32,
 }
 
+/// What memory keeps of a turn beside what the model is sent.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TurnNote {
+    /// When it was said (Unix seconds; 0: unknown).
+    pub at: u64,
+    /// The turn as agents read it — media as links, which the model is not
+    /// sent — when it differs from the model's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shown: Option<String>,
+}
+
 impl Memory {
-    /// Adds the user's `text` as the next turn, forgetting everything
-    /// before if the conversation was idle longer than the robot allows.
-    pub fn ask(&mut self, robot: &Robot, text: &str, now: u64) {
+    /// Adds the user's `text` as the next turn (`shown`: the message as
+    /// agents read it, when that differs), forgetting everything before if
+    /// the conversation was idle longer than the robot allows.
+    pub fn ask(&mut self, robot: &Robot, text: &str, shown: Option<&str>, now: u64) {
         if now.saturating_sub(self.updated) > robot.memory.idle_secs {
             self.messages.clear();
-            self.said_at.clear();
+            self.notes.clear();
         }
-        self.push(Role::User, text.to_string(), now);
+        let shown = shown.filter(|s| *s != text).map(str::to_string);
+        self.push(Role::User, text.to_string(), shown, now);
     }
 
-    fn push(&mut self, role: Role, content: String, now: u64) {
-        // Times line up with turns from the first turn stored with one.
-        self.said_at.resize(self.messages.len(), 0);
+    fn push(&mut self, role: Role, content: String, shown: Option<String>, now: u64) {
+        // Notes line up with turns from the first turn stored with one.
+        self.notes.resize(self.messages.len(), TurnNote::default());
         self.messages.push(Message { role, content });
-        self.said_at.push(now);
+        self.notes.push(TurnNote { at: now, shown });
     }
 
     /// Adds the robot's `answer`, then drops the oldest turns beyond the
     /// robot's bounds (always keeping the last).
     pub fn answered(&mut self, robot: &Robot, answer: String, now: u64) {
-        self.push(Role::Assistant, answer, now);
+        self.push(Role::Assistant, answer, None, now);
         let (max_messages, max_chars) = (robot.memory.max_messages, robot.memory.max_chars);
         let chars = |messages: &[Message]| {
             messages
@@ -109,7 +124,9 @@ impl Memory {
             && (self.messages.len() > max_messages || chars(&self.messages) > max_chars)
         {
             self.messages.remove(0);
-            self.said_at.remove(0);
+            if !self.notes.is_empty() {
+                self.notes.remove(0);
+            }
         }
         self.updated = now;
     }
@@ -141,6 +158,7 @@ mod tests {
             message_id: "m1".into(),
             sent_at: Some(1_000),
             text: "hi".into(),
+            shown: "hi".into(),
             non_text: false,
         }
     }
@@ -180,15 +198,15 @@ mod tests {
     fn memory_forgets_after_idle_and_keeps_within_bounds() {
         let robot = robot(r#"{"max_messages": 3, "max_chars": 10, "idle_secs": 60}"#);
         let mut memory = Memory::default();
-        memory.ask(&robot, "one", 100);
+        memory.ask(&robot, "one", None, 100);
         memory.answered(&robot, "two".into(), 100);
-        memory.ask(&robot, "three", 120);
+        memory.ask(&robot, "three", None, 120);
         memory.answered(&robot, "four".into(), 120);
         // Four turns > 3 and 15 characters > 10: the oldest go.
         let kept: Vec<&str> = memory.messages.iter().map(|m| m.content.as_str()).collect();
         assert_eq!(kept, ["three", "four"]);
         assert_eq!(memory.updated, 120);
-        memory.ask(&robot, "again", 181);
+        memory.ask(&robot, "again", None, 181);
         assert_eq!(memory.messages.len(), 1, "idle over 60 s forgets");
         // The last turn stays even when it alone is over the bound.
         memory.answered(&robot, "a very long answer".into(), 181);

@@ -378,7 +378,7 @@ pub fn idempotency_key(robot: &str, message_id: &str) -> String {
 /// yet — the message that triggered it (`last`: its text and time).
 ///
 /// ```
-/// use chatbot::conversation::Memory;
+/// use chatbot::conversation::{Memory, TurnNote};
 /// use chatbot::handoff::{Trigger, transcript};
 /// use llm::{Message, Role};
 ///
@@ -388,7 +388,10 @@ pub fn idempotency_key(robot: &str, message_id: &str) -> String {
 ///         Message { role: Role::User, content: "My order is late".into() },
 ///         Message { role: Role::Assistant, content: "Which order?".into() },
 ///     ],
-///     said_at: vec![1_765_000_000, 1_765_000_100],
+///     notes: vec![
+///         TurnNote { at: 1_765_000_000, shown: None },
+///         TurnNote { at: 1_765_000_100, shown: None },
+///     ],
 ///     unsure_streak: 0,
 /// };
 /// let text = transcript(&memory, "@RBT#assistant", "alice", Some(("/human", 1_765_000_200)), Trigger::Command);
@@ -413,8 +416,11 @@ pub fn transcript(
             Role::User => user,
             _ => robot,
         };
-        let at = memory.said_at.get(i).copied();
-        lines.push(transcript_line(at, who, &message.content));
+        let note = memory.notes.get(i);
+        let text = note
+            .and_then(|n| n.shown.as_deref())
+            .unwrap_or(&message.content);
+        lines.push(transcript_line(note.map(|n| n.at), who, text));
     }
     if let Some((text, at)) = last {
         lines.push(transcript_line(Some(at), user, text));
@@ -548,7 +554,7 @@ mod tests {
                     content: format!("line {i} {}", "x".repeat(300)),
                 })
                 .collect(),
-            said_at: Vec::new(),
+            notes: Vec::new(),
             unsure_streak: 0,
         };
         let text = transcript(&memory, "@RBT#a", "u", Some(("help", 5)), Trigger::Phrase);

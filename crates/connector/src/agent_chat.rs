@@ -237,6 +237,45 @@ fn part(element: &MsgElement) -> Part {
     }
 }
 
+/// A message as plain text for a help desk's comment or a transcript:
+/// its text, and every other element as a bracketed link (web URLs only,
+/// as [`Part`] keeps them).
+///
+/// ```
+/// use connector::agent_chat::as_text;
+/// let body: Vec<tim::message::MsgElement> = serde_json::from_value(serde_json::json!([
+///     {"MsgType": "TIMTextElem", "MsgContent": {"Text": "See this:"}},
+///     {"MsgType": "TIMImageElem", "MsgContent": {"ImageInfoArray": [
+///         {"Type": 1, "URL": "https://cdn.example/i.jpg"}]}},
+///     {"MsgType": "TIMFileElem", "MsgContent": {"Url": "javascript:alert(1)", "FileName": "x.pdf"}},
+/// ])).unwrap();
+/// assert_eq!(as_text(&body), "See this: [image https://cdn.example/i.jpg] [file x.pdf]");
+/// ```
+pub fn as_text(body: &[MsgElement]) -> String {
+    let link = |what: String, url: Option<String>| match url {
+        Some(url) => format!("[{what} {url}]"),
+        None => format!("[{what}]"),
+    };
+    body.iter()
+        .map(|element| match part(element) {
+            Part::Text { text } => text,
+            Part::Image { url, thumbnail } => link("image".into(), url.or(thumbnail)),
+            Part::File { url, name, .. } => link(format!("file {name}"), url),
+            Part::Sound { url, seconds } => link(
+                seconds.map_or("voice".into(), |s| format!("voice {s} s")),
+                url,
+            ),
+            Part::Video { url, thumbnail } => link("video".into(), url.or(thumbnail)),
+            Part::Other { msg_type, text } => match text {
+                Some(text) => format!("[{msg_type}: {text}]"),
+                None => format!("[{msg_type}]"),
+            },
+        })
+        .filter(|piece| !piece.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Why an agent's text cannot be sent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TextError {

@@ -276,7 +276,7 @@ pub fn receive<T>(
         text: tim::message::transcript_line(
             message.msg_time,
             &message.from,
-            &chat_text(&message.body),
+            &crate::agent_chat::as_text(&message.body),
         ),
     };
     let outbox = Outbox::new(&records, name.clone(), max_chars);
@@ -291,16 +291,4 @@ pub fn receive<T>(
         },
         Err(e) => answered(reply::error(StatusCode::INTERNAL_SERVER_ERROR, e)),
     }
-}
-
-/// A message's text as the copy shows it: its text, else what it is.
-fn chat_text(body: &[tim::message::MsgElement]) -> String {
-    let text = tim::message::joined_text(body);
-    if !text.trim().is_empty() {
-        return text;
-    }
-    body.iter()
-        .map(|e| format!("[{}]", e.msg_type()))
-        .collect::<Vec<_>>()
-        .join(" ")
 }
