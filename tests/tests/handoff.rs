@@ -172,18 +172,22 @@ async fn the_command_hands_over_with_the_transcript_and_the_robot_waits_for_the_
     assert_eq!(w.tickets().len(), 1);
     assert_eq!(w.chats().len(), asked_llm);
 
-    // Zendesk closes the ticket (its webhook dissolves the group); the
-    // robot says it is back and answers again.
+    // Zendesk closes the ticket (its webhook dissolves the group, and IM
+    // tells the relay the group is gone): the robot says at once that it
+    // is back, once, and answers again.
     let delivery = w.zd().set_status(ticket.id, "closed").await.unwrap();
     assert_eq!(delivery.status, Some(200), "{delivery:?}");
     assert!(!w.im().state().groups.contains_key(&group));
-    w.say("alice", ROBOT, "One more question").await;
-    let replies = w.wait_replies(ROBOT, "alice", 5).await;
+    let replies = w.wait_replies(ROBOT, "alice", 4).await;
     assert_eq!(
         replies[3],
         "Your support request is closed. I'm here again if you need anything."
     );
+    w.say("alice", ROBOT, "One more question").await;
+    let replies = w.wait_replies(ROBOT, "alice", 5).await;
     assert!(replies[4].ends_with("One more question"), "{replies:?}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(w.replies(ROBOT, "alice").len(), 5, "resumed once");
     assert_eq!(w.chats().len(), asked_llm + 1);
     assert_eq!(w.tickets().len(), 1);
 }
@@ -416,5 +420,28 @@ async fn unsure_answers_in_a_row_and_refused_messages_hand_over_when_configured(
         ),
         "{}",
         bobs[0].description
+    );
+}
+
+#[tokio::test]
+async fn without_the_group_callback_the_robot_resumes_when_the_user_writes() {
+    // IM's group-destroyed callback not routed (switched off in IM's
+    // console, or lost): the user's next message finds the request closed.
+    let routes = "im_gateway_routes=C2C.CallbackBeforeSendMsg=moderator, Bot.*=chatbot-relay";
+    let w = World::start("handoff-lazy", &[routes]).await;
+    w.say("alice", ROBOT, "/human").await;
+    w.wait_replies(ROBOT, "alice", 1).await;
+    let ticket = w.tickets()[0].id;
+    w.zd().set_status(ticket, "closed").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(w.replies(ROBOT, "alice").len(), 1, "nothing said yet");
+    w.say("alice", ROBOT, "Hello again").await;
+    let replies = w.wait_replies(ROBOT, "alice", 3).await;
+    assert_eq!(
+        replies[1..],
+        [
+            "Your support request is closed. I'm here again if you need anything.",
+            "gpt-4o-mini (turn 1): Hello again"
+        ]
     );
 }

@@ -6,14 +6,18 @@
 //! default the call is Spin service chaining to the bridge in the same
 //! application; `handoff.url` points at a bridge deployed elsewhere.
 //!
-//! While the control record exists, the robot answers nothing of that user;
-//! each message they send meanwhile asks the bridge for the user's open
-//! request (`…/requests/open`), and once there is none the robot resumes
-//! (when the robot's `handoff.resume` says so) and says so.
+//! While the control record exists, the robot answers nothing of that user.
+//! The request's end reaches the relay through IM itself: the bridge
+//! dissolves the group when the ticket or Case closes, and IM's
+//! `Group.CallbackAfterGroupDestroyed` (routed to the relay) makes the robot
+//! resume at once and say so (when its `handoff.resume` says so). In case
+//! that callback is off or lost, each message the user sends meanwhile asks
+//! the bridge for the user's open request (`…/requests/open`), and none
+//! resumes too.
 
 use crate::config::Config;
 use chatbot::conversation::{Incoming, Memory};
-use chatbot::handoff::{Control, Handoff, Trigger, fill, idempotency_key, transcript};
+use chatbot::handoff::{Control, HandedOver, Handoff, Trigger, fill, idempotency_key, transcript};
 use chatbot::settings::Robot;
 use connector::config::unix_now as now;
 use connector::outbound::SpinHttp;
@@ -64,19 +68,13 @@ pub async fn with_people(
     match open_request(config, handoff, &incoming.user).await {
         Ok(true) => WithPeople::Yes,
         Ok(false) => {
-            if let Err(e) = records.delete(&key) {
-                eprintln!("chatbot: {e}");
-                return WithPeople::Yes;
+            match resume(config, robot, handoff, records, &incoming.user, &control).await {
+                Ok(()) => WithPeople::Resumed,
+                Err(e) => {
+                    eprintln!("chatbot: {e}");
+                    WithPeople::Yes
+                }
             }
-            eprintln!(
-                "chatbot: {} resumes with {} ({} {} closed)",
-                robot.id,
-                incoming.user,
-                handoff.to.id_field(),
-                control.id
-            );
-            crate::relay::send(config, robot, incoming, &handoff.resumed_reply).await;
-            WithPeople::Resumed
         }
         Err(e) => {
             eprintln!(
@@ -85,6 +83,79 @@ pub async fn with_people(
             );
             WithPeople::Yes
         }
+    }
+}
+
+/// Ends `control`, the handoff of `robot`'s `user` whose request closed,
+/// and tells the user where they asked for a person — once, whichever
+/// noticed first: IM saying the request's group is gone, or the user
+/// writing again.
+async fn resume(
+    config: &Config,
+    robot: &Robot,
+    handoff: &Handoff,
+    records: &Records,
+    user: &str,
+    control: &Control,
+) -> Result<(), String> {
+    let claim = format!("bot:resumed:{}:{user}:{}", robot.id, control.since);
+    let until = control.since.saturating_add(RESUMED_SECS);
+    if records.claim(&claim, until)? == Claim::Taken {
+        return Ok(());
+    }
+    let done = records
+        .delete(&Control::key(&robot.id, user))
+        .and_then(|()| records.delete(&HandedOver::key(&control.group_id)));
+    if let Err(e) = done {
+        let _ = records.release(&claim, until);
+        return Err(e);
+    }
+    eprintln!(
+        "chatbot: {} resumes with {user} ({} {} closed)",
+        robot.id,
+        handoff.to.id_field(),
+        control.id
+    );
+    let origin = Incoming {
+        robot: robot.id.clone(),
+        user: user.to_string(),
+        group: control.origin_group.clone(),
+        message_id: format!("resume:{}", control.id),
+        sent_at: None,
+        text: String::new(),
+        shown: String::new(),
+        non_text: false,
+    };
+    crate::relay::send(config, robot, &origin, &handoff.resumed_reply).await;
+    Ok(())
+}
+
+/// How long the "resumed" mark of one handoff is kept.
+const RESUMED_SECS: u64 = 90 * 24 * 3600;
+
+/// IM says `group_id` is gone (`Group.CallbackAfterGroupDestroyed`): a
+/// bridge dissolves a request's group when the ticket or Case closes, so a
+/// robot that handed its user into it resumes at once and says so.
+pub async fn group_destroyed(config: &Config, records: &Records, group_id: &str) {
+    let handed: HandedOver = match records.get(&HandedOver::key(group_id)) {
+        Ok(Some(handed)) => handed,
+        Ok(None) => return,
+        Err(e) => return eprintln!("chatbot: {e}"),
+    };
+    let Some(robot) = config.robot(&handed.robot) else {
+        return;
+    };
+    let Some(handoff) = robot.handoff.as_ref().filter(|h| h.resume) else {
+        return;
+    };
+    let control = match records.get::<Control>(&Control::key(&robot.id, &handed.user)) {
+        Ok(Some(control)) if control.group_id == group_id => control,
+        // Resumed already, or handed over again since into another group.
+        Ok(_) => return,
+        Err(e) => return eprintln!("chatbot: {e}"),
+    };
+    if let Err(e) = resume(config, robot, handoff, records, &handed.user, &control).await {
+        eprintln!("chatbot: {e}");
     }
 }
 
@@ -147,10 +218,18 @@ pub async fn hand_off(
                 desk: handoff.to,
                 id: id.clone(),
                 group_id,
+                origin_group: incoming.group.clone(),
                 trigger,
                 since: now(),
             };
-            match records.put(&key, &control) {
+            let index = HandedOver {
+                robot: robot.id.clone(),
+                user: incoming.user.clone(),
+            };
+            let stored = records
+                .put(&key, &control)
+                .and_then(|()| records.put(&HandedOver::key(&control.group_id), &index));
+            match stored {
                 Ok(()) => {
                     eprintln!(
                         "chatbot: {} handed {} over to {:?} ({}: {id}; {})",

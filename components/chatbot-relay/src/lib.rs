@@ -1,6 +1,7 @@
 //! AI chatbot relay: answers IM robot webhooks (`Bot.OnC2CMessage`,
 //! `Bot.OnGroupMessage`) with an LLM, replying through the IM REST API as
-//! the robot.
+//! the robot; `Group.CallbackAfterGroupDestroyed` ends a handoff whose
+//! request's group is gone.
 //!
 //! Reached from the IM gateway by service chaining (private route: the
 //! gateway has verified the webhook). IM waits at most 2 s and an LLM takes
@@ -47,6 +48,13 @@ async fn relay_webhook(req: Request) -> JsonResponse {
         Ok(records) => records,
         Err(e) => return reply::error(StatusCode::INTERNAL_SERVER_ERROR, e),
     };
+    if let Event::GroupDestroyed(destroyed) = &event {
+        let group_id = destroyed.group_id.clone();
+        connector::edge::after_response(async move {
+            relay_group_destroyed(config, records, group_id).await;
+        });
+        return reply::raw_json(StatusCode::OK, Answer::ok().to_json());
+    }
     let mut incoming = Vec::new();
     for message in messages(event) {
         if config.robot(&message.robot).is_none() {
@@ -74,6 +82,14 @@ async fn relay_webhook(req: Request) -> JsonResponse {
         }
     });
     reply::raw_json(StatusCode::OK, Answer::ok().to_json())
+}
+
+async fn relay_group_destroyed(
+    config: config::Config,
+    records: connector::state::Records,
+    group_id: String,
+) {
+    handoff::group_destroyed(&config, &records, &group_id).await;
 }
 
 /// The messages to answer: one per addressed robot. Messages from robots are

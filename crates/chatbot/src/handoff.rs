@@ -340,6 +340,9 @@ pub struct Control {
     pub id: String,
     /// Its IM group, where agents and the user chat.
     pub group_id: String,
+    /// The group where the user asked for a person; `None`: one-to-one.
+    #[serde(default)]
+    pub origin_group: Option<String>,
     /// Why it was handed off.
     pub trigger: Trigger,
     /// Unix seconds of the handoff.
@@ -357,6 +360,23 @@ impl Control {
     /// (copies of a webhook, or two quick messages asking for a person).
     pub fn claim_name(robot: &str, user: &str) -> String {
         format!("bot:handoff-claim:{robot}:{user}")
+    }
+}
+
+/// Who was handed over into a request's group: how the group's end
+/// (IM's `Group.CallbackAfterGroupDestroyed`) finds the handoff to end.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HandedOver {
+    /// The robot.
+    pub robot: String,
+    /// The user.
+    pub user: String,
+}
+
+impl HandedOver {
+    /// Where it is stored for the request's group `group_id`.
+    pub fn key(group_id: &str) -> String {
+        format!("bot:handoff-group:{group_id}")
     }
 }
 

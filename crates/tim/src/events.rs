@@ -167,6 +167,19 @@ pub struct GroupInfoChanged {
     pub event_time: Option<u64>,
 }
 
+/// `Group.CallbackAfterGroupDestroyed`: only the group is read (the rest
+/// of the body is not relied on).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct GroupDestroyed {
+    /// `GroupId`.
+    #[serde(rename = "GroupId")]
+    pub group_id: String,
+    /// `EventTime` in milliseconds.
+    #[serde(rename = "EventTime", deserialize_with = "lenient_u64")]
+    pub event_time: Option<u64>,
+}
+
 /// `Group.CallbackAfterNewMemberJoin` and `Group.CallbackAfterMemberExit`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
@@ -241,6 +254,8 @@ pub enum Event {
     GroupMemberJoined(MembershipChange),
     /// `Group.CallbackAfterMemberExit`.
     GroupMemberExited(MembershipChange),
+    /// `Group.CallbackAfterGroupDestroyed`.
+    GroupDestroyed(GroupDestroyed),
     /// `State.StateChange`.
     StateChange(StateChange),
     /// Any other command, as raw JSON.
@@ -331,6 +346,9 @@ impl Event {
             }
             "Group.CallbackAfterGroupInfoChanged" => {
                 Self::GroupInfoChanged(serde_json::from_slice(body)?)
+            }
+            "Group.CallbackAfterGroupDestroyed" => {
+                Self::GroupDestroyed(serde_json::from_slice(body)?)
             }
             "Group.CallbackAfterNewMemberJoin" => {
                 Self::GroupMemberJoined(serde_json::from_slice(body)?)

@@ -276,19 +276,37 @@ fn delete_group_member(shared: &Shared, req: &Value) -> Value {
     ok(json!({}))
 }
 
-fn destroy_group(shared: &Shared, req: &Value) -> Value {
+/// Destroys the group; `Group.CallbackAfterGroupDestroyed` follows,
+/// asynchronously as IM delivers it.
+fn destroy_group(shared: &Arc<Shared>, req: &Value) -> Value {
     let id = str_field(req, "GroupId").unwrap_or("");
     if let Err(e) = check_group_id(id) {
         return e;
     }
-    let mut state = shared.state();
-    if state.groups.remove(id).is_none() {
-        return fail(
-            10010,
-            format!("group `{id}` does not exist or was already destroyed"),
-        );
-    }
-    state.destroyed_groups.push(id.to_string());
+    let event = {
+        let mut state = shared.state();
+        let Some(group) = state.groups.remove(id) else {
+            return fail(
+                10010,
+                format!("group `{id}` does not exist or was already destroyed"),
+            );
+        };
+        state.destroyed_groups.push(id.to_string());
+        json!({
+            "CallbackCommand": "Group.CallbackAfterGroupDestroyed",
+            "GroupId": id,
+            "Type": group.group_type,
+            "Owner_Account": group.owner,
+            "Name": group.name,
+            "MemberList": group.members.iter().map(|m| json!({ "Member_Account": m })).collect::<Vec<_>>(),
+            "EventTime": now() * 1000,
+        })
+    };
+    spawn_after(
+        shared,
+        Some(("Group.CallbackAfterGroupDestroyed", event)),
+        "RESTAPI",
+    );
     ok(json!({}))
 }
 
