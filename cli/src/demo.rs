@@ -439,13 +439,7 @@ impl Demo {
             ),
         ));
 
-        let (_, delivery) = self
-            .post(
-                &format!("{}/emulator/tickets/{ticket}/status", self.targets.zendesk),
-                &json!({ "status": "closed" }),
-                &[],
-            )
-            .await?;
+        let delivery = self.close_ticket(ticket).await?;
         let mut dissolved = self.dissolved(&group).await?;
         dissolved.ok &= delivery["status"] == 200;
         dissolved.evidence = format!(
@@ -454,6 +448,19 @@ impl Demo {
         );
         checks.push(dissolved);
         Ok(checks)
+    }
+
+    /// An agent closes the ticket in the Zendesk emulator, which delivers
+    /// its signed webhook: the delivery and the bridge's answer.
+    async fn close_ticket(&self, ticket: impl std::fmt::Display) -> Result<Value> {
+        let (_, delivery) = self
+            .post(
+                &format!("{}/emulator/tickets/{ticket}/status", self.targets.zendesk),
+                &json!({ "status": "closed" }),
+                &[],
+            )
+            .await?;
+        Ok(delivery)
     }
 
     async fn send_c2c(&self, from: &str, to: &str, text: &str) -> Result<Value> {
@@ -608,13 +615,7 @@ impl Demo {
                 description.lines().take(3).collect::<Vec<_>>()
             ),
         ));
-        let (_, delivery) = self
-            .post(
-                &format!("{}/emulator/tickets/{ticket}/status", self.targets.zendesk),
-                &json!({ "status": "closed" }),
-                &[],
-            )
-            .await?;
+        let delivery = self.close_ticket(&ticket).await?;
         self.send_c2c(&user, DEMO_ROBOT, "Thanks, all sorted")
             .await?;
         // The robot says it is back, then answers.

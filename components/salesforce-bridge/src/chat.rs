@@ -16,7 +16,7 @@
 
 use crate::config::Config;
 use crate::records::{CaseRecord, SESSION_KEY, case_key};
-use connector::chat_sync::{self, Outbox};
+use connector::chat_sync;
 use connector::reply::JsonResponse;
 use connector::state::Records;
 use salesforce::api::Session;
@@ -45,49 +45,22 @@ pub fn from_im(config: &Config, raw_query: &str, body: &[u8], now: u64) -> JsonR
                     .then(|| config.availability.wait_notice(case.opened_at, now))
                     .flatten()
                     .map(|notice| (case.group_id.clone(), notice.to_string()));
-                (format!("sf:chat:{case_id}"), waiting)
+                (format!("sf:chat:{case_id}"), (case_id.to_string(), waiting))
             }))
     });
-    if let Some((name, waiting)) = received.queued {
+    if let Some((name, (case_id, waiting))) = received.queued {
         connector::edge::after_response(async move {
-            if let Some((group_id, notice)) = waiting {
-                post_wait_notice(&name, &group_id, &notice).await;
-            }
-            flush(name).await;
+            // Loaded again: this runs after the request that queued it.
+            let (config, records) = match (Config::load(), Records::open()) {
+                (Ok(config), Ok(records)) => (config, records),
+                (Err(e), _) | (_, Err(e)) => return eprintln!("{name}: {e}"),
+            };
+            let deliver = async |lines: &str| add_comment(&config, &records, &case_id, lines).await;
+            let im = config.im.client();
+            chat_sync::after_queued(&records, &im, &name, COMMENT_CHARS, waiting, deliver).await;
         });
     }
     received.response
-}
-
-/// The wait notice, once per Case.
-async fn post_wait_notice(outbox: &str, group_id: &str, notice: &str) {
-    let (config, records) = match (Config::load(), Records::open()) {
-        (Ok(config), Ok(records)) => (config, records),
-        (Err(e), _) | (_, Err(e)) => return eprintln!("{outbox}: wait notice: {e}"),
-    };
-    let claim = format!("{outbox}:wait-notice");
-    if let Err(e) =
-        connector::im::notify_once(&records, &config.im.client(), group_id, &claim, notice).await
-    {
-        eprintln!("{outbox}: wait notice not posted: {e}");
-    }
-}
-
-/// Copies what waits in the outbox `name` into its Case.
-async fn flush(name: String) {
-    let Some(case_id) = name.strip_prefix("sf:chat:").map(String::from) else {
-        return;
-    };
-    // Loaded again: this runs after the request that queued it.
-    let (config, records) = match (Config::load(), Records::open()) {
-        (Ok(config), Ok(records)) => (config, records),
-        (Err(e), _) | (_, Err(e)) => return eprintln!("chat of Case {case_id}: {e}"),
-    };
-    let deliver = async |lines: &str| add_comment(&config, &records, &case_id, lines).await;
-    let outbox = Outbox::new(&records, name.clone(), COMMENT_CHARS);
-    if let Err(e) = outbox.flush(connector::config::unix_now, deliver).await {
-        eprintln!("chat of Case {case_id} not copied yet (kept for the next message): {e}");
-    }
 }
 
 async fn add_comment(

@@ -17,7 +17,7 @@
 
 use crate::config::Config;
 use crate::records::{TOKEN_KEY, TicketRecord, ticket_key};
-use connector::chat_sync::{self, Outbox};
+use connector::chat_sync;
 use connector::reply::JsonResponse;
 use connector::state::Records;
 use tim::message::MsgElement;
@@ -44,60 +44,25 @@ pub fn from_im(config: &Config, raw_query: &str, body: &[u8], now: u64) -> JsonR
                 let waiting = (message.from == ticket.requester && ticket.assignee.is_none())
                     .then(|| config.availability.wait_notice(ticket.opened_at, now))
                     .flatten()
-                    .map(str::to_string);
-                (outbox_name(ticket_id), waiting)
+                    .map(|notice| (ticket.group_id.clone(), notice.to_string()));
+                (format!("zd:chat:{ticket_id}"), (ticket_id, waiting))
             }))
     });
-    if let Some((name, waiting)) = received.queued {
-        let group_id = config.group_id(ticket_of(&name).unwrap_or_default());
+    if let Some((name, (ticket_id, waiting))) = received.queued {
         connector::edge::after_response(async move {
-            if let Some(notice) = waiting {
-                post_wait_notice(&name, &group_id, &notice).await;
-            }
-            flush(name).await;
+            // Loaded again: this runs after the request that queued it.
+            let (config, records) = match (Config::load(), Records::open()) {
+                (Ok(config), Ok(records)) => (config, records),
+                (Err(e), _) | (_, Err(e)) => return eprintln!("{name}: {e}"),
+            };
+            let group_id = config.group_id(ticket_id);
+            let deliver =
+                async |lines: &str| add_note(&config, &records, ticket_id, &group_id, lines).await;
+            let im = config.im.client();
+            chat_sync::after_queued(&records, &im, &name, NOTE_CHARS, waiting, deliver).await;
         });
     }
     received.response
-}
-
-fn ticket_of(outbox: &str) -> Option<u64> {
-    outbox.strip_prefix("zd:chat:")?.parse().ok()
-}
-
-/// The wait notice, once per ticket.
-async fn post_wait_notice(outbox: &str, group_id: &str, notice: &str) {
-    let (config, records) = match (Config::load(), Records::open()) {
-        (Ok(config), Ok(records)) => (config, records),
-        (Err(e), _) | (_, Err(e)) => return eprintln!("{outbox}: wait notice: {e}"),
-    };
-    let claim = format!("{outbox}:wait-notice");
-    let im = config.im.client();
-    if let Err(e) = connector::im::notify_once(&records, &im, group_id, &claim, notice).await {
-        eprintln!("{outbox}: wait notice not posted: {e}");
-    }
-}
-
-fn outbox_name(ticket_id: u64) -> String {
-    format!("zd:chat:{ticket_id}")
-}
-
-/// Copies what waits in the outbox `name` into its ticket.
-async fn flush(name: String) {
-    let Some(ticket_id) = ticket_of(&name) else {
-        return;
-    };
-    // Loaded again: this runs after the request that queued it.
-    let (config, records) = match (Config::load(), Records::open()) {
-        (Ok(config), Ok(records)) => (config, records),
-        (Err(e), _) | (_, Err(e)) => return eprintln!("chat of ticket {ticket_id}: {e}"),
-    };
-    let group_id = config.group_id(ticket_id);
-    let deliver =
-        async |lines: &str| add_note(&config, &records, ticket_id, &group_id, lines).await;
-    let outbox = Outbox::new(&records, name.clone(), NOTE_CHARS);
-    if let Err(e) = outbox.flush(connector::config::unix_now, deliver).await {
-        eprintln!("chat of ticket {ticket_id} not copied yet (kept for the next message): {e}");
-    }
 }
 
 async fn add_note(

@@ -206,6 +206,30 @@ impl<'a> Outbox<'a> {
     }
 }
 
+/// What a bridge's chat route does after answering a queued message: the
+/// wait notice `waiting` names (its group and text), once per outbox, then
+/// the outbox `name` flushed through `deliver`. Failures are logged; what
+/// was not delivered waits for the next message.
+pub async fn after_queued(
+    records: &Records,
+    im: &tim::rest::Client<crate::outbound::SpinHttp>,
+    name: &str,
+    max_chars: usize,
+    waiting: Option<(String, String)>,
+    deliver: impl AsyncFn(&str) -> Result<(), String>,
+) {
+    if let Some((group_id, notice)) = waiting {
+        let claim = format!("{name}:wait-notice");
+        if let Err(e) = crate::im::notify_once(records, im, &group_id, &claim, &notice).await {
+            eprintln!("{name}: wait notice not posted: {e}");
+        }
+    }
+    let outbox = Outbox::new(records, name.to_string(), max_chars);
+    if let Err(e) = outbox.flush(crate::config::unix_now, deliver).await {
+        eprintln!("{name}: chat not copied yet (kept for the next message): {e}");
+    }
+}
+
 /// What one IM after-send callback to a bridge's chat route came to.
 pub struct Received<T> {
     /// The answer to the caller.
