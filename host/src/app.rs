@@ -329,14 +329,7 @@ impl ServiceChain for AppShared {
                 .line(format!("service chaining: no component `{component}`"));
             return Box::pin(async { Err(HttpError::DestinationNotFound) });
         }
-        match self.router.route_of(&component, &path) {
-            Some(matched) => set_spin_headers(&mut request, &matched, None),
-            None => {
-                // Private components have no public route: the whole path is
-                // the path info.
-                set_header(&mut request, "spin-path-info", &path);
-            }
-        }
+        set_chained_headers(&mut request, &path);
         // The future must be 'static: hold the application alive while the
         // chained request runs.
         let app = self.me.upgrade();
@@ -355,6 +348,34 @@ fn set_header(request: &mut Request<WasiBody>, name: &'static str, value: &str) 
     if let Ok(value) = HeaderValue::from_str(value) {
         request.headers_mut().insert(name, value);
     }
+}
+
+/// The `spin-*` headers of a chained request: Spin matches it against a
+/// synthetic `/...` route whatever routes the component has (Spin 4.0.2
+/// `RouteMatch::synthetic`), so the path info is the whole path and the
+/// client is `0.0.0.0:0`.
+fn set_chained_headers(request: &mut Request<WasiBody>, path: &str) {
+    let path_and_query = request
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| path.to_string());
+    let host = request
+        .uri()
+        .authority()
+        .map(|a| a.as_str().to_string())
+        .unwrap_or_default();
+    set_header(
+        request,
+        "spin-full-url",
+        &format!("http://{host}{path_and_query}"),
+    );
+    set_header(request, "spin-path-info", path);
+    set_header(request, "spin-matched-route", "/...");
+    set_header(request, "spin-raw-component-route", "/...");
+    set_header(request, "spin-component-route", "");
+    set_header(request, "spin-base-path", "/");
+    set_header(request, "spin-client-addr", "0.0.0.0:0");
 }
 
 /// Sets the `spin-*` headers Spin gives every request.

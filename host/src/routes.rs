@@ -129,19 +129,6 @@ impl Router {
         })
     }
 
-    /// The first route served by `component`, for service chaining.
-    pub fn route_of(&self, component: &str, path: &str) -> Option<RouteMatch<'_>> {
-        self.entries
-            .iter()
-            .filter(|e| e.component == component)
-            .find_map(|entry| {
-                entry
-                    .pattern
-                    .matches(path)
-                    .map(|path_info| RouteMatch { entry, path_info })
-            })
-    }
-
     /// Every route, most specific first.
     pub fn entries(&self) -> &[RouteEntry] {
         &self.entries

@@ -576,8 +576,28 @@ async fn the_chat_reaches_the_case_as_unpublished_comments_once_in_order() {
         .flat_map(|c| c.body.lines().skip(1))
         .collect();
     assert_eq!(lines.len(), 3, "{comments:#?}");
-    for (line, text) in lines.iter().zip(texts) {
-        assert!(line.ends_with(&format!(" UTC] alice: {text}")), "{line}");
+    // Each once, and each comment in the chat's order.
+    for text in texts {
+        let line = format!(" UTC] alice: {text}");
+        assert_eq!(
+            lines.iter().filter(|l| l.ends_with(&line)).count(),
+            1,
+            "{text}"
+        );
+    }
+    for comment in &comments {
+        let positions: Vec<usize> = comment
+            .body
+            .lines()
+            .skip(1)
+            .map(|l| {
+                texts
+                    .iter()
+                    .position(|t| l.ends_with(&format!("alice: {t}")))
+                    .unwrap()
+            })
+            .collect();
+        assert!(positions.is_sorted(), "{}", comment.body);
     }
     assert!(
         comments.iter().all(|c| !c.published

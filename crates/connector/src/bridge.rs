@@ -59,12 +59,7 @@ pub async fn prepare<C>(
     load: impl FnOnce() -> Result<C, String>,
     signer: impl Fn(&C) -> &Signer,
 ) -> Result<Prepared<C>, JsonResponse> {
-    let route = req
-        .headers()
-        .get("spin-path-info")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
+    let route = route_of(&req, routes);
     let user_route = routes.end_user.contains(&route.as_str());
     let cors_origin = if user_route {
         browser_origin(&req)?
@@ -106,6 +101,24 @@ pub async fn prepare<C>(
         cors_origin,
         now,
     })
+}
+
+/// The route below the bridge's prefix. A request through the bridge's
+/// public route has it as `spin-path-info` (`/requests` under
+/// `/zendesk/...`, wherever the manifest mounts it). A request another
+/// component chains to `http://<bridge>.spin.internal/zendesk/requests`
+/// matches Spin's synthetic `/...` route, so its path info is the whole
+/// path: the prefix is taken off when what is left is one of the routes.
+fn route_of(req: &Request, routes: &Routes<'_>) -> String {
+    let info = req
+        .headers()
+        .get("spin-path-info")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    match info.strip_prefix(routes.prefix) {
+        Some(rest) if !routes.all.contains(&info) && routes.all.contains(&rest) => rest.to_string(),
+        _ => info.to_string(),
+    }
 }
 
 /// The `Origin` of a browser's call to a user route, when

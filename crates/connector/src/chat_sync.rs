@@ -5,8 +5,10 @@
 //! (`Group.CallbackAfterSendMsg`, passed on by the gateway). The bridge
 //! [`Outbox::push`]es the message — once per `MsgSeq`, however often IM
 //! delivers it — and then [`Outbox::flush`]es: one flusher per ticket at a
-//! time takes every message waiting, sorts them by `MsgSeq` and hands them
-//! to the help desk as one comment. Messages that arrive while a comment is
+//! time gathers for a moment (IM delivers a burst's callbacks concurrently,
+//! in any order), takes every message waiting, sorts them by `MsgSeq` and
+//! hands them to the help desk as one comment. A callback IM delivers later
+//! than that goes into the next comment, each line with its own time. Messages that arrive while a comment is
 //! being written wait for the next one, which is how a burst becomes a few
 //! comments instead of many. A failed delivery leaves the messages waiting
 //! for the next flush.
@@ -33,6 +35,10 @@ const BATCH_LINES: usize = 50;
 /// How often, and how long apart, a flush waits for another flusher.
 const LOCK_TRIES: u32 = 15;
 const LOCK_WAIT: Duration = Duration::from_millis(200);
+/// How long a flusher waits, once it holds the lock, before it takes the
+/// waiting lines: IM delivers the callbacks of a burst concurrently and in
+/// any order, and those that arrive within this land in one batch, sorted.
+const GATHER: Duration = Duration::from_millis(300);
 
 /// One chat message waiting to be copied.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,6 +122,7 @@ impl<'a> Outbox<'a> {
             if !self.lock(&now).await? {
                 return Ok(delivered);
             }
+            crate::edge::sleep(GATHER).await;
             let flushed = self.drain(&deliver).await;
             self.unlock()?;
             delivered += flushed?;
