@@ -17,7 +17,10 @@
 //!
 //! The state is a handful of records per ticket: a slot counter (atomic, so
 //! concurrent pushes never share a slot), one record per waiting message,
-//! the last slot delivered, and the flusher's lock.
+//! the last slot delivered, and the flusher's lock with the time it was
+//! taken (a lock older than a minute belongs to a flusher that died, and is
+//! taken back). Delivery is at least once: should the store fail between a
+//! delivered comment and the record of it, the next flush delivers it again.
 
 use crate::state::{Claim, Records};
 use serde::{Deserialize, Serialize};
@@ -141,18 +144,28 @@ impl<'a> Outbox<'a> {
                 self.records.put(&self.key("lock-at"), &now())?;
                 return Ok(true);
             }
-            let held_since: u64 = self.records.get(&self.key("lock-at"))?.unwrap_or(0);
-            if now().saturating_sub(held_since) > STALE_LOCK_SECS {
-                // Its flusher died with it: give it back and try again.
-                self.records.release(&lock, FOREVER)?;
-                continue;
+            // When the holder took it; unknown for a moment after it did
+            // (or ever, if it died then): the first to see it unknown
+            // starts the clock.
+            let held_since: Option<u64> = self.records.get(&self.key("lock-at"))?;
+            match held_since {
+                None => self.records.put(&self.key("lock-at"), &now())?,
+                Some(since) if now().saturating_sub(since) > STALE_LOCK_SECS => {
+                    // Its flusher died with it: give it back and try again.
+                    self.records.delete(&self.key("lock-at"))?;
+                    self.records.release(&lock, FOREVER)?;
+                    continue;
+                }
+                Some(_) => {}
             }
             crate::edge::sleep(LOCK_WAIT).await;
         }
         Ok(false)
     }
 
+    /// The time goes first: a lock's time is never an earlier holder's.
     fn unlock(&self) -> Result<(), String> {
+        self.records.delete(&self.key("lock-at"))?;
         self.records.release(&self.key("lock"), FOREVER)
     }
 
