@@ -631,3 +631,37 @@ async fn a_case_opened_out_of_hours_is_told_when_agents_are_back() {
         )]
     );
 }
+
+#[tokio::test]
+async fn forged_im_callbacks_to_the_salesforce_bridge_change_nothing() {
+    let w = World::start("sf-chat-forged", &[]).await;
+    let (case_id, group) = w.open_case("forged").await;
+    let callback = json!({
+        "CallbackCommand": "Group.CallbackAfterSendMsg", "GroupId": group, "Type": "Private",
+        "From_Account": "alice", "MsgSeq": 9, "MsgTime": now(), "Random": 1,
+        "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "forged line"}}],
+    });
+    for query in [
+        String::new(),
+        format!(
+            "SdkAppid=1400000000&CallbackCommand=Group.CallbackAfterSendMsg&Sign={}&RequestTime={}",
+            tim::webhook::sign("guessed-token", &now().to_string()),
+            now()
+        ),
+    ] {
+        let url = format!("{}/salesforce/im?{query}", w.runner.url);
+        let (status, answer) = w
+            .runner
+            .send(w.runner.client.post(url).json(&callback))
+            .await;
+        assert_eq!(status, 401, "{query}: {answer}");
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(
+        !w.sf()
+            .state()
+            .case_comments
+            .iter()
+            .any(|c| c.parent_id == case_id)
+    );
+}

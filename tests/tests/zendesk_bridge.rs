@@ -669,3 +669,67 @@ async fn a_requester_left_waiting_is_told_once_and_not_before_the_wait() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(waits(), 1, "once");
 }
+
+#[tokio::test]
+async fn the_chat_outlasts_a_failing_zendesk_and_copies_or_oversized_callbacks_change_nothing() {
+    let w = World::start("zd-chat-faults").await;
+    let (_, body) = w
+        .create("alice", Some(&usersig("alice")), &request("faults"))
+        .await;
+    let ticket = body["ticket_id"].as_u64().unwrap();
+    let group = body["group_id"].as_str().unwrap().to_string();
+    let say = async |text: &str| {
+        let body = json!([{"MsgType": "TIMTextElem", "MsgContent": {"Text": text}}]);
+        let answer = w
+            .im()
+            .user_send_group("alice", &group, body, Vec::new())
+            .await;
+        assert_eq!(answer["ErrorCode"], 0, "{answer}");
+    };
+    // Zendesk fails the note: the line is kept, and goes with the next.
+    w.zd().fail_next(503);
+    say("first").await;
+    wait_for("the failed note", || {
+        w.runner
+            .logged("chat not copied yet (kept for the next message)")
+    })
+    .await;
+    assert!(chat_note_texts(&w, ticket).is_empty());
+    say("second").await;
+    wait_for("both lines", || chat_notes(&w, ticket).0.len() == 2).await;
+    assert_eq!(chat_note_texts(&w, ticket), [["first", "second"]]);
+
+    // Eight copies of one callback at once: one line.
+    let message = w.im().state().groups[&group].messages[0].clone();
+    let again = json!({
+        "CallbackCommand": "Group.CallbackAfterSendMsg", "GroupId": group, "Type": "Private",
+        "From_Account": "alice", "Random": message.random, "MsgSeq": message.seq,
+        "MsgTime": message.time, "MsgBody": message.body,
+    });
+    let copies = (0..8).map(|_| {
+        let url =
+            switchboard_tests::signed_webhook_url(&w.runner.url, "Group.CallbackAfterSendMsg");
+        w.runner.send(w.runner.client.post(url).json(&again))
+    });
+    for (status, answer) in futures::future::join_all(copies).await {
+        assert_eq!(status, 200, "{answer}");
+    }
+    // Over the bridge's body limit, signed or not: refused before reading.
+    let time = now().to_string();
+    let signed = format!(
+        "{}/zendesk/im?SdkAppid=1400000000&CallbackCommand=Group.CallbackAfterSendMsg&Sign={}&RequestTime={time}",
+        w.runner.url,
+        tim::webhook::sign(switchboard::emulators::EMULATOR_CALLBACK_TOKEN, &time)
+    );
+    let huge = format!(
+        "{{\"GroupId\": \"{group}\", \"pad\": \"{}\"}}",
+        "x".repeat(200 * 1024)
+    );
+    let (status, answer) = w
+        .runner
+        .send(w.runner.client.post(&signed).body(huge))
+        .await;
+    assert_eq!(status, 413, "{answer}");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(chat_note_texts(&w, ticket), [["first", "second"]]);
+}
