@@ -510,6 +510,18 @@ pub fn usersig(user: &str) -> String {
     emulator_signer().generate(user, now(), 3600)
 }
 
+/// A business-hours setting that is closed now: a window in the other
+/// half of the UTC day (for the bridges' out-of-hours notices).
+pub fn business_hours_closed_now() -> String {
+    let hour = (now() / 3600) % 24;
+    let window = if hour < 12 {
+        "13:00-23:00"
+    } else {
+        "01:00-11:00"
+    };
+    format!("Mon-Sun {window} Z")
+}
+
 /// Current Unix time in seconds.
 pub fn now() -> u64 {
     std::time::SystemTime::now()

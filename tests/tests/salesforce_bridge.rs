@@ -609,13 +609,7 @@ async fn the_chat_reaches_the_case_as_unpublished_comments_once_in_order() {
 
 #[tokio::test]
 async fn a_case_opened_out_of_hours_is_told_when_agents_are_back() {
-    let hour = (now() / 3600) % 24;
-    let window = if hour < 12 {
-        "13:00-23:00"
-    } else {
-        "01:00-11:00"
-    };
-    let hours = format!("Mon-Sun {window} Z");
+    let hours = switchboard_tests::business_hours_closed_now();
     let setting = format!("salesforce_business_hours={hours}");
     let w = World::start("sf-hours", &[&setting]).await;
     let (_, group) = w.open_case("late").await;

@@ -590,21 +590,12 @@ async fn forged_and_stale_im_callbacks_to_the_bridge_change_nothing() {
     assert!(w.zd().state().tickets[&ticket].comments.is_empty());
 }
 
-/// Business hours that are closed now (a window in the other half of the
-/// UTC day).
-fn closed_now_hours() -> String {
-    let hour = (now() / 3600) % 24;
-    let window = if hour < 12 {
-        "13:00-23:00"
-    } else {
-        "01:00-11:00"
-    };
-    format!("Mon-Sun {window} Z")
-}
-
 #[tokio::test]
 async fn a_request_out_of_hours_is_told_when_agents_are_back_once() {
-    let hours = format!("zendesk_business_hours={}", closed_now_hours());
+    let hours = format!(
+        "zendesk_business_hours={}",
+        switchboard_tests::business_hours_closed_now()
+    );
     let w = World::start_with("zd-hours", &[&hours]).await;
     for _ in 0..2 {
         let (status, body) = w
@@ -628,7 +619,7 @@ async fn a_request_out_of_hours_is_told_when_agents_are_back_once() {
         notices[1],
         format!(
             "Our agents work {}. They will answer when they are back; you can keep writing here.",
-            closed_now_hours()
+            switchboard_tests::business_hours_closed_now()
         )
     );
 }
