@@ -86,6 +86,13 @@ fn anyhow_result<T>(result: wasmtime::Result<T>) -> Result<T> {
 /// go back to the kernel) when PAGEMAP_SCAN can find them.
 const KEEP_RESIDENT_BYTES: usize = 16 << 20;
 
+/// How many bytes of a table slot are zeroed in place instead of handed
+/// back to the kernel: Spin's default (`SPIN_WASMTIME_TABLE_KEEP_RESIDENT`,
+/// half a megabyte). Without it every instance's first call through its
+/// table faults the table's pages in again, and each `madvise` that gave
+/// them back interrupts the other cores to flush their TLBs.
+const TABLE_KEEP_RESIDENT_BYTES: usize = 512 << 10;
+
 /// The environment variable that, set to anything, has the engine write a
 /// perf map of the compiled wasm code (for profiling the host with `perf`).
 pub const PERFMAP_VARIABLE: &str = "SWITCHBOARD_PERFMAP";
@@ -102,7 +109,8 @@ pub fn engine() -> Result<&'static Engine> {
         .total_core_instances(1024)
         .total_memories(512)
         .total_tables(1024)
-        .max_memory_size(512 << 20);
+        .max_memory_size(512 << 20)
+        .table_keep_resident(TABLE_KEEP_RESIDENT_BYTES);
     // Every request gets fresh instances, and each reads the same pages of
     // its component's memory image (the moderator's compiled lexicon is
     // megabytes): by default a slot's memory is handed back to the kernel
