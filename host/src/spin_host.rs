@@ -157,7 +157,7 @@ impl<U: 'static> key_value::HostStoreWithStore<U> for Spin {
         key: String,
     ) -> wasmtime::Result<KvResult<Option<Vec<u8>>>> {
         let (kv, label) = open_store(accessor, &store)?;
-        Ok(blocking(move || kv.get(&label, &key)).await)
+        Ok(backend_call(|| kv.get(&label, &key)))
     }
 
     async fn set(
@@ -167,7 +167,7 @@ impl<U: 'static> key_value::HostStoreWithStore<U> for Spin {
         value: Vec<u8>,
     ) -> wasmtime::Result<KvResult<()>> {
         let (kv, label) = open_store(accessor, &store)?;
-        Ok(blocking(move || kv.set(&label, &key, &value)).await)
+        Ok(backend_call(|| kv.set(&label, &key, &value)))
     }
 
     async fn delete(
@@ -176,7 +176,7 @@ impl<U: 'static> key_value::HostStoreWithStore<U> for Spin {
         key: String,
     ) -> wasmtime::Result<KvResult<()>> {
         let (kv, label) = open_store(accessor, &store)?;
-        Ok(blocking(move || kv.delete(&label, &key)).await)
+        Ok(backend_call(|| kv.delete(&label, &key)))
     }
 
     async fn exists(
@@ -185,7 +185,7 @@ impl<U: 'static> key_value::HostStoreWithStore<U> for Spin {
         key: String,
     ) -> wasmtime::Result<KvResult<bool>> {
         let (kv, label) = open_store(accessor, &store)?;
-        Ok(blocking(move || kv.exists(&label, &key)).await)
+        Ok(backend_call(|| kv.exists(&label, &key)))
     }
 
     async fn get_keys(
@@ -193,7 +193,7 @@ impl<U: 'static> key_value::HostStoreWithStore<U> for Spin {
         store: Resource<OpenStore>,
     ) -> wasmtime::Result<(StreamReader<String>, FutureReader<KvResult<()>>)> {
         let (kv, label) = open_store(accessor, &store)?;
-        let (keys, result) = match blocking(move || kv.keys(&label)).await {
+        let (keys, result) = match backend_call(|| kv.keys(&label)) {
             Ok(keys) => (keys, Ok(())),
             Err(e) => (Vec::new(), Err(e)),
         };
@@ -226,16 +226,10 @@ fn open_store<U>(
     })
 }
 
-/// Runs a SQLite call off the async executor.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
-) -> KvResult<T> {
-    match tokio::task::spawn_blocking(f).await {
-        Ok(result) => result.map_err(backend_error),
-        Err(e) => Err(key_value::Error::Other(format!(
-            "key-value task failed: {e}"
-        ))),
-    }
+/// Runs a backend call; the backend itself keeps waits off the executor
+/// (see [`crate::kv::KvBackend`]).
+fn backend_call<T>(f: impl FnOnce() -> anyhow::Result<T>) -> KvResult<T> {
+    f().map_err(backend_error)
 }
 
 impl<U: 'static> variables::HostWithStore<U> for Spin {
@@ -273,15 +267,15 @@ fn v2_error(e: key_value::Error) -> key_value_v2::Error {
 }
 
 impl SpinView<'_> {
-    /// One backend call on an open store, to run off the async executor.
-    /// The store is looked up now, so the future borrows nothing.
+    /// One backend call on an open store. The store is looked up now, so
+    /// the future borrows nothing.
     fn on_store<R: Send + 'static>(
         &self,
         store: &Resource<OpenStore>,
         op: impl FnOnce(&KvBackend, &str) -> anyhow::Result<R> + Send + 'static,
     ) -> wasmtime::Result<impl Future<Output = KvResultV2<R>> + Send + 'static> {
         let (kv, label) = (self.ctx.kv.clone(), self.table.get(store)?.label.clone());
-        Ok(async move { blocking(move || op(&kv, &label)).await.map_err(v2_error) })
+        Ok(async move { backend_call(|| op(&kv, &label)).map_err(v2_error) })
     }
 }
 

@@ -176,7 +176,7 @@ impl KvBackend {
     pub fn get(&self, store: &str, key: &str) -> Result<Option<Vec<u8>>> {
         match self.backend(store)? {
             Backend::Sqlite(db) => db.get(store, key),
-            Backend::Redis(db) => db.get(key),
+            Backend::Redis(db) => off_executor(|| db.get(key)),
         }
     }
 
@@ -184,7 +184,7 @@ impl KvBackend {
     pub fn set(&self, store: &str, key: &str, value: &[u8]) -> Result<()> {
         match self.backend(store)? {
             Backend::Sqlite(db) => db.set(store, key, value),
-            Backend::Redis(db) => db.set(key, value),
+            Backend::Redis(db) => off_executor(|| db.set(key, value)),
         }
     }
 
@@ -192,7 +192,7 @@ impl KvBackend {
     pub fn delete(&self, store: &str, key: &str) -> Result<()> {
         match self.backend(store)? {
             Backend::Sqlite(db) => db.delete(store, key),
-            Backend::Redis(db) => db.delete(key),
+            Backend::Redis(db) => off_executor(|| db.delete(key)),
         }
     }
 
@@ -200,7 +200,7 @@ impl KvBackend {
     pub fn exists(&self, store: &str, key: &str) -> Result<bool> {
         match self.backend(store)? {
             Backend::Sqlite(db) => db.exists(store, key),
-            Backend::Redis(db) => db.exists(key),
+            Backend::Redis(db) => off_executor(|| db.exists(key)),
         }
     }
 
@@ -208,7 +208,7 @@ impl KvBackend {
     pub fn keys(&self, store: &str) -> Result<Vec<String>> {
         match self.backend(store)? {
             Backend::Sqlite(db) => db.keys(store),
-            Backend::Redis(db) => db.keys(),
+            Backend::Redis(db) => off_executor(|| db.keys()),
         }
     }
 
@@ -216,8 +216,29 @@ impl KvBackend {
     pub fn increment(&self, store: &str, key: &str, delta: i64) -> Result<i64> {
         match self.backend(store)? {
             Backend::Sqlite(db) => db.increment(store, key, delta),
-            Backend::Redis(db) => db.increment(key, delta),
+            Backend::Redis(db) => off_executor(|| db.increment(key, delta)),
         }
+    }
+}
+
+/// Runs `f`, which waits on something outside the process (a Redis
+/// server, a lock another process holds), without stalling the async
+/// executor's other tasks: on a multi-threaded Tokio runtime they move to
+/// another thread while `f` runs (`block_in_place`, as Spin's own SQLite
+/// store does). Elsewhere — a single-threaded runtime, where that is not
+/// allowed, or no runtime — `f` just runs.
+///
+/// Calls that wait on nothing (SQLite in this process: see
+/// [`SqliteDb`]) do not come here: moving the executor's tasks costs
+/// thread wake-ups that, for a call of a few microseconds, were most of a
+/// request's time under load.
+pub(crate) fn off_executor<T>(f: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
     }
 }
 
