@@ -23,6 +23,7 @@
 pub mod lexicon_file;
 pub mod normalize;
 pub mod overlay;
+mod prefilter;
 #[cfg(feature = "synthetic")]
 pub mod synthetic;
 pub mod variants;
@@ -151,7 +152,30 @@ pub struct Lexicon {
     layout: wire::Layout,
     options: Options,
     categories: Vec<Arc<str>>,
-    regexes: Vec<(usize, regex_lite::Regex)>,
+    regexes: Vec<PatternRule>,
+}
+
+/// A regular-expression rule, compiled on the first text that has one of
+/// the bytes its matches need (see the `prefilter` module): a fresh
+/// instance compiles no rule a request's text cannot match.
+struct PatternRule {
+    term: usize,
+    needs: prefilter::ByteSet,
+    pattern: String,
+    compiled: std::sync::OnceLock<regex_lite::Regex>,
+}
+
+impl PatternRule {
+    /// The compiled rule; `None` only for a pattern that does not compile,
+    /// which a lexicon this crate built never has (bytes from outside are
+    /// checked when loaded).
+    fn regex(&self) -> Option<&regex_lite::Regex> {
+        if let Some(regex) = self.compiled.get() {
+            return Some(regex);
+        }
+        let regex = regex_lite::Regex::new(&self.pattern).ok()?;
+        Some(self.compiled.get_or_init(|| regex))
+    }
 }
 
 /// The compiled bytes, owned or embedded in the binary.
@@ -267,13 +291,24 @@ impl Lexicon {
         let header = wire::read_header(&blob, check_trie)?;
         let regexes = header
             .regexes
-            .iter()
-            .map(|(term, pattern)| {
-                regex_lite::Regex::new(pattern)
-                    .map(|r| (*term, r))
-                    .map_err(|e| WireError::new(format!("rule {term}: {e}")))
+            .into_iter()
+            .map(|rule| {
+                let compiled = std::sync::OnceLock::new();
+                // Bytes from outside are checked now; our own build-time
+                // bytes were checked when they were compiled.
+                if check_trie {
+                    let regex = regex_lite::Regex::new(&rule.pattern)
+                        .map_err(|e| WireError::new(format!("rule {}: {e}", rule.term)))?;
+                    let _ = compiled.set(regex);
+                }
+                Ok(PatternRule {
+                    term: rule.term,
+                    needs: rule.needs,
+                    pattern: rule.pattern,
+                    compiled,
+                })
             })
-            .collect::<Result<_, _>>()?;
+            .collect::<Result<_, WireError>>()?;
         Ok(Self {
             layout: header.layout,
             options: header.options,
@@ -398,15 +433,22 @@ impl Lexicon {
         }
         if layers.iter().any(|l| !l.regexes.is_empty()) {
             let light = normalize::normalize(text, &self.options.for_patterns());
+            let present = prefilter::ByteSet::of(light.text.as_bytes());
             for (layer, lexicon) in layers.iter().enumerate() {
-                for (term, regex) in &lexicon.regexes {
+                for rule in &lexicon.regexes {
+                    if !rule.needs.meets(&present) {
+                        continue;
+                    }
+                    let Some(regex) = rule.regex() else {
+                        continue;
+                    };
                     for m in regex.find_iter(&light.text) {
                         if let Some(span) = light.original_span(m.start(), m.end()) {
                             candidates.push(Candidate {
                                 span,
                                 layer,
-                                term: *term,
-                                severity: lexicon.term(*term).severity,
+                                term: rule.term,
+                                severity: lexicon.term(rule.term).severity,
                                 anchor: Anchor::AsTerm,
                                 censored: false,
                             });

@@ -8,11 +8,11 @@
 //!
 //! | part | encoding |
 //! |---|---|
-//! | magic | `SBLEX\0\0\x03` |
+//! | magic | `SBLEX\0\0\x04` |
 //! | normalization | `u32` bits, in the order of [`Options`]'s fields |
 //! | categories | `u32` count, then `u32` length + UTF-8 each |
 //! | terms | `u32` count, then 4 bytes each: category `u16`, severity `u8`, flags `u8` (action in bits 0–1, whole word bit 2, regex bit 3) |
-//! | regex rules | `u32` count, then term index `u32`, `u32` length + UTF-8 pattern |
+//! | regex rules | `u32` count, then term index `u32`, the 32-byte set of bytes one of which every match holds (see the `prefilter` module), `u32` length + UTF-8 pattern |
 //! | trie | `u32` length (0 = none), then the double array |
 //!
 //! Trie keys are the normalized terms, their variants (see the `variants`
@@ -20,13 +20,14 @@
 //! `2^29` for a variant matching as a whole word only, `2^28` for one
 //! matching at the start of a word — or `2^30 + i` for allowlist entry `i`.
 
+use crate::prefilter::{self, ByteSet};
 use crate::variants::{Anchor, Homophones};
 use crate::{ALLOW, Action, BuildError, Options, Term, compile_regexes, normalize, variants};
 use std::ops::Range;
 use yada::DoubleArray;
 use yada::builder::DoubleArrayBuilder;
 
-const MAGIC: &[u8; 8] = b"SBLEX\0\0\x03";
+const MAGIC: &[u8; 8] = b"SBLEX\0\0\x04";
 const RECORD: usize = 4;
 
 /// Compiled bytes that cannot be loaded.
@@ -56,7 +57,17 @@ pub(crate) struct Header {
     pub layout: Layout,
     pub options: Options,
     pub categories: Vec<String>,
-    pub regexes: Vec<(usize, String)>,
+    pub regexes: Vec<RegexRule>,
+}
+
+/// A regular-expression rule as the compiled form keeps it.
+pub(crate) struct RegexRule {
+    /// Its term index.
+    pub term: usize,
+    /// Bytes one of which every match holds.
+    pub needs: ByteSet,
+    /// The pattern.
+    pub pattern: String,
 }
 
 /// One term record.
@@ -160,6 +171,7 @@ pub(crate) fn compile(
     push_u32(&mut out, regexes.len());
     for (index, term) in regexes {
         push_u32(&mut out, index);
+        out.extend_from_slice(&prefilter::required_bytes(&term.text).to_bytes());
         push_str(&mut out, &term.text);
     }
     push_u32(&mut out, trie.len());
@@ -233,7 +245,11 @@ pub(crate) fn read_header(bytes: &[u8], check_all: bool) -> Result<Header, WireE
                     "regex rule for missing term {index}"
                 )));
             }
-            Ok((index, reader.string()?))
+            Ok(RegexRule {
+                term: index,
+                needs: ByteSet::from_bytes(reader.array()?),
+                pattern: reader.string()?,
+            })
         })
         .collect::<Result<Vec<_>, _>>()?;
     let length = reader.u32()? as usize;
