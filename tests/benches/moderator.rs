@@ -10,7 +10,8 @@
 //!    (`SWITCHBOARD_LEXICONS`, separate target dir `target/bench-components`),
 //!    together with the engine bench component.
 //! 2. Engine inside wasm: 1k, 10k and 100k terms — build, load, heap,
-//!    per-message p50/p99 and MB/s for 100-character and 2 KB messages.
+//!    per-message p50/p99 and MB/s for 100-character and 2 KB messages
+//!    (skipped with `--engine-messages 0`).
 //! 3. Webhook latency: signed `Group.CallbackBeforeSendMsg` calls with
 //!    100-character messages (half carrying a term) to the gateway, which
 //!    chains to the moderator — `--clients` concurrent senders. Both are
@@ -24,7 +25,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use switchboard::emulators::{Backends, EmulatorAddrs};
-use switchboard_tests::bench::{before_send_body, moderator_app, moderator_components};
+use switchboard_tests::bench::{
+    before_send_body, moderator_app, moderator_components, process_cpu_time,
+};
 use switchboard_tests::{Runner, bench_arg, config, scratch_dir, signed_webhook_url};
 
 fn main() {
@@ -40,23 +43,28 @@ fn main() {
         .build()
         .unwrap();
     runtime.block_on(async {
-        engine_in_wasm(&components, engine_messages, rounds).await;
+        if engine_messages > 0 {
+            engine_in_wasm(&components, engine_messages, rounds).await;
+        }
         println!(
             "\nmoderator webhook through the gateway, {terms}-term lexicon, {clients} concurrent senders, {requests} webhooks x {rounds} rounds"
         );
-        let (mut p50, mut p99, mut rate) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut p50, mut p99, mut rate, mut cpu) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for round in 0..rounds {
-            let (a, b, c) = webhook_round(&components, requests, clients, round).await;
-            p50.push(a);
-            p99.push(b);
-            rate.push(c);
+            let figures = webhook_round(&components, requests, clients, round).await;
+            p50.push(figures.p50_ms);
+            p99.push(figures.p99_ms);
+            rate.push(figures.per_second);
+            cpu.push(figures.cpu_us);
         }
         println!(
-            "  {:<40} p50 {:>6.2} ms  p99 {:>6.2} ms  {:>7.0} webhooks/s",
+            "  {:<40} p50 {:>6.2} ms  p99 {:>6.2} ms  {:>7.0} webhooks/s  {:>5.0} µs CPU/webhook",
             "fresh instances per request (WASI 0.2)",
             median(p50),
             median(p99),
-            median(rate)
+            median(rate),
+            median(cpu),
         );
     });
 }
@@ -117,13 +125,19 @@ async fn engine_in_wasm(components: &Path, messages: usize, rounds: usize) {
     }
 }
 
-/// One round: p50 and p99 in ms, webhooks per second.
-async fn webhook_round(
-    components: &Path,
-    requests: usize,
-    clients: usize,
-    round: usize,
-) -> (f64, f64, f64) {
+/// What one round measured.
+struct Round {
+    p50_ms: f64,
+    p99_ms: f64,
+    per_second: f64,
+    /// The whole process's CPU time (user and system, senders included)
+    /// per webhook: steadier than latency on a shared machine, so it is
+    /// what shows a change of per-request work.
+    cpu_us: f64,
+}
+
+/// One round of `requests` webhooks from `clients` concurrent senders.
+async fn webhook_round(components: &Path, requests: usize, clients: usize, round: usize) -> Round {
     let mut config = moderator_app(components, &format!("bench-moderator-{round}"));
     let backends = Backends::start(&mut config, EmulatorAddrs::any())
         .await
@@ -139,6 +153,7 @@ async fn webhook_round(
     );
     // Warm-up: compile caches and the first instances.
     send(&runner, "warm-up", 0).await;
+    let cpu_before = process_cpu_time();
     let started = Instant::now();
     let mut tasks = Vec::new();
     for client in 0..clients {
@@ -159,13 +174,15 @@ async fn webhook_round(
         latencies.extend(task.await.unwrap());
     }
     let elapsed = started.elapsed().as_secs_f64();
+    let cpu = process_cpu_time().saturating_sub(cpu_before);
     latencies.sort();
     let at = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
-    (
-        at(0.5).as_secs_f64() * 1e3,
-        at(0.99).as_secs_f64() * 1e3,
-        latencies.len() as f64 / elapsed,
-    )
+    Round {
+        p50_ms: at(0.5).as_secs_f64() * 1e3,
+        p99_ms: at(0.99).as_secs_f64() * 1e3,
+        per_second: latencies.len() as f64 / elapsed,
+        cpu_us: cpu.as_secs_f64() * 1e6 / latencies.len() as f64,
+    }
 }
 
 async fn send(runner: &Runner, text: &str, random: u64) {
