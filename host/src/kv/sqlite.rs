@@ -33,6 +33,9 @@ pub struct SqliteDb {
     /// Copies the write-ahead log into the database off the request path
     /// (a file database only).
     checkpointer: Option<Checkpointer>,
+    /// The database file (`None` in memory), for a call that has to wait
+    /// for another process's lock (see [`SqliteDb::run`]).
+    file: Option<std::path::PathBuf>,
 }
 
 /// How many commits pass between nudges to the checkpointer: SQLite's own
@@ -131,10 +134,14 @@ impl SqliteDb {
         // The checkpointer's thread does it (see [`Checkpointer`]).
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         conn.busy_timeout(LOCK_WAIT)?;
-        Self::init(conn, Some(Checkpointer::start(path)?))
+        Self::init(conn, Some(Checkpointer::start(path)?), Some(path))
     }
 
-    fn init(conn: Connection, checkpointer: Option<Checkpointer>) -> Result<Arc<Self>> {
+    fn init(
+        conn: Connection,
+        checkpointer: Option<Checkpointer>,
+        file: Option<&Path>,
+    ) -> Result<Arc<Self>> {
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS spin_key_value (
                 store TEXT NOT NULL,
@@ -149,13 +156,14 @@ impl SqliteDb {
         Ok(Arc::new(Self {
             conn: Mutex::new(conn),
             checkpointer,
+            file: file.map(Path::to_path_buf),
         }))
     }
 
     /// A private, empty, in-memory database.
     pub fn open_in_memory() -> Result<Arc<Self>> {
         let conn = Connection::open_in_memory()?;
-        Self::init(conn, None)
+        Self::init(conn, None, None)
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -172,22 +180,26 @@ impl SqliteDb {
     ///
     /// Nothing here waits on the disk (the checkpointer does that), so
     /// calls are made in place on the async executor. The one wait left is
-    /// a lock another process holds on the same file: the connection does
-    /// not wait for it (`SQLITE_BUSY` at once), and `op` runs again, this
-    /// time waiting up to [`LOCK_WAIT`] for the lock, with the executor's
-    /// other tasks moved to another thread meanwhile. `op` is a whole
-    /// transaction, so running it again repeats nothing that was kept.
+    /// a lock another process holds on the same file: the request
+    /// connection does not wait for it (`SQLITE_BUSY` at once), and `op`
+    /// runs again on a connection of its own that waits up to [`LOCK_WAIT`]
+    /// for the lock, with the executor's other tasks moved to another
+    /// thread meanwhile; the request connection stays free for the calls
+    /// that need not wait. `op` is a whole transaction, so running it again
+    /// repeats nothing that was kept.
     fn run<T>(&self, mut op: impl FnMut(&mut Connection) -> Result<T>) -> Result<T> {
         let first = op(&mut self.conn());
-        match first {
-            Err(e) if is_busy(&e) => crate::kv::off_executor(|| {
-                let mut conn = self.conn();
+        match (first, &self.file) {
+            (Err(e), Some(file)) if is_busy(&e) => crate::kv::off_executor(|| {
+                let mut conn = Connection::open(file).with_context(|| {
+                    format!("cannot open key-value database {}", file.display())
+                })?;
+                conn.pragma_update(None, "synchronous", "NORMAL")?;
+                conn.pragma_update(None, "wal_autocheckpoint", 0)?;
                 conn.busy_timeout(LOCK_WAIT)?;
-                let result = op(&mut conn);
-                conn.busy_timeout(std::time::Duration::ZERO)?;
-                result
+                op(&mut conn)
             }),
-            other => other,
+            (other, _) => other,
         }
     }
 
@@ -344,29 +356,45 @@ mod tests {
     }
 
     #[test]
-    fn a_lock_another_connection_holds_is_waited_for_not_failed_on() {
+    fn a_lock_another_process_holds_is_waited_for_and_stalls_no_other_call() {
+        use std::time::{Duration, Instant};
         let dir = std::env::temp_dir().join(format!("sb-kv-busy-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let path = dir.join("kv.db");
         let kv = SqliteDb::open(&path).unwrap();
+        kv.set("default", "seen", b"before").unwrap();
         // Another process on the same file, as far as SQLite can tell.
         let other = Connection::open(&path).unwrap();
         other.execute_batch("BEGIN IMMEDIATE").unwrap();
-        let (held, release) = std::sync::mpsc::channel::<()>();
-        let holder = std::thread::spawn(move || {
-            release.recv().unwrap();
-            std::thread::sleep(std::time::Duration::from_millis(200));
-            other.execute_batch("COMMIT").unwrap();
-        });
-        held.send(()).unwrap();
-        let started = std::time::Instant::now();
-        assert_eq!(kv.increment("default", "n", 1).unwrap(), 1);
-        kv.set("default", "k", b"v").unwrap();
+        let started = Instant::now();
+        let writer = {
+            let kv = kv.clone();
+            std::thread::spawn(move || {
+                let n = kv.increment("default", "n", 1).unwrap();
+                kv.set("default", "k", b"v").unwrap();
+                (n, started.elapsed())
+            })
+        };
+        // While the writer waits for the lock, a read is not queued behind it.
+        std::thread::sleep(Duration::from_millis(50));
+        let read_at = Instant::now();
+        assert_eq!(
+            kv.get("default", "seen").unwrap().as_deref(),
+            Some(&b"before"[..])
+        );
+        let read_took = read_at.elapsed();
+        std::thread::sleep(Duration::from_millis(250));
+        other.execute_batch("COMMIT").unwrap();
+        let (n, wrote_after) = writer.join().unwrap();
         assert!(
-            started.elapsed() >= std::time::Duration::from_millis(150),
+            read_took < Duration::from_millis(100),
+            "a read waited {read_took:?} behind a write waiting for the lock"
+        );
+        assert_eq!(n, 1);
+        assert!(
+            wrote_after >= Duration::from_millis(250),
             "the write went through while the lock was held"
         );
-        holder.join().unwrap();
         assert_eq!(kv.get("default", "k").unwrap().as_deref(), Some(&b"v"[..]));
         drop(kv);
         let _ = std::fs::remove_dir_all(&dir);
