@@ -130,9 +130,9 @@ struct Round {
     p50_ms: f64,
     p99_ms: f64,
     per_second: f64,
-    /// The whole process's CPU time (user and system, senders included)
-    /// per webhook: steadier than latency on a shared machine, so it is
-    /// what shows a change of per-request work.
+    /// The whole process's CPU time (user and system; the senders and the
+    /// emulators run in it too) per webhook: steadier than latency on a
+    /// shared machine, so it is what shows a change of per-request work.
     cpu_us: f64,
 }
 

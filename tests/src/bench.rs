@@ -119,20 +119,8 @@ pub fn intervened(answer: &serde_json::Value) -> bool {
 /// thread it has had (from `/proc/self/stat`, so threads that have exited
 /// still count).
 pub fn process_cpu_time() -> Duration {
-    // Clock ticks per second: 100 on every Linux the benches run on.
-    const TICKS: u64 = 100;
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let Some((_, rest)) = stat.rsplit_once(')') else {
-        return Duration::ZERO;
-    };
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let field = |n: usize| {
-        fields
-            .get(n - 3)
-            .and_then(|f| f.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    Duration::from_millis((field(14) + field(15)) * 1000 / TICKS)
+    ticks_to_duration(stat_cpu_ticks(&stat))
 }
 
 /// User plus system CPU time used so far by the threads of process `pid`
@@ -140,8 +128,6 @@ pub fn process_cpu_time() -> Duration {
 /// from `/proc/<pid>/task/*/stat`. Threads that have exited are not
 /// counted, so measure over spans in which the threads live throughout.
 pub fn cpu_time(pid: u32, thread_prefix: &str) -> Duration {
-    // Clock ticks per second: 100 on every Linux the benches run on.
-    const TICKS: u64 = 100;
     let mut ticks = 0;
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
         return Duration::ZERO;
@@ -152,19 +138,35 @@ pub fn cpu_time(pid: u32, thread_prefix: &str) -> Duration {
         if !name.starts_with(thread_prefix) {
             continue;
         }
-        let Ok(stat) = std::fs::read_to_string(path.join("stat")) else {
-            continue;
-        };
-        // The name, field 2, is in parentheses and may hold spaces: count
-        // the fields after its closing one (utime and stime are 14 and 15).
-        let Some((_, rest)) = stat.rsplit_once(')') else {
-            continue;
-        };
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let field = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<u64>().ok());
-        ticks += field(14).unwrap_or(0) + field(15).unwrap_or(0);
+        if let Ok(stat) = std::fs::read_to_string(path.join("stat")) {
+            ticks += stat_cpu_ticks(&stat);
+        }
     }
-    Duration::from_millis(ticks * 1000 / TICKS)
+    ticks_to_duration(ticks)
+}
+
+/// utime plus stime, in clock ticks, from a `/proc/…/stat` line (0 when it
+/// cannot be read).
+fn stat_cpu_ticks(stat: &str) -> u64 {
+    // The name, field 2, is in parentheses and may hold spaces: count the
+    // fields after its closing one (utime and stime are 14 and 15).
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return 0;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let field = |n: usize| {
+        fields
+            .get(n - 3)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    field(14) + field(15)
+}
+
+fn ticks_to_duration(ticks: u64) -> Duration {
+    // Clock ticks per second: 100 on every Linux the benches run on.
+    const TICKS_PER_SECOND: u64 = 100;
+    Duration::from_millis(ticks * 1000 / TICKS_PER_SECOND)
 }
 
 #[cfg(test)]

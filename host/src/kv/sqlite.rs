@@ -178,8 +178,8 @@ impl SqliteDb {
 
     /// Runs `op` on the request connection.
     ///
-    /// Nothing here waits on the disk (the checkpointer does that), so
-    /// calls are made in place on the async executor. The one wait left is
+    /// Nothing here waits for the disk to flush (the checkpointer does
+    /// that), so calls are made in place on the async executor. The one wait left is
     /// a lock another process holds on the same file: the request
     /// connection does not wait for it (`SQLITE_BUSY` at once), and `op`
     /// runs again on a connection of its own that waits up to [`LOCK_WAIT`]
