@@ -307,11 +307,18 @@ fn is_busy(e: &anyhow::Error) -> bool {
 mod tests {
     use super::*;
 
-    #[test]
-    fn round_trip_and_persistence() {
-        let dir = std::env::temp_dir().join(format!("sb-kv-{}", std::process::id()));
+    /// A fresh directory for one test's database, and the file's path in it
+    /// (the directory itself is created by [`SqliteDb::open`]).
+    fn scratch_db(test: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("sb-kv-{test}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let path = dir.join("kv.db");
+        (dir, path)
+    }
+
+    #[test]
+    fn round_trip_and_persistence() {
+        let (dir, path) = scratch_db("round-trip");
         {
             let kv = SqliteDb::open(&path).unwrap();
             kv.set("default", "a", b"1").unwrap();
@@ -326,13 +333,13 @@ mod tests {
         assert!(!kv.exists("default", "b").unwrap());
         assert_eq!(kv.keys("default").unwrap(), ["a"]);
         assert_eq!(kv.keys("other").unwrap(), ["a"]);
+        drop(kv);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
     fn the_log_reaches_the_database_file_without_a_request_waiting_for_it() {
-        let dir = std::env::temp_dir().join(format!("sb-kv-ckpt-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let path = dir.join("kv.db");
+        let (dir, path) = scratch_db("checkpoint");
         let kv = SqliteDb::open(&path).unwrap();
         let value = vec![7u8; 1024];
         for i in 0..2 * CHECKPOINT_EVERY_COMMITS {
@@ -358,9 +365,7 @@ mod tests {
     #[test]
     fn a_lock_another_process_holds_is_waited_for_and_stalls_no_other_call() {
         use std::time::{Duration, Instant};
-        let dir = std::env::temp_dir().join(format!("sb-kv-busy-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let path = dir.join("kv.db");
+        let (dir, path) = scratch_db("busy");
         let kv = SqliteDb::open(&path).unwrap();
         kv.set("default", "seen", b"before").unwrap();
         // Another process on the same file, as far as SQLite can tell.
@@ -439,10 +444,8 @@ mod tests {
     fn the_database_is_readable_by_its_owner_only() {
         use std::os::unix::fs::PermissionsExt;
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-        let dir = std::env::temp_dir().join(format!("sb-kv-mode-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let (dir, path) = scratch_db("mode");
         std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("kv.db");
         // An older runner's file, world-readable.
         std::fs::write(&path, b"").unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
