@@ -383,18 +383,20 @@ impl Stack {
             )
             .await;
         assert_eq!(status, 201, "{body}");
-        let group = body["group_id"].as_str().expect("a group id");
+        self.alice_says(body["group_id"].as_str().expect("a group id"), text)
+            .await;
+        body
+    }
+
+    /// alice writes `text` in `group` from the SDK (through IM's callbacks,
+    /// as a client's message goes); panics when IM does not deliver it.
+    pub async fn alice_says(&self, group: &str, text: &str) {
+        let body = serde_json::json!([{"MsgType": "TIMTextElem", "MsgContent": {"Text": text}}]);
         let sent = self
             .im()
-            .user_send_group(
-                "alice",
-                group,
-                serde_json::json!([{"MsgType": "TIMTextElem", "MsgContent": {"Text": text}}]),
-                vec![],
-            )
+            .user_send_group("alice", group, body, Vec::new())
             .await;
         assert_eq!(sent["ErrorCode"], 0, "{sent}");
-        body
     }
 
     /// A group's members in the IM emulator, `None` when it does not exist.

@@ -553,12 +553,7 @@ async fn the_chat_reaches_the_case_as_unpublished_comments_once_in_order() {
     let long = "x".repeat(3_000);
     let texts = ["Hello?", "My refund is late", long.as_str()];
     for text in texts {
-        let body = json!([{"MsgType": "TIMTextElem", "MsgContent": {"Text": text}}]);
-        let answer = w
-            .im()
-            .user_send_group("alice", &group, body, Vec::new())
-            .await;
-        assert_eq!(answer["ErrorCode"], 0, "{answer}");
+        w.alice_says(&group, text).await;
     }
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while comments()

@@ -421,14 +421,7 @@ async fn the_chat_reaches_the_ticket_once_in_order_and_agents_replies_reach_the_
     w.zd().assign(ticket, Some(7001)).await.unwrap();
     let w = &w;
     let group = &group;
-    let say = |text: &'static str| async move {
-        let body = json!([{"MsgType": "TIMTextElem", "MsgContent": {"Text": text}}]);
-        let answer = w
-            .im()
-            .user_send_group("alice", group, body, Vec::new())
-            .await;
-        assert_eq!(answer["ErrorCode"], 0, "{answer}");
-    };
+    let say = |text: &'static str| w.alice_says(group, text);
     say("Hello, is anyone there?").await;
     wait_for("the first line in a note", || {
         chat_notes(w, ticket).0.len() == 1
@@ -631,18 +624,7 @@ async fn a_requester_left_waiting_is_told_once_and_not_before_the_wait() {
         .create("alice", Some(&usersig("alice")), &request("wait"))
         .await;
     let group = body["group_id"].as_str().unwrap().to_string();
-    let say = |text: &'static str| {
-        let body = json!([{"MsgType": "TIMTextElem", "MsgContent": {"Text": text}}]);
-        let group = group.clone();
-        let w = &w;
-        async move {
-            let answer = w
-                .im()
-                .user_send_group("alice", &group, body, Vec::new())
-                .await;
-            assert_eq!(answer["ErrorCode"], 0, "{answer}");
-        }
-    };
+    let say = |text: &'static str| w.alice_says(&group, text);
     let waits = || {
         w.im().state().groups[&group]
             .notifications
@@ -669,14 +651,7 @@ async fn the_chat_outlasts_a_failing_zendesk_and_copies_or_oversized_callbacks_c
         .await;
     let ticket = body["ticket_id"].as_u64().unwrap();
     let group = body["group_id"].as_str().unwrap().to_string();
-    let say = async |text: &str| {
-        let body = json!([{"MsgType": "TIMTextElem", "MsgContent": {"Text": text}}]);
-        let answer = w
-            .im()
-            .user_send_group("alice", &group, body, Vec::new())
-            .await;
-        assert_eq!(answer["ErrorCode"], 0, "{answer}");
-    };
+    let say = async |text: &str| w.alice_says(&group, text).await;
     // Zendesk fails the note: the line is kept, and goes with the next.
     w.zd().fail_next(503);
     say("first").await;
