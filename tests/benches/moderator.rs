@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! cargo bench -p switchboard-tests --bench moderator -- \
-//!     [--terms 100000] [--requests 2000] [--clients 4] [--rounds 3] [--engine-messages 1000]
+//!     [--terms 100000] [--requests 2000] [--clients 4] [--rounds 3] [--engine-messages 1000] \
+//!     [--policy '<moderator_policy JSON>']
 //! ```
 //!
 //! 1. Writes a synthetic lexicon of `--terms` terms (plus the shipped
@@ -17,6 +18,11 @@
 //!    chains to the moderator — `--clients` concurrent senders. Both are
 //!    WASI 0.2 components, so every request gets fresh instances of both
 //!    (as on every Spin) and the moderator loads its lexicon each time.
+//!    `--policy` sets the `moderator_policy` variable (default: none, so
+//!    every decision other than allow is kept in the review list). The
+//!    line also says how many of the messages the moderator refused or
+//!    masked: every such decision costs key-value writes after the answer,
+//!    so two lexicons are only comparable at a similar share.
 //!
 //! Figures are medians over rounds.
 
@@ -26,9 +32,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use switchboard::emulators::{Backends, EmulatorAddrs};
 use switchboard_tests::bench::{
-    before_send_body, moderator_app, moderator_components, process_cpu_time,
+    before_send_body, intervened, moderator_app, moderator_components, process_cpu_time,
 };
-use switchboard_tests::{Runner, bench_arg, config, scratch_dir, signed_webhook_url};
+use switchboard_tests::{
+    Runner, bench_arg, bench_text_arg, config, scratch_dir, signed_webhook_url,
+};
 
 fn main() {
     let terms = bench_arg("--terms", 100_000);
@@ -36,6 +44,7 @@ fn main() {
     let clients = bench_arg("--clients", 4).max(1);
     let rounds = bench_arg("--rounds", 3).max(1);
     let engine_messages = bench_arg("--engine-messages", 1000);
+    let policy = bench_text_arg("--policy");
 
     let components = moderator_components(terms);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -49,22 +58,28 @@ fn main() {
         println!(
             "\nmoderator webhook through the gateway, {terms}-term lexicon, {clients} concurrent senders, {requests} webhooks x {rounds} rounds"
         );
-        let (mut p50, mut p99, mut rate, mut cpu) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        if let Some(policy) = &policy {
+            println!("  moderator_policy: {policy}");
+        }
+        let (mut p50, mut p99, mut rate, mut cpu, mut refused) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for round in 0..rounds {
-            let figures = webhook_round(&components, requests, clients, round).await;
+            let figures =
+                webhook_round(&components, policy.as_deref(), requests, clients, round).await;
             p50.push(figures.p50_ms);
             p99.push(figures.p99_ms);
             rate.push(figures.per_second);
             cpu.push(figures.cpu_us);
+            refused.push(figures.intervened_percent);
         }
         println!(
-            "  {:<40} p50 {:>6.2} ms  p99 {:>6.2} ms  {:>7.0} webhooks/s  {:>5.0} µs CPU/webhook",
+            "  {:<40} p50 {:>6.2} ms  p99 {:>6.2} ms  {:>7.0} webhooks/s  {:>5.0} µs CPU/webhook  {:>3.0} % refused or masked",
             "fresh instances per request (WASI 0.2)",
             median(p50),
             median(p99),
             median(rate),
             median(cpu),
+            median(refused),
         );
     });
 }
@@ -134,11 +149,25 @@ struct Round {
     /// emulators run in it too) per webhook: steadier than latency on a
     /// shared machine, so it is what shows a change of per-request work.
     cpu_us: f64,
+    /// The share of webhooks answered with anything but "deliver as sent".
+    intervened_percent: f64,
 }
 
 /// One round of `requests` webhooks from `clients` concurrent senders.
-async fn webhook_round(components: &Path, requests: usize, clients: usize, round: usize) -> Round {
+async fn webhook_round(
+    components: &Path,
+    policy: Option<&str>,
+    requests: usize,
+    clients: usize,
+    round: usize,
+) -> Round {
     let mut config = moderator_app(components, &format!("bench-moderator-{round}"));
+    if let Some(policy) = policy {
+        config
+            .variables
+            .environment
+            .insert("SPIN_VARIABLE_MODERATOR_POLICY".into(), policy.into());
+    }
     let backends = Backends::start(&mut config, EmulatorAddrs::any())
         .await
         .unwrap();
@@ -161,17 +190,21 @@ async fn webhook_round(components: &Path, requests: usize, clients: usize, round
         let messages = messages.clone();
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
+            let mut intervened = 0;
             for (i, message) in messages.iter().enumerate().skip(client).step_by(clients) {
                 let t = Instant::now();
-                send(&runner, message, i as u64 + 1).await;
+                intervened += usize::from(send(&runner, message, i as u64 + 1).await);
                 latencies.push(t.elapsed());
             }
-            latencies
+            (latencies, intervened)
         }));
     }
     let mut latencies: Vec<Duration> = Vec::new();
+    let mut intervened = 0;
     for task in tasks {
-        latencies.extend(task.await.unwrap());
+        let (client_latencies, client_intervened) = task.await.unwrap();
+        latencies.extend(client_latencies);
+        intervened += client_intervened;
     }
     let elapsed = started.elapsed().as_secs_f64();
     let cpu = process_cpu_time().saturating_sub(cpu_before);
@@ -182,14 +215,17 @@ async fn webhook_round(components: &Path, requests: usize, clients: usize, round
         p99_ms: at(0.99).as_secs_f64() * 1e3,
         per_second: latencies.len() as f64 / elapsed,
         cpu_us: cpu.as_secs_f64() * 1e6 / latencies.len() as f64,
+        intervened_percent: intervened as f64 * 100.0 / latencies.len() as f64,
     }
 }
 
-async fn send(runner: &Runner, text: &str, random: u64) {
+/// Sends one webhook; whether the answer refused or changed the message.
+async fn send(runner: &Runner, text: &str, random: u64) -> bool {
     let url = signed_webhook_url(&runner.url, "Group.CallbackBeforeSendMsg");
     let body = before_send_body(text, random);
     let response = runner.client.post(url).json(&body).send().await.unwrap();
     assert!(response.status().is_success(), "{}", response.status());
     let answer: serde_json::Value = response.json().await.unwrap();
     assert!(answer["ErrorCode"].is_i64(), "{answer}");
+    intervened(&answer)
 }

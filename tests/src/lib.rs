@@ -638,14 +638,18 @@ pub fn robot_message(from: &str, msg_key: &str, text: &str) -> serde_json::Value
     })
 }
 
-/// A `--name value` argument of a benchmark binary.
+/// A numeric `--name value` argument of a benchmark binary, or `default`.
 pub fn bench_arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
+    bench_text_arg(name)
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+/// The value of a `--name value` argument of a benchmark binary.
+pub fn bench_text_arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    let at = args.iter().position(|a| a == name)?;
+    args.get(at + 1).cloned()
 }
 
 /// A loopback server that forwards every request to `target` until it is
