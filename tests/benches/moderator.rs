@@ -3,7 +3,7 @@
 //! ```text
 //! cargo bench -p switchboard-tests --bench moderator -- \
 //!     [--terms 100000] [--requests 2000] [--clients 4] [--rounds 3] [--engine-messages 1000] \
-//!     [--policy '<moderator_policy JSON>']
+//!     [--policy '<moderator_policy JSON>'] [--overlay-terms 0]
 //! ```
 //!
 //! 1. Writes a synthetic lexicon of `--terms` terms (plus the shipped
@@ -23,6 +23,9 @@
 //!    line also says how many of the messages the moderator refused or
 //!    masked: every such decision costs key-value writes after the answer,
 //!    so two lexicons are only comparable at a similar share.
+//!    `--overlay-terms N` first stores a run-time overlay of N synthetic
+//!    terms (and N allowlist entries) through the admin API, as an
+//!    operator would, so that every webhook also reads the overlay.
 //!
 //! Figures are medians over rounds.
 
@@ -30,7 +33,7 @@ use moderation::synthetic::{Generator, median};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use switchboard::emulators::{Backends, EmulatorAddrs};
+use switchboard::emulators::{Backends, EMULATOR_MODERATION_ADMIN_TOKEN, EmulatorAddrs};
 use switchboard_tests::bench::{
     before_send_body, intervened, moderator_app, moderator_components, process_cpu_time,
 };
@@ -45,6 +48,7 @@ fn main() {
     let rounds = bench_arg("--rounds", 3).max(1);
     let engine_messages = bench_arg("--engine-messages", 1000);
     let policy = bench_text_arg("--policy");
+    let overlay_terms = bench_arg("--overlay-terms", 0);
 
     let components = moderator_components(terms);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -61,11 +65,17 @@ fn main() {
         if let Some(policy) = &policy {
             println!("  moderator_policy: {policy}");
         }
+        if overlay_terms > 0 {
+            println!("  a run-time overlay of {overlay_terms} terms and {overlay_terms} allowlist entries");
+        }
+        let setup = Setup {
+            policy: policy.as_deref(),
+            overlay_terms,
+        };
         let (mut p50, mut p99, mut rate, mut cpu, mut refused) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for round in 0..rounds {
-            let figures =
-                webhook_round(&components, policy.as_deref(), requests, clients, round).await;
+            let figures = webhook_round(&components, &setup, requests, clients, round).await;
             p50.push(figures.p50_ms);
             p99.push(figures.p99_ms);
             rate.push(figures.per_second);
@@ -153,16 +163,24 @@ struct Round {
     intervened_percent: f64,
 }
 
+/// What the application is given before a round.
+struct Setup<'a> {
+    /// `moderator_policy`, when set.
+    policy: Option<&'a str>,
+    /// Terms (and allowlist entries) of the run-time overlay; 0 for none.
+    overlay_terms: usize,
+}
+
 /// One round of `requests` webhooks from `clients` concurrent senders.
 async fn webhook_round(
     components: &Path,
-    policy: Option<&str>,
+    setup: &Setup<'_>,
     requests: usize,
     clients: usize,
     round: usize,
 ) -> Round {
     let mut config = moderator_app(components, &format!("bench-moderator-{round}"));
-    if let Some(policy) = policy {
+    if let Some(policy) = setup.policy {
         config
             .variables
             .environment
@@ -173,6 +191,9 @@ async fn webhook_round(
         .unwrap();
     let runner = Arc::new(Runner::start(&config).await.unwrap());
     backends.connect(&runner.url, &config);
+    if setup.overlay_terms > 0 {
+        store_overlay(&runner, setup.overlay_terms).await;
+    }
     let mut generator = Generator::new(round as u64);
     let terms = generator.terms(1000);
     let messages: Arc<Vec<String>> = Arc::new(
@@ -217,6 +238,28 @@ async fn webhook_round(
         cpu_us: cpu.as_secs_f64() * 1e6 / latencies.len() as f64,
         intervened_percent: intervened as f64 * 100.0 / latencies.len() as f64,
     }
+}
+
+/// Stores an overlay of `terms` synthetic terms and as many allowlist
+/// entries through the admin API.
+async fn store_overlay(runner: &Runner, terms: usize) {
+    let overlay = serde_json::json!({
+        "terms": Generator::new(u64::MAX)
+            .terms(terms)
+            .iter()
+            .map(|t| serde_json::json!({"text": t.text, "category": t.category}))
+            .collect::<Vec<_>>(),
+        "allow": (0..terms).map(|i| format!("allowed phrase {i}")).collect::<Vec<_>>(),
+    });
+    let response = runner
+        .client
+        .put(format!("{}/moderation/overlay", runner.url))
+        .bearer_auth(EMULATOR_MODERATION_ADMIN_TOKEN)
+        .json(&overlay)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
 }
 
 /// Sends one webhook; whether the answer refused or changed the message.
