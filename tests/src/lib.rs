@@ -294,6 +294,8 @@ pub struct Stack {
     pub runner: Runner,
     /// The emulators.
     pub backends: switchboard::emulators::Backends,
+    /// Where the application keeps its state (the `default` store's file).
+    state_dir: PathBuf,
 }
 
 impl Stack {
@@ -334,7 +336,34 @@ impl Stack {
         backends.send_video_results_to(&mut config, &url).unwrap();
         let runner = Runner::start_on(&config, listener).unwrap();
         backends.connect(&runner.url, &config);
-        Self { runner, backends }
+        Self::assemble(runner, backends, &config)
+    }
+
+    /// A stack from a runner started on `config` and its emulators.
+    pub fn assemble(
+        runner: Runner,
+        backends: switchboard::emulators::Backends,
+        config: &AppConfig,
+    ) -> Self {
+        let state_dir = config
+            .state_dir
+            .clone()
+            .expect("test configurations have a state directory");
+        Self {
+            runner,
+            backends,
+            state_dir,
+        }
+    }
+
+    /// The application's `default` key-value store, opened beside the
+    /// running application (SQLite's log lets both use it at once): for
+    /// assertions on what the components keep.
+    pub fn store(&self) -> std::sync::Arc<spin_local_host::kv::SqliteDb> {
+        spin_local_host::kv::SqliteDb::open(
+            &self.state_dir.join(spin_local_host::kv::DEFAULT_STORE_FILE),
+        )
+        .unwrap()
     }
 
     /// The IM emulator.

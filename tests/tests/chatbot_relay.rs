@@ -25,8 +25,9 @@ struct World {
 impl World {
     async fn start(label: &str) -> Self {
         let robots = format!("chatbot_robots={ROBOTS}");
-        let Stack { runner, backends } =
-            Stack::start(label, &[&robots, "chatbot_blocked_words=secret"]).await;
+        let Stack {
+            runner, backends, ..
+        } = Stack::start(label, &[&robots, "chatbot_blocked_words=secret"]).await;
         let im = backends.im.as_ref().unwrap();
         for robot in [
             "@RBT#helper",

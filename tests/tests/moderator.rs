@@ -305,6 +305,78 @@ async fn the_admin_overlay_takes_effect_without_a_redeploy() {
     assert_eq!(answer["ErrorCode"], 0);
 }
 
+/// A fresh instance does not compile the overlay again: the first one to
+/// read a new version keeps the compiled form beside its JSON, and later
+/// ones load that, but only for the JSON it was compiled from.
+#[tokio::test]
+async fn the_overlay_is_compiled_once_and_kept_beside_its_json() {
+    use moderation::overlay::{COMPILED_KEY, JsonDigest, Overlay, STORE_KEY, pack, unpack};
+    use reqwest::Method;
+    let stack = stack("moderator-overlay-kept", &[]).await;
+    let store = stack.store();
+    let kept = |key: &str| store.get("default", key).unwrap();
+    let overlay = json!({"terms": [{"text": "blorp", "category": "custom", "action": "reject", "severity": 3}]});
+    let (status, body) = admin(&stack, Method::PUT, Some(overlay)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        kept(COMPILED_KEY),
+        None,
+        "nothing is compiled until a message is screened"
+    );
+
+    // The first message compiles it and keeps the result, tied to the JSON.
+    assert_eq!(say(&stack, text("blorp")).await["ErrorCode"], 10016);
+    let json = kept(STORE_KEY).unwrap();
+    let compiled = kept(COMPILED_KEY).expect("the compiled form is kept");
+    let options = *moderation::Lexicon::from_bytes(&compiled[32..])
+        .unwrap()
+        .options();
+    assert!(unpack(JsonDigest::of(&json), &options, &compiled).is_some());
+
+    // Later instances screen with the kept form: one compiled from another
+    // overlay, but tied to this JSON, is what they follow.
+    let other: Overlay = serde_json::from_value(
+        json!({"terms": [{"text": "zonk", "category": "custom", "action": "reject"}]}),
+    )
+    .unwrap();
+    let other = pack(JsonDigest::of(&json), &other.compile(options).unwrap());
+    store.set("default", COMPILED_KEY, &other).unwrap();
+    assert_eq!(
+        say(&stack, text("zonk")).await["ErrorCode"],
+        10016,
+        "the kept form is used"
+    );
+    assert_eq!(
+        say(&stack, text("blorp")).await["ErrorCode"],
+        0,
+        "not compiled again"
+    );
+
+    // A new version is compiled afresh: the kept form names the old JSON.
+    let (status, _) = admin(
+        &stack,
+        Method::POST,
+        Some(json!({"allow": ["blorpington"]})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(say(&stack, text("zonk")).await["ErrorCode"], 0);
+    assert_eq!(say(&stack, text("blorp")).await["ErrorCode"], 10016);
+    assert_eq!(say(&stack, text("blorpington")).await["ErrorCode"], 0);
+    let json = kept(STORE_KEY).unwrap();
+    let compiled = kept(COMPILED_KEY).unwrap();
+    assert!(
+        unpack(JsonDigest::of(&json), &options, &compiled).is_some(),
+        "the stale form was replaced"
+    );
+
+    // Removing the overlay removes both.
+    let (status, _) = admin(&stack, Method::DELETE, None).await;
+    assert_eq!(status, 200);
+    assert_eq!((kept(STORE_KEY), kept(COMPILED_KEY)), (None, None));
+    assert_eq!(say(&stack, text("blorp")).await["ErrorCode"], 0);
+}
+
 /// `external.media_action = notice`: a flagged message keeps its place,
 /// overwritten by the notice with `CloudCustomData` saying why; an
 /// AVChatRoom message, which IM cannot modify, is recalled instead.

@@ -525,7 +525,7 @@ async fn the_jwt_bearer_flow_logs_in_with_a_signed_assertion() {
         private_key,
     );
     let runner = Runner::start(&config).await.unwrap();
-    let w = World(Stack { runner, backends });
+    let w = World(Stack::assemble(runner, backends, &config));
     let (status, body) = w
         .create("alice", Some(&usersig("alice")), &request(Some("j1")))
         .await;

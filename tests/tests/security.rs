@@ -155,7 +155,7 @@ async fn item1_an_unreachable_im_leaks_no_usersig_on_any_route() {
         .insert("im_base_url".into(), im_link.url.clone());
     let runner = Runner::start(&config).await.unwrap();
     backends.connect(&runner.url, &config);
-    let stack = Stack { runner, backends };
+    let stack = Stack::assemble(runner, backends, &config);
 
     let (status, ticket) = open_request(&stack, "/zendesk/requests", "z").await;
     assert_eq!(status, 201, "{ticket}");
@@ -499,7 +499,7 @@ async fn item3_a_bad_policy_is_refused_at_start_up_and_never_means_no_moderation
         logger: bad.logger.clone(),
         client: reqwest::Client::new(),
     };
-    let stack = Stack { runner, backends };
+    let stack = Stack::assemble(runner, backends, &bad);
     let clean = r#"[{"MsgType": "TIMTextElem", "MsgContent": {"Text": "hello"}}]"#;
     let (status, answer) = before_send_raw(&stack, &group_envelope(clean)).await;
     assert_eq!(

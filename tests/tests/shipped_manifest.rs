@@ -5,7 +5,9 @@ use switchboard::emulators::Backends;
 use switchboard_tests::{Runner, Stack};
 
 async fn start(label: &str) -> (Runner, Backends) {
-    let Stack { runner, backends } = Stack::start(label, &["application_name=acme-support"]).await;
+    let Stack {
+        runner, backends, ..
+    } = Stack::start(label, &["application_name=acme-support"]).await;
     (runner, backends)
 }
 

@@ -1,6 +1,7 @@
-//! `/moderation/overlay`, kept as JSON under [`OVERLAY_KEY`] (the
-//! moderator recompiles it when the stored bytes change, so an update
-//! applies to the next message):
+//! `/moderation/overlay`, kept as JSON under [`OVERLAY_KEY`]. An update
+//! applies to the next message: the screening components compile a new
+//! version once and keep the compiled form under [`COMPILED_KEY`], tied to
+//! the JSON it came from (see `screening::stored`).
 //!
 //! - `GET` — the overlay.
 //! - `PUT` — replace it: `{"terms": [{"text", "category", "severity"?,
@@ -11,7 +12,7 @@
 use connector::reply::{self, JsonResponse};
 use connector::state::Records;
 use http::{Method, StatusCode};
-use moderation::overlay::{Overlay, STORE_KEY as OVERLAY_KEY};
+use moderation::overlay::{COMPILED_KEY, Overlay, STORE_KEY as OVERLAY_KEY};
 
 /// Answers one call; `Err` is a store failure.
 pub fn handle(records: &Records, method: &Method, body: &[u8]) -> Result<JsonResponse, String> {
@@ -20,6 +21,8 @@ pub fn handle(records: &Records, method: &Method, body: &[u8]) -> Result<JsonRes
         Method::GET => return Ok(summary(&current)),
         Method::DELETE => {
             records.delete(OVERLAY_KEY)?;
+            // Unused without its JSON; removed so nothing of it is left.
+            records.delete(COMPILED_KEY)?;
             return Ok(summary(&Overlay::default()));
         }
         Method::PUT | Method::POST => {
