@@ -3,20 +3,26 @@
 //! 2 KB messages — with all normalizations on, with them off, and plain
 //! `aho-corasick` (no normalization) on the same lexicon and corpus. With
 //! `--peer <python>` the same lexicon and corpus go to `better-profanity`
-//! and `pyahocorasick` in the same run (`benches/peer.py`).
+//! and `pyahocorasick` in the same run (`benches/peer.py`). Last, for
+//! run-time overlays of each `--overlays` size (that many terms and as
+//! many allowlist entries): compiling one from its JSON, against loading
+//! its kept compiled form (`overlay::unpack`, digest of the JSON included),
+//! which is what a fresh instance does instead.
 //!
 //! ```text
 //! cargo bench -p moderation --features synthetic --bench engine -- \
-//!     [--terms 1000,10000,100000] [--messages 2000] [--rounds 5] [--peer python3] [--peer-terms 1000]
+//!     [--terms 1000,10000,100000] [--messages 2000] [--rounds 5] [--peer python3] [--peer-terms 1000] \
+//!     [--overlays 10,100,1000,10000]
 //! ```
 //!
 //! Figures are medians over rounds; each round scans every message once
 //! with each scanner, in turn, and the throughput ratio is the median of
 //! the rounds' own ratios.
 
+use moderation::overlay::{JsonDigest, Overlay, OverlayTerm, pack, unpack};
 use moderation::synthetic::{Counting, Figures, Generator, measure, measure_load, median};
-use moderation::{Lexicon, Options, Term};
-use std::time::Instant;
+use moderation::{Action, Lexicon, Options, Term};
+use std::time::{Duration, Instant};
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
@@ -31,12 +37,19 @@ fn arg(name: &str) -> Option<String> {
         .and_then(|i| args.get(i + 1).cloned())
 }
 
-fn main() {
-    let sizes: Vec<usize> = arg("--terms")
-        .unwrap_or_else(|| "1000,10000,100000".into())
+/// A comma-separated list of numbers (empty for none).
+fn sizes_arg(name: &str, default: &str) -> Vec<usize> {
+    arg(name)
+        .unwrap_or_else(|| default.into())
         .split(',')
-        .map(|s| s.trim().parse().expect("--terms: comma-separated numbers"))
-        .collect();
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| s.trim().parse().expect("comma-separated numbers"))
+        .collect()
+}
+
+fn main() {
+    let sizes = sizes_arg("--terms", "1000,10000,100000");
+    let overlays = sizes_arg("--overlays", "10,100,1000,10000");
     let messages: usize = arg("--messages").map_or(2000, |s| s.parse().expect("--messages"));
     let rounds: usize = arg("--rounds").map_or(5, |s| s.parse().expect("--rounds"));
     let peer = arg("--peer");
@@ -124,6 +137,60 @@ fn main() {
             }
         }
     }
+    if !overlays.is_empty() {
+        println!("\nrun-time overlays, per fresh instance (medians of {rounds} rounds)");
+    }
+    for &size in &overlays {
+        overlay_load(size, rounds);
+    }
+}
+
+/// Compiling an overlay of `size` terms and `size` allowlist entries from
+/// its JSON, against loading its kept compiled form.
+fn overlay_load(size: usize, rounds: usize) {
+    let overlay = Overlay {
+        terms: Generator::new(u64::MAX)
+            .terms(size)
+            .into_iter()
+            .map(|t| OverlayTerm {
+                text: t.text,
+                category: t.category,
+                severity: 1,
+                action: Action::Mask,
+                whole_word: false,
+                regex: false,
+            })
+            .collect(),
+        allow: (0..size).map(|i| format!("allowed phrase {i}")).collect(),
+    };
+    let json = serde_json::to_vec(&overlay).expect("an overlay serializes");
+    let options = Options::default();
+    let compile = || {
+        let parsed: Overlay = serde_json::from_slice(&json).expect("parses");
+        parsed.compile(options).expect("compiles")
+    };
+    let kept = pack(JsonDigest::of(&json), &compile());
+    let time = |f: &dyn Fn()| {
+        let started = Instant::now();
+        f();
+        started.elapsed()
+    };
+    let mut compiled = Vec::new();
+    let mut loaded = Vec::new();
+    for _ in 0..rounds {
+        compiled.push(time(&|| drop(compile())));
+        loaded.push(time(&|| {
+            unpack(JsonDigest::of(&json), &options, &kept).expect("loads");
+        }));
+    }
+    let ms = |d: Vec<Duration>| median(d.iter().map(|d| d.as_secs_f64() * 1e3).collect());
+    let (compiled, loaded) = (ms(compiled), ms(loaded));
+    println!(
+        "  {size} terms + {size} entries ({:.0} KB JSON, {:.0} KB kept): compile {compiled:.3} ms, load kept {loaded:.4} ms ({:.0}× faster)",
+        json.len() as f64 / 1e3,
+        kept.len() as f64 / 1e3,
+        compiled / loaded,
+    );
 }
 
 /// Writes the lexicon and corpus to files and runs the Python peers on them.
