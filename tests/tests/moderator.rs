@@ -328,7 +328,7 @@ async fn the_overlay_is_compiled_once_and_kept_beside_its_json() {
     assert_eq!(say(&stack, text("blorp")).await["ErrorCode"], 10016);
     let json = kept(STORE_KEY).unwrap();
     let compiled = kept(COMPILED_KEY).expect("the compiled form is kept");
-    let options = *moderation::Lexicon::from_bytes(&compiled[32..])
+    let options = *moderation::Lexicon::from_bytes(&compiled[16..])
         .unwrap()
         .options();
     assert!(unpack(JsonDigest::of(&json), &options, &compiled).is_some());
