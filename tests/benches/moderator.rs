@@ -243,14 +243,7 @@ async fn webhook_round(
 /// Stores an overlay of `terms` synthetic terms and as many allowlist
 /// entries through the admin API.
 async fn store_overlay(runner: &Runner, terms: usize) {
-    let overlay = serde_json::json!({
-        "terms": Generator::new(u64::MAX)
-            .terms(terms)
-            .iter()
-            .map(|t| serde_json::json!({"text": t.text, "category": t.category}))
-            .collect::<Vec<_>>(),
-        "allow": (0..terms).map(|i| format!("allowed phrase {i}")).collect::<Vec<_>>(),
-    });
+    let overlay = Generator::new(u64::MAX).overlay(terms);
     let response = runner
         .client
         .put(format!("{}/moderation/overlay", runner.url))

@@ -310,7 +310,9 @@ async fn the_admin_overlay_takes_effect_without_a_redeploy() {
 /// ones load that, but only for the JSON it was compiled from.
 #[tokio::test]
 async fn the_overlay_is_compiled_once_and_kept_beside_its_json() {
-    use moderation::overlay::{COMPILED_KEY, JsonDigest, Overlay, STORE_KEY, pack, unpack};
+    use moderation::overlay::{
+        COMPILED_KEY, DIGEST_BYTES, JsonDigest, Overlay, STORE_KEY, pack, unpack,
+    };
     use reqwest::Method;
     let stack = stack("moderator-overlay-kept", &[]).await;
     let store = stack.store();
@@ -328,7 +330,7 @@ async fn the_overlay_is_compiled_once_and_kept_beside_its_json() {
     assert_eq!(say(&stack, text("blorp")).await["ErrorCode"], 10016);
     let json = kept(STORE_KEY).unwrap();
     let compiled = kept(COMPILED_KEY).expect("the compiled form is kept");
-    let options = *moderation::Lexicon::from_bytes(&compiled[16..])
+    let options = *moderation::Lexicon::from_bytes(&compiled[DIGEST_BYTES..])
         .unwrap()
         .options();
     assert!(unpack(JsonDigest::of(&json), &options, &compiled).is_some());

@@ -19,9 +19,9 @@
 //! with each scanner, in turn, and the throughput ratio is the median of
 //! the rounds' own ratios.
 
-use moderation::overlay::{JsonDigest, Overlay, OverlayTerm, pack, unpack};
+use moderation::overlay::{JsonDigest, Overlay, pack, unpack};
 use moderation::synthetic::{Counting, Figures, Generator, measure, measure_load, median};
-use moderation::{Action, Lexicon, Options, Term};
+use moderation::{Lexicon, Options, Term};
 use std::time::{Duration, Instant};
 
 #[global_allocator]
@@ -148,21 +148,7 @@ fn main() {
 /// Compiling an overlay of `size` terms and `size` allowlist entries from
 /// its JSON, against loading its kept compiled form.
 fn overlay_load(size: usize, rounds: usize) {
-    let overlay = Overlay {
-        terms: Generator::new(u64::MAX)
-            .terms(size)
-            .into_iter()
-            .map(|t| OverlayTerm {
-                text: t.text,
-                category: t.category,
-                severity: 1,
-                action: Action::Mask,
-                whole_word: false,
-                regex: false,
-            })
-            .collect(),
-        allow: (0..size).map(|i| format!("allowed phrase {i}")).collect(),
-    };
+    let overlay = Generator::new(u64::MAX).overlay(size);
     let json = serde_json::to_vec(&overlay).expect("an overlay serializes");
     let options = Options::default();
     let compile = || {

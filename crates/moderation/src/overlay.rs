@@ -171,7 +171,11 @@ impl Overlay {
 /// compiled form can also write any digest beside it. The digest only has
 /// to tell one version of the overlay from another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct JsonDigest([u8; 16]);
+pub struct JsonDigest([u8; DIGEST_BYTES]);
+
+/// How many bytes of a kept form (see [`pack`]) are the digest; the
+/// lexicon's bytes follow.
+pub const DIGEST_BYTES: usize = 16;
 
 impl JsonDigest {
     /// The digest of the overlay JSON `json`, byte for byte as stored.
@@ -213,7 +217,7 @@ pub fn pack(json: JsonDigest, lexicon: &Lexicon) -> Vec<u8> {
 /// when the bytes do not load. Every part is checked, as for any bytes
 /// from outside ([`Lexicon::from_bytes`]).
 pub fn unpack(json: JsonDigest, options: &Options, kept: &[u8]) -> Option<Lexicon> {
-    let (digest, bytes) = kept.split_first_chunk::<16>()?;
+    let (digest, bytes) = kept.split_first_chunk::<DIGEST_BYTES>()?;
     if *digest != json.0 {
         return None;
     }
@@ -247,14 +251,15 @@ mod tests {
         other.pinyin = !other.pinyin;
         assert!(unpack(JsonDigest::of(json), &other, &kept).is_none());
         // Damaged or cut short: not loaded.
-        for cut in [0, 15, 16, 24, kept.len() - 1] {
+        let d = DIGEST_BYTES;
+        for cut in [0, d - 1, d, d + 8, kept.len() - 1] {
             assert!(
                 unpack(JsonDigest::of(json), &options, &kept[..cut]).is_none(),
                 "cut at {cut}"
             );
         }
         let mut damaged = kept.clone();
-        damaged[16] ^= 0xff;
+        damaged[DIGEST_BYTES] ^= 0xff;
         assert!(unpack(JsonDigest::of(json), &options, &damaged).is_none());
     }
 

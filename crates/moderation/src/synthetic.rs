@@ -47,6 +47,26 @@ impl Generator {
         terms
     }
 
+    /// A run-time overlay of `count` terms (as written, mask, severity 1)
+    /// and `count` allowlist entries, as an operator's grows.
+    pub fn overlay(&mut self, count: usize) -> crate::overlay::Overlay {
+        crate::overlay::Overlay {
+            terms: self
+                .terms(count)
+                .into_iter()
+                .map(|t| crate::overlay::OverlayTerm {
+                    text: t.text,
+                    category: t.category,
+                    severity: 1,
+                    action: Action::Mask,
+                    whole_word: false,
+                    regex: false,
+                })
+                .collect(),
+            allow: (0..count).map(|i| format!("allowed phrase {i}")).collect(),
+        }
+    }
+
     /// A chat message of about `chars` characters: mixed Chinese and
     /// English, digits, punctuation and an emoji now and then; with
     /// `plant`, one of `terms` (disguised with separators or full width
